@@ -1,0 +1,90 @@
+# autoresume - transparent TLS session resumption for OpenSSL clients.
+#
+#   make                 build build/libautoresume.so (and the test client)
+#   make test            unit tests, then the integration suite (real servers)
+#   make check-asan      the same with the library built with ASan + UBSan
+#   make check-valgrind  the integration suite's C client cases under memcheck
+#   make demo            a local nginx and a python client, with and without us
+#   make install / uninstall   honour PREFIX and DESTDIR
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib/autoresume
+MANDIR  ?= $(PREFIX)/share/man/man1
+VERSION := 0.1.0
+
+CC      ?= cc
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden -Iinclude $(CFLAGS)
+LDLIBS_LIB := -ldl -lpthread
+
+CORE_SRCS := preload/log.c preload/config.c preload/key.c preload/cache.c
+OSSL_SRCS := preload/ossl_sym.c preload/ossl_state.c preload/ossl_ctx.c preload/ossl_key.c \
+             preload/ossl_verify.c preload/ossl_resume.c preload/hooks_openssl.c
+LIB_SRCS  := $(CORE_SRCS) $(OSSL_SRCS)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+
+B := build
+LIB := $(B)/libautoresume.so
+
+.PHONY: all test unit integration check-asan check-valgrind demo install uninstall clean
+
+all: $(LIB) $(B)/arclient
+
+$(B)/obj/%.o: %.c $(wildcard include/*.h) | $(B)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_SRCS:%.c=$(B)/obj/%.o)
+	$(CC) -shared -Wl,--no-undefined -Wl,-soname,libautoresume.so -o $@ $^ $(LDLIBS_LIB)
+
+$(B)/arclient: tests/client/arclient.c | $(B)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
+
+$(B)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard include/*.h) | $(B)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude $(CFLAGS) -o $@ \
+	    $(UNIT_SRCS) $(CORE_SRCS) -lcriterion -lpthread
+
+$(B):
+	mkdir -p $(B)
+
+unit: $(B)/unit_tests
+	$(B)/unit_tests
+
+integration: all
+	tests/integration/run.sh
+
+test: unit integration
+
+# Sanitizers. The unit tests link the runtime normally. For the preload the
+# ASan runtime must be first in the process: the integration suite is run
+# with LD_PRELOAD="libasan.so libubsan.so build/asan/libautoresume.so" (see
+# tests/integration/run.sh, AR_ASAN=1).
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+check-asan: | $(B)
+	$(MAKE) B=$(B)/asan CFLAGS="-O1 -g $(ASAN_FLAGS)" $(B)/asan/libautoresume.so $(B)/asan/unit_tests
+	$(B)/asan/unit_tests
+	$(MAKE) $(B)/arclient
+	AR_LIBRARY=$(CURDIR)/$(B)/asan/libautoresume.so AR_ASAN=1 tests/integration/run.sh
+
+check-valgrind: all
+	AR_VALGRIND=1 tests/integration/run.sh 'arclient*'
+
+demo: all
+	scripts/demo.sh
+
+install: $(LIB)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)
+	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libautoresume.so
+	sed 's/^VERSION=.*/VERSION=$(VERSION)/' scripts/autoresume > $(DESTDIR)$(BINDIR)/autoresume
+	chmod 0755 $(DESTDIR)$(BINDIR)/autoresume
+	install -m 0644 man/autoresume.1 $(DESTDIR)$(MANDIR)/autoresume.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/autoresume $(DESTDIR)$(LIBDIR)/libautoresume.so \
+	      $(DESTDIR)$(MANDIR)/autoresume.1
+	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,84 @@
+/*
+ * ar_cache.h - the per-process session table: server key -> a few sessions.
+ *
+ * Sessions are kept serialized (the table never holds a library object, so
+ * one session can serve connections of any number of contexts) together with
+ * the peer certificate chain of the full handshake that won them, so a later
+ * offer can re-check trust. TLS 1.3 tickets are single use: taking one
+ * removes it. TLS 1.2 sessions stay until they expire or are dropped.
+ *
+ * All functions are thread-safe (one mutex per table) unless noted.
+ */
+#ifndef AR_CACHE_H
+#define AR_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ar_blob {
+    unsigned char *data; /* malloc'd, or NULL when len == 0 */
+    size_t len;
+};
+
+struct ar_session {
+    struct ar_blob der;    /* serialized session (library format) */
+    struct ar_blob chain;  /* peer chain of the full handshake, see ossl_verify */
+    int64_t born;          /* time of the original full handshake */
+    int64_t expires;       /* not offered at or after this time */
+    int single_use;        /* TLS 1.3 ticket: hand out at most once */
+    long verify_result;    /* the library's verify result stored with it */
+    int version;           /* protocol version, e.g. 0x0304 */
+};
+
+struct ar_cache;
+
+/* session_clear - free what *s owns and zero it. NULL-safe. */
+void session_clear(struct ar_session *s);
+
+/* blob_copy - deep copy of src into *dst; 0, or -1 on ENOMEM (*dst empty then). */
+int blob_copy(struct ar_blob *dst, const struct ar_blob *src);
+
+/* session_copy - deep copy into *dst (zeroed first); 0, or -1 on ENOMEM. */
+int session_copy(struct ar_session *dst, const struct ar_session *src);
+
+/*
+ * cache_new - an empty table keeping at most max_keys keys (least recently
+ * used evicted first) and at most per_key sessions per key. NULL on ENOMEM.
+ */
+struct ar_cache *cache_new(unsigned max_keys, unsigned per_key);
+
+/* cache_free - free the table and all sessions. NULL-safe; no other user may remain. */
+void cache_free(struct ar_cache *c);
+
+/*
+ * cache_put - add *s under `key`, taking ownership of its buffers in every
+ * case (*s is zeroed). A multi-use session replaces the older multi-use ones
+ * of the key; tickets accumulate up to per_key, the oldest dropped first.
+ * Already-expired sessions are discarded. Returns 0, or -1 if not stored.
+ */
+int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t now);
+
+/*
+ * cache_take - the newest unexpired session of `key`, copied into *out
+ * (caller owns it; session_clear when done). A single-use one is removed
+ * from the table. Expired sessions met on the way are removed.
+ * Returns 1 if found, 0 if none, -1 on ENOMEM (*out zeroed unless 1).
+ */
+int cache_take(struct ar_cache *c, const char *key, int64_t now, struct ar_session *out);
+
+/* cache_drop - forget every session of `key` (server refused, handshake failed). */
+void cache_drop(struct ar_cache *c, const char *key);
+
+/* cache_count - number of keys and (optionally) sessions held. */
+size_t cache_count(struct ar_cache *c, size_t *sessions);
+
+/*
+ * fork support, for pthread_atfork: prepare locks the table, parent unlocks
+ * it, child unlocks it and drops every single-use ticket, so parent and child
+ * never both spend one. Not for other use.
+ */
+void cache_fork_prepare(struct ar_cache *c);
+void cache_fork_parent(struct ar_cache *c);
+void cache_fork_child(struct ar_cache *c);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * ossl_ctx.h - per-SSL_CTX work: install our new-session callback (chained
+ * in front of the program's) and keep the session-cache mode and the
+ * callback the program sees exactly as it set them.
+ */
+#ifndef OSSL_CTX_H
+#define OSSL_CTX_H
+
+#include "ossl_sym.h"
+
+/* Called for every client session OpenSSL reports as new; see ossl_resume.c. */
+typedef void (*ctx_capture_fn)(SSL *ssl, SSL_SESSION *sess);
+
+/*
+ * ctx_prepare - make `ctx` report new client sessions to `capture` (once per
+ * context). Returns 0 when sessions may be offered and captured on it, or -1
+ * with *why set (the program turned caching off, uses its own certificate
+ * verification, out of memory). Takes ctx_lock.
+ */
+int ctx_prepare(SSL_CTX *ctx, ctx_capture_fn capture, const char **why);
+
+/*
+ * ctx_hook_ctrl - the SSL_CTX_ctrl commands we answer for a prepared context
+ * (get/set session cache mode). Returns 1 and sets *result if handled, 0 if
+ * the real SSL_CTX_ctrl must run.
+ */
+int ctx_hook_ctrl(SSL_CTX *ctx, int cmd, long larg, long *result);
+
+/* ctx_hook_set_new_cb / ctx_hook_get_new_cb - same contract: 1 if handled. */
+int ctx_hook_set_new_cb(SSL_CTX *ctx, int (*cb)(SSL *, SSL_SESSION *));
+int ctx_hook_get_new_cb(SSL_CTX *ctx, int (**cb)(SSL *, SSL_SESSION *));
+
+/* ctx_note_sid / ctx_note_custom_verify - record what the program set (after the real call succeeded). */
+void ctx_note_sid(SSL_CTX *ctx, const unsigned char *sid, unsigned len);
+void ctx_note_custom_verify(SSL_CTX *ctx, int on);
+
+/* ctx_copy_sid - copy ctx's session id context into a new connection's state. */
+void ctx_copy_sid(SSL_CTX *ctx, SSL *ssl);
+
+#endif

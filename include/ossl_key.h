@@ -1,0 +1,19 @@
+/*
+ * ossl_key.h - the session key of an OpenSSL client connection.
+ */
+#ifndef OSSL_KEY_H
+#define OSSL_KEY_H
+
+#include "ossl_state.h"
+
+/*
+ * key_from_ssl - derive the key of `ssl` from its settings at the start of
+ * its handshake (server name, peer socket, verification, client
+ * certificate, limits, ciphers, the session id context recorded in `conn`)
+ * and store it, malloc'd, in conn->key, with conn->label for logs.
+ * Returns 0, or -1 with *why set when no session may be keyed (conn->key
+ * stays NULL). Must run with the error queue marked: may push errors.
+ */
+int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * ossl_resume.h - the three moments of a client connection: before its
+ * handshake (offer a session), when OpenSSL reports a new session (capture
+ * it), and when the handshake ends (record the outcome).
+ *
+ * All three run inside hooks, fail open (any problem means no resumption this
+ * time) and leave errno and the OpenSSL error queue as they found them.
+ */
+#ifndef OSSL_RESUME_H
+#define OSSL_RESUME_H
+
+#include "ossl_sym.h"
+
+/* How the handshake was started: SSL_connect may switch a TLS_method SSL to client mode. */
+enum start_kind { START_CONNECT, START_OTHER };
+
+/*
+ * resume_before - called before a call that may start a client handshake.
+ * Acts once per connection (the first such call of a not-yet-started
+ * client handshake): derives the key, and offers a stored session unless
+ * the program set its own or a rule forbids it.
+ */
+void resume_before(SSL *ssl, enum start_kind how);
+
+/*
+ * resume_after - called after that call returned `ret`. Records the outcome
+ * once the handshake finished or failed: a refused or failed offer drops the
+ * key's sessions. Non-blocking retries (WANT_READ/WRITE) are not outcomes.
+ */
+void resume_after(SSL *ssl, int ret);
+
+/* resume_ssl_new / resume_ssl_clear - lifecycle of our per-connection state
+ * (a clear during a handshake we follow is OpenSSL's own, and kept). */
+void resume_ssl_new(SSL_CTX *ctx, SSL *ssl);
+void resume_ssl_clear(SSL *ssl);
+
+/* resume_note_ssl_sid - the program set a session id context on one SSL. */
+void resume_note_ssl_sid(SSL *ssl, const unsigned char *sid, unsigned len);
+
+#endif

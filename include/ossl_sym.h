@@ -1,0 +1,80 @@
+/*
+ * ossl_sym.h - the program's own libssl/libcrypto, reached through pointers.
+ *
+ * The library never links libssl: a program that does not use TLS must not
+ * map it. Every OpenSSL function we call, hooked or not, is looked up in the
+ * libssl the program loaded, whether at start-up or later with
+ * dlopen(RTLD_LOCAL) (python's _ssl module), where dlsym(RTLD_NEXT) cannot
+ * see it. Calls go through `ossl.NAME(...)`.
+ */
+#ifndef OSSL_SYM_H
+#define OSSL_SYM_H
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+/* Functions we interpose: the real ones are needed even when disabled. */
+#define OSSL_HOOKED(X)                                                                        \
+    X(SSL_new) X(SSL_clear) X(SSL_connect) X(SSL_do_handshake) X(SSL_read) X(SSL_read_ex)     \
+    X(SSL_peek) X(SSL_peek_ex) X(SSL_write) X(SSL_write_ex) X(SSL_CTX_ctrl)                   \
+    X(SSL_CTX_sess_set_new_cb) X(SSL_CTX_sess_get_new_cb) X(SSL_CTX_set_session_id_context)   \
+    X(SSL_set_session_id_context) X(SSL_CTX_set_cert_verify_callback)
+
+/* Functions we only call. */
+#define OSSL_USED(X)                                                                          \
+    X(SSL_get_SSL_CTX) X(SSL_is_server) X(SSL_in_before) X(SSL_is_init_finished)              \
+    X(SSL_set_connect_state) X(SSL_get_session) X(SSL_set_session) X(SSL_session_reused)      \
+    X(SSL_get_error) X(SSL_get_version) X(SSL_get_servername) X(SSL_get_fd)                   \
+    X(SSL_get_verify_mode) X(SSL_get_verify_callback) X(SSL_get_verify_result)                \
+    X(SSL_get0_param) X(SSL_get_certificate) X(SSL_ctrl) X(SSL_get_options)                   \
+    X(SSL_get_ciphers) X(SSL_CIPHER_get_name) X(SSL_get_peer_cert_chain)                      \
+    X(SSL_get_security_level) X(SSL_get_ex_data) X(SSL_set_ex_data) X(SSL_CTX_get_ex_data)    \
+    X(SSL_CTX_set_ex_data) X(SSL_CTX_get_client_cert_cb) X(SSL_CTX_get_cert_store)            \
+    X(SSL_CTX_sess_get_remove_cb) X(SSL_CTX_remove_session) X(SSL_CTX_get_ssl_method)         \
+    X(TLS_client_method) X(SSL_get_ex_data_X509_STORE_CTX_idx) X(SSL_SESSION_free)            \
+    X(SSL_SESSION_is_resumable) X(SSL_SESSION_get_protocol_version) X(SSL_SESSION_get_time)   \
+    X(SSL_SESSION_get_timeout) X(SSL_SESSION_get_ticket_lifetime_hint)                        \
+    X(SSL_SESSION_set_max_early_data) X(i2d_SSL_SESSION) X(d2i_SSL_SESSION)                   \
+    X(OpenSSL_version_num) X(OPENSSL_sk_num) X(OPENSSL_sk_value) X(OPENSSL_sk_new_null)       \
+    X(OPENSSL_sk_push) X(OPENSSL_sk_pop_free) X(CRYPTO_free) X(CRYPTO_get_ex_new_index)       \
+    X(ERR_set_mark) X(ERR_pop_to_mark) X(EVP_sha256) X(X509_digest) X(i2d_X509) X(d2i_X509)    \
+    X(X509_free) X(X509_STORE_CTX_new) X(X509_STORE_CTX_free) X(X509_STORE_CTX_init)          \
+    X(X509_STORE_CTX_set_default) X(X509_STORE_CTX_get0_param) X(X509_STORE_CTX_set_ex_data)  \
+    X(X509_STORE_CTX_set_verify_cb) X(X509_STORE_CTX_get_error) X(X509_verify_cert)           \
+    X(X509_verify_cert_error_string) X(X509_VERIFY_PARAM_set1) X(X509_VERIFY_PARAM_get0_host) \
+    X(X509_VERIFY_PARAM_get1_ip_asc) X(X509_VERIFY_PARAM_get_hostflags)                       \
+    X(X509_VERIFY_PARAM_get_flags) X(X509_VERIFY_PARAM_set_auth_level)
+
+#define OSSL_FIELD(name) __typeof__(&name) name;
+struct ossl_fns {
+    OSSL_HOOKED(OSSL_FIELD)
+    OSSL_USED(OSSL_FIELD)
+};
+#undef OSSL_FIELD
+
+/* The resolved functions. Valid for hooked ones once ossl_load() >= OSSL_PASSTHROUGH. */
+extern struct ossl_fns ossl;
+
+enum ossl_status {
+    OSSL_MISSING = 0,  /* no libssl found: nothing can be called */
+    OSSL_PASSTHROUGH,  /* hooked functions callable; no resumption */
+    OSSL_READY,        /* everything resolved: resumption possible */
+};
+
+/*
+ * ossl_load - resolve everything once (thread-safe; retried while libssl is
+ * not yet found) and report what can be done. Cheap after the first call.
+ * Stands aside (OSSL_PASSTHROUGH) when two libssl builds are mapped, since
+ * both then bind to our hooks and we could not tell whose call we serve.
+ */
+enum ossl_status ossl_load(void);
+
+/*
+ * ossl_still_single - whether the process still maps a single libssl; checked
+ * again only when the set of loaded objects changed. Thread-safe.
+ */
+int ossl_still_single(void);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * cache.c - uthash table of server keys, each with a short array of
+ * sessions (oldest first). LRU order is uthash's insertion order: a key
+ * touched is deleted and re-added, so the head is the least recently used.
+ */
+#include "ar_cache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* uthash must never exit() the host: report allocation failure instead. */
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(elt) (oom = 1)
+#include <uthash.h>
+
+struct entry {
+    char *key;
+    unsigned count;
+    struct ar_session *sessions; /* [per_key], oldest first */
+    UT_hash_handle hh;
+};
+
+struct ar_cache {
+    pthread_mutex_t lock;
+    struct entry *table;
+    unsigned max_keys;
+    unsigned per_key;
+};
+
+void session_clear(struct ar_session *s)
+{
+    if (s == NULL)
+        return;
+    free(s->der.data);
+    free(s->chain.data);
+    memset(s, 0, sizeof *s);
+}
+
+int blob_copy(struct ar_blob *dst, const struct ar_blob *src)
+{
+    dst->data = NULL;
+    dst->len = 0;
+    if (src->len == 0)
+        return 0;
+    dst->data = malloc(src->len);
+    if (dst->data == NULL)
+        return -1;
+    memcpy(dst->data, src->data, src->len);
+    dst->len = src->len;
+    return 0;
+}
+
+int session_copy(struct ar_session *dst, const struct ar_session *src)
+{
+    *dst = *src;
+    if (blob_copy(&dst->der, &src->der) != 0 || blob_copy(&dst->chain, &src->chain) != 0) {
+        free(dst->der.data);
+        memset(dst, 0, sizeof *dst);
+        return -1;
+    }
+    return 0;
+}
+
+struct ar_cache *cache_new(unsigned max_keys, unsigned per_key)
+{
+    if (max_keys == 0 || per_key == 0)
+        return NULL;
+    struct ar_cache *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    pthread_mutex_init(&c->lock, NULL);
+    c->max_keys = max_keys;
+    c->per_key = per_key;
+    return c;
+}
+
+static void entry_free(struct entry *e)
+{
+    for (unsigned i = 0; i < e->count; i++)
+        session_clear(&e->sessions[i]);
+    free(e->sessions);
+    free(e->key);
+    free(e);
+}
+
+/* Remove session i of e, keeping order. */
+static void entry_remove_at(struct entry *e, unsigned i)
+{
+    session_clear(&e->sessions[i]);
+    memmove(&e->sessions[i], &e->sessions[i + 1], (e->count - i - 1) * sizeof e->sessions[0]);
+    e->count--;
+    memset(&e->sessions[e->count], 0, sizeof e->sessions[0]);
+}
+
+static void entry_expire(struct entry *e, int64_t now)
+{
+    for (unsigned i = e->count; i-- > 0;)
+        if (e->sessions[i].expires <= now)
+            entry_remove_at(e, i);
+}
+
+static void table_remove(struct ar_cache *c, struct entry *e)
+{
+    HASH_DEL(c->table, e);
+    entry_free(e);
+}
+
+/*
+ * Move e to the most-recently-used end. Returns e, or NULL if re-adding it
+ * failed for lack of memory (e is freed then: the table stays consistent).
+ */
+static struct entry *table_touch(struct ar_cache *c, struct entry *e)
+{
+    int oom = 0;
+    HASH_DEL(c->table, e);
+    HASH_ADD_KEYPTR(hh, c->table, e->key, strlen(e->key), e);
+    if (oom) {
+        entry_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void cache_free(struct ar_cache *c)
+{
+    if (c == NULL)
+        return;
+    struct entry *e, *tmp;
+    HASH_ITER(hh, c->table, e, tmp) {
+        table_remove(c, e);
+    }
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static struct entry *entry_new(struct ar_cache *c, const char *key)
+{
+    struct entry *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    e->key = strdup(key);
+    e->sessions = calloc(c->per_key, sizeof e->sessions[0]);
+    if (e->key == NULL || e->sessions == NULL) {
+        entry_free(e);
+        return NULL;
+    }
+    int oom = 0;
+    HASH_ADD_KEYPTR(hh, c->table, e->key, strlen(e->key), e);
+    if (oom) {
+        entry_free(e);
+        return NULL;
+    }
+    /* Evict least recently used keys beyond the cap (never e: it is newest). */
+    while (HASH_COUNT(c->table) > c->max_keys)
+        table_remove(c, c->table);
+    return e;
+}
+
+int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t now)
+{
+    int rc = -1;
+    if (s->expires <= now || s->der.len == 0) {
+        session_clear(s);
+        return -1;
+    }
+    pthread_mutex_lock(&c->lock);
+    struct entry *e;
+    HASH_FIND_STR(c->table, key, e);
+    if (e == NULL)
+        e = entry_new(c, key);
+    else
+        e = table_touch(c, e);
+    if (e != NULL) {
+        entry_expire(e, now);
+        if (!s->single_use) /* a newer reusable session supersedes older ones */
+            for (unsigned i = e->count; i-- > 0;)
+                if (!e->sessions[i].single_use)
+                    entry_remove_at(e, i);
+        if (e->count == c->per_key)
+            entry_remove_at(e, 0);
+        e->sessions[e->count++] = *s;
+        memset(s, 0, sizeof *s);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    session_clear(s);
+    return rc;
+}
+
+int cache_take(struct ar_cache *c, const char *key, int64_t now, struct ar_session *out)
+{
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&c->lock);
+    struct entry *e;
+    HASH_FIND_STR(c->table, key, e);
+    if (e != NULL) {
+        entry_expire(e, now);
+        if (e->count == 0) {
+            table_remove(c, e);
+        } else {
+            struct ar_session *s = &e->sessions[e->count - 1];
+            if (s->single_use) {
+                *out = *s;
+                memset(s, 0, sizeof *s);
+                e->count--;
+                rc = 1;
+            } else {
+                rc = session_copy(out, s) == 0 ? 1 : -1;
+            }
+            if (e->count == 0)
+                table_remove(c, e);
+            else
+                (void)table_touch(c, e);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+void cache_drop(struct ar_cache *c, const char *key)
+{
+    pthread_mutex_lock(&c->lock);
+    struct entry *e;
+    HASH_FIND_STR(c->table, key, e);
+    if (e != NULL)
+        table_remove(c, e);
+    pthread_mutex_unlock(&c->lock);
+}
+
+size_t cache_count(struct ar_cache *c, size_t *sessions)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t keys = HASH_COUNT(c->table), n = 0;
+    for (struct entry *e = c->table; e != NULL; e = e->hh.next)
+        n += e->count;
+    pthread_mutex_unlock(&c->lock);
+    if (sessions)
+        *sessions = n;
+    return keys;
+}
+
+void cache_fork_prepare(struct ar_cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+}
+
+void cache_fork_parent(struct ar_cache *c)
+{
+    pthread_mutex_unlock(&c->lock);
+}
+
+void cache_fork_child(struct ar_cache *c)
+{
+    pthread_mutex_unlock(&c->lock);
+    struct entry *e, *tmp;
+    HASH_ITER(hh, c->table, e, tmp) {
+        for (unsigned i = e->count; i-- > 0;)
+            if (e->sessions[i].single_use)
+                entry_remove_at(e, i);
+        if (e->count == 0)
+            table_remove(c, e);
+    }
+}

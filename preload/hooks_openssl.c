@@ -1,0 +1,185 @@
+/*
+ * hooks_openssl.c - the exported OpenSSL entry points. Each one is a thin
+ * shim: run the real function (found in the program's own libssl), and tell
+ * ossl_resume.c / ossl_ctx.c what happened around it. Nothing here decides
+ * anything.
+ *
+ * Build: make. Use: LD_PRELOAD=/abs/path/libautoresume.so PROGRAM, or
+ * scripts/autoresume PROGRAM.
+ */
+#include "ossl_ctx.h"
+#include "ossl_resume.h"
+#include "ossl_state.h"
+#include "ossl_sym.h"
+
+#include <errno.h>
+
+#define AR_EXPORT __attribute__((visibility("default")))
+
+/*
+ * Resolve the real function, or fail like a missing libssl would let us:
+ * we cannot be called unless the caller linked against a libssl, so this
+ * only triggers if that library vanished from view.
+ */
+#define REAL(name, fail)                                                                 \
+    do {                                                                                 \
+        if (ossl_load() == OSSL_MISSING || ossl.name == NULL) {                          \
+            errno = ENOSYS;                                                              \
+            return fail;                                                                 \
+        }                                                                                \
+    } while (0)
+
+/* Handshake-capable I/O: fast path once the handshake is done. */
+#define HANDSHAKE_CALL(how, call)                                                        \
+    do {                                                                                 \
+        if (ossl.SSL_is_init_finished(ssl))                                              \
+            return call;                                                                 \
+        resume_before(ssl, how);                                                         \
+        int ret_ = call;                                                                 \
+        resume_after(ssl, ret_);                                                         \
+        return ret_;                                                                     \
+    } while (0)
+
+AR_EXPORT SSL *SSL_new(SSL_CTX *ctx)
+{
+    REAL(SSL_new, NULL);
+    SSL *ssl = ossl.SSL_new(ctx);
+    if (ssl != NULL && ctx != NULL)
+        resume_ssl_new(ctx, ssl);
+    return ssl;
+}
+
+AR_EXPORT int SSL_clear(SSL *ssl)
+{
+    REAL(SSL_clear, 0);
+    int ret = ossl.SSL_clear(ssl);
+    if (ssl != NULL)
+        resume_ssl_clear(ssl);
+    return ret;
+}
+
+AR_EXPORT int SSL_connect(SSL *ssl)
+{
+    REAL(SSL_connect, -1);
+    if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
+        return ossl.SSL_connect(ssl);
+    HANDSHAKE_CALL(START_CONNECT, ossl.SSL_connect(ssl));
+}
+
+AR_EXPORT int SSL_do_handshake(SSL *ssl)
+{
+    REAL(SSL_do_handshake, -1);
+    if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
+        return ossl.SSL_do_handshake(ssl);
+    HANDSHAKE_CALL(START_OTHER, ossl.SSL_do_handshake(ssl));
+}
+
+AR_EXPORT int SSL_read(SSL *ssl, void *buf, int num)
+{
+    REAL(SSL_read, -1);
+    if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
+        return ossl.SSL_read(ssl, buf, num);
+    HANDSHAKE_CALL(START_OTHER, ossl.SSL_read(ssl, buf, num));
+}
+
+AR_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
+{
+    REAL(SSL_read_ex, 0);
+    if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
+        return ossl.SSL_read_ex(ssl, buf, num, readbytes);
+    HANDSHAKE_CALL(START_OTHER, ossl.SSL_read_ex(ssl, buf, num, readbytes));
+}
+
+AR_EXPORT int SSL_peek(SSL *ssl, void *buf, int num)
+{
+    REAL(SSL_peek, -1);
+    if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
+        return ossl.SSL_peek(ssl, buf, num);
+    HANDSHAKE_CALL(START_OTHER, ossl.SSL_peek(ssl, buf, num));
+}
+
+AR_EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
+{
+    REAL(SSL_peek_ex, 0);
+    if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
+        return ossl.SSL_peek_ex(ssl, buf, num, readbytes);
+    HANDSHAKE_CALL(START_OTHER, ossl.SSL_peek_ex(ssl, buf, num, readbytes));
+}
+
+AR_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
+{
+    REAL(SSL_write, -1);
+    if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
+        return ossl.SSL_write(ssl, buf, num);
+    HANDSHAKE_CALL(START_OTHER, ossl.SSL_write(ssl, buf, num));
+}
+
+AR_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
+{
+    REAL(SSL_write_ex, 0);
+    if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
+        return ossl.SSL_write_ex(ssl, buf, num, written);
+    HANDSHAKE_CALL(START_OTHER, ossl.SSL_write_ex(ssl, buf, num, written));
+}
+
+AR_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
+{
+    REAL(SSL_CTX_ctrl, 0);
+    long result;
+    if (ctx != NULL && state_ready() && ctx_hook_ctrl(ctx, cmd, larg, &result))
+        return result;
+    return ossl.SSL_CTX_ctrl(ctx, cmd, larg, parg);
+}
+
+AR_EXPORT void SSL_CTX_sess_set_new_cb(SSL_CTX *ctx, int (*cb)(SSL *, SSL_SESSION *))
+{
+    if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_sess_set_new_cb == NULL)
+        return;
+    if (ctx != NULL && state_ready() && ctx_hook_set_new_cb(ctx, cb))
+        return;
+    ossl.SSL_CTX_sess_set_new_cb(ctx, cb);
+}
+
+AR_EXPORT int (*SSL_CTX_sess_get_new_cb(SSL_CTX *ctx))(SSL *, SSL_SESSION *)
+{
+    REAL(SSL_CTX_sess_get_new_cb, NULL);
+    int (*cb)(SSL *, SSL_SESSION *);
+    if (ctx != NULL && state_ready() && ctx_hook_get_new_cb(ctx, &cb))
+        return cb;
+    return ossl.SSL_CTX_sess_get_new_cb(ctx);
+}
+
+AR_EXPORT int SSL_CTX_set_session_id_context(SSL_CTX *ctx, const unsigned char *sid,
+                                             unsigned int len)
+{
+    REAL(SSL_CTX_set_session_id_context, 0);
+    int ret = ossl.SSL_CTX_set_session_id_context(ctx, sid, len);
+    if (ret == 1 && ctx != NULL && state_ready()) {
+        int saved = errno;
+        ctx_note_sid(ctx, sid, len);
+        errno = saved;
+    }
+    return ret;
+}
+
+AR_EXPORT int SSL_set_session_id_context(SSL *ssl, const unsigned char *sid, unsigned int len)
+{
+    REAL(SSL_set_session_id_context, 0);
+    int ret = ossl.SSL_set_session_id_context(ssl, sid, len);
+    if (ret == 1 && ssl != NULL)
+        resume_note_ssl_sid(ssl, sid, len);
+    return ret;
+}
+
+AR_EXPORT void SSL_CTX_set_cert_verify_callback(SSL_CTX *ctx,
+                                                int (*cb)(X509_STORE_CTX *, void *), void *arg)
+{
+    if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_set_cert_verify_callback == NULL)
+        return;
+    ossl.SSL_CTX_set_cert_verify_callback(ctx, cb, arg);
+    if (ctx != NULL && state_ready()) {
+        int saved = errno;
+        ctx_note_custom_verify(ctx, cb != NULL);
+        errno = saved;
+    }
+}

@@ -1,0 +1,144 @@
+/*
+ * key.c - canonical session keys. See ar_key.h for what goes in and why.
+ */
+#include "ar_key.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct sink {
+    char *out;
+    size_t cap;
+    size_t len;
+    int overflow;
+};
+
+static void put_raw(struct sink *s, const char *text, size_t n)
+{
+    if (s->overflow || s->len + n >= s->cap) {
+        s->overflow = 1;
+        return;
+    }
+    memcpy(s->out + s->len, text, n);
+    s->len += n;
+    s->out[s->len] = '\0';
+}
+
+static void put_fmt(struct sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_fmt(struct sink *s, const char *fmt, ...)
+{
+    char buf[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof buf) {
+        s->overflow = 1;
+        return;
+    }
+    put_raw(s, buf, (size_t)n);
+}
+
+static int plain_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '-' || c == '_' || c == ':';
+}
+
+/* Field "name=" then the value percent-escaped; NULL and "" differ. */
+static void put_field(struct sink *s, const char *name, const unsigned char *v, size_t n, int present)
+{
+    put_fmt(s, "|%s", name);
+    if (!present) {
+        put_raw(s, "!", 1);
+        return;
+    }
+    put_raw(s, "=", 1);
+    for (size_t i = 0; i < n && !s->overflow; i++) {
+        if (plain_byte(v[i]))
+            put_raw(s, (const char *)&v[i], 1);
+        else
+            put_fmt(s, "%%%02X", v[i]);
+    }
+}
+
+static void put_str(struct sink *s, const char *name, const char *v)
+{
+    put_field(s, name, (const unsigned char *)v, v ? strlen(v) : 0, v != NULL);
+}
+
+unsigned long long key_hash64(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    unsigned long long h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+int key_make(const struct ar_key_input *in, char *out, size_t cap, const char **why)
+{
+    struct sink s = {out, cap, 0, 0};
+
+    if (cap == 0 || in->library == NULL || in->library[0] == '\0') {
+        *why = "no library tag";
+        return -1;
+    }
+    out[0] = '\0';
+    /* A name the client asked for, or the address it reached: never mixed. */
+    int has_name = in->server_name != NULL && in->server_name[0] != '\0';
+    int has_ip = in->has_socket && in->peer_ip != NULL && in->peer_ip[0] != '\0';
+    if (!has_name && !has_ip) {
+        *why = "no server identity";
+        return -1;
+    }
+    put_fmt(&s, "v1");
+    put_str(&s, "lib", in->library);
+    put_str(&s, "via", in->has_socket ? "tcp" : "nosock");
+    if (has_name)
+        put_str(&s, "sni", in->server_name);
+    else
+        put_str(&s, "ip", in->peer_ip);
+    put_fmt(&s, "|port=%u", in->has_socket ? in->port : 0u);
+    put_fmt(&s, "|vp=%d", in->verify_peer ? 1 : 0);
+    put_str(&s, "host", in->expect_hosts);
+    put_str(&s, "hip", in->expect_ip);
+    put_fmt(&s, "|hf=%lx|vf=%lx", in->host_flags, in->verify_flags);
+    put_str(&s, "cc", in->client_cert);
+    put_fmt(&s, "|ver=%lx-%lx|vo=%lx", (unsigned long)in->min_version,
+            (unsigned long)in->max_version, in->version_options);
+    const char *ciphers = in->ciphers ? in->ciphers : "";
+    put_fmt(&s, "|ciph=%016llx", key_hash64(ciphers, strlen(ciphers)));
+    put_field(&s, "sid", in->sid_ctx, in->sid_ctx_len, 1);
+    if (s.overflow) {
+        *why = "key too long";
+        return -1;
+    }
+    return (int)s.len;
+}
+
+void key_label(const struct ar_key_input *in, char *out, size_t cap)
+{
+    struct sink s = {out, cap, 0, 0};
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    const char *name = in->server_name && in->server_name[0] ? in->server_name
+                       : in->peer_ip                          ? in->peer_ip
+                                                              : "?";
+    for (const unsigned char *p = (const unsigned char *)name; *p && !s.overflow && p - (const unsigned char *)name < 80; p++) {
+        if (*p > 0x20 && *p < 0x7f)
+            put_raw(&s, (const char *)p, 1);
+        else
+            put_fmt(&s, "\\x%02x", *p);
+    }
+    if (in->has_socket)
+        put_fmt(&s, ":%u", in->port);
+    else
+        put_raw(&s, ":?", 2);
+    if (s.overflow && cap > 4)
+        memcpy(out + cap - 4, "...", 4);
+}

@@ -1,0 +1,152 @@
+/*
+ * ossl_key.c - fill struct ar_key_input from an SSL. Everything read here is
+ * fixed before the handshake starts.
+ */
+#include "ossl_key.h"
+#include "ar_key.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Numeric peer address and port of the connection's socket, if it has one. */
+static int peer_of(SSL *ssl, char *ip, size_t cap, unsigned *port)
+{
+    int fd = ossl.SSL_get_fd(ssl);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        *port = ntohs(in->sin_port);
+        return inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)cap) != NULL;
+    }
+    if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+        *port = ntohs(in6->sin6_port);
+        return inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)cap) != NULL;
+    }
+    return 0; /* a unix socket or something else: treated as no socket */
+}
+
+/* Expected host names joined by '\n'; -1 if they do not fit. */
+static int expected_hosts(X509_VERIFY_PARAM *param, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0;; i++) {
+        const char *h = ossl.X509_VERIFY_PARAM_get0_host(param, i);
+        if (h == NULL)
+            return 0;
+        size_t n = strlen(h);
+        if (used + n + 2 > cap)
+            return -1;
+        if (i > 0)
+            out[used++] = '\n';
+        memcpy(out + used, h, n + 1);
+        used += n;
+    }
+}
+
+static void hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Hash of the cipher list in preference order; a resumed cipher must be in it. */
+static void cipher_digest(SSL *ssl, char *out, size_t cap)
+{
+    STACK_OF(SSL_CIPHER) *sk = ossl.SSL_get_ciphers(ssl);
+    unsigned long long h = key_hash64("", 0);
+    int n = sk ? ossl.OPENSSL_sk_num((const OPENSSL_STACK *)sk) : 0;
+    for (int i = 0; i < n; i++) {
+        const SSL_CIPHER *c = ossl.OPENSSL_sk_value((const OPENSSL_STACK *)sk, i);
+        const char *name = ossl.SSL_CIPHER_get_name(c);
+        char part[96];
+        int len = snprintf(part, sizeof part, "%llx:%s", h, name ? name : "?");
+        h = key_hash64(part, len > 0 ? (size_t)len : 0);
+    }
+    snprintf(out, cap, "%d/%016llx", n, h);
+}
+
+int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
+{
+    struct ar_key_input in;
+    char library[32], ip[INET6_ADDRSTRLEN] = "", hosts[1024], ciphers[48];
+    char cert_fp[2 * EVP_MAX_MD_SIZE + 1];
+    char *expect_ip = NULL;
+    SSL_CTX *ctx = ossl.SSL_get_SSL_CTX(ssl);
+    int rc = -1;
+
+    memset(&in, 0, sizeof in);
+    unsigned long v = ossl.OpenSSL_version_num();
+    snprintf(library, sizeof library, "openssl-%lu.%lu", v >> 28, (v >> 20) & 0xff);
+    in.library = library;
+    in.server_name = ossl.SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    in.has_socket = peer_of(ssl, ip, sizeof ip, &in.port);
+    in.peer_ip = in.has_socket ? ip : NULL;
+    in.verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
+
+    X509_VERIFY_PARAM *param = ossl.SSL_get0_param(ssl);
+    if (param == NULL || expected_hosts(param, hosts, sizeof hosts) != 0) {
+        *why = "expected host names too long";
+        goto out;
+    }
+    in.expect_hosts = hosts[0] ? hosts : NULL;
+    expect_ip = ossl.X509_VERIFY_PARAM_get1_ip_asc(param);
+    in.expect_ip = expect_ip;
+    in.host_flags = ossl.X509_VERIFY_PARAM_get_hostflags(param);
+    in.verify_flags = ossl.X509_VERIFY_PARAM_get_flags(param);
+
+    /* A certificate chosen per handshake cannot be known now: stay out. */
+    if (ctx != NULL && ossl.SSL_CTX_get_client_cert_cb(ctx) != NULL) {
+        *why = "program picks its client certificate per handshake";
+        goto out;
+    }
+    X509 *cert = ossl.SSL_get_certificate(ssl);
+    if (cert != NULL) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned mdlen = 0;
+        if (!ossl.X509_digest(cert, ossl.EVP_sha256(), md, &mdlen)) {
+            *why = "cannot fingerprint the client certificate";
+            goto out;
+        }
+        hex(md, mdlen, cert_fp);
+        in.client_cert = cert_fp;
+    }
+    in.min_version = ossl.SSL_ctrl(ssl, SSL_CTRL_GET_MIN_PROTO_VERSION, 0, NULL);
+    in.max_version = ossl.SSL_ctrl(ssl, SSL_CTRL_GET_MAX_PROTO_VERSION, 0, NULL);
+    in.version_options = (unsigned long)(ossl.SSL_get_options(ssl) & SSL_OP_NO_SSL_MASK);
+    cipher_digest(ssl, ciphers, sizeof ciphers);
+    in.ciphers = ciphers;
+    if (conn->sid_set) {
+        in.sid_ctx = conn->sid;
+        in.sid_ctx_len = conn->sid_len;
+    }
+
+    char key[AR_KEY_MAX];
+    key_label(&in, conn->label, sizeof conn->label);
+    if (key_make(&in, key, sizeof key, why) < 0)
+        goto out;
+    free(conn->key);
+    conn->key = strdup(key);
+    if (conn->key == NULL) {
+        *why = "out of memory";
+        goto out;
+    }
+    rc = 0;
+out:
+    if (expect_ip != NULL)
+        ossl.CRYPTO_free(expect_ip, __FILE__, __LINE__);
+    return rc;
+}

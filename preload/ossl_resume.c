@@ -1,0 +1,240 @@
+/*
+ * ossl_resume.c - offer, capture, outcome. See ossl_resume.h.
+ *
+ * Sessions are stored serialized and rebuilt with d2i_SSL_SESSION for each
+ * offer, so no SSL_SESSION object is ever shared between contexts or
+ * connections (SSL_set_session(3) NOTES).
+ */
+#include "ossl_resume.h"
+#include "ar_env.h"
+#include "ar_log.h"
+#include "ossl_ctx.h"
+#include "ossl_key.h"
+#include "ossl_state.h"
+#include "ossl_verify.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Serialize a session OpenSSL just reported, with what an offer needs. */
+static void capture(SSL *ssl, SSL_SESSION *sess)
+{
+    struct ar_conn *c = conn_get(ssl);
+    struct ar_session s;
+    int64_t now = now_seconds();
+
+    if (c == NULL || c->key == NULL || !ossl.SSL_SESSION_is_resumable(sess))
+        return;
+    int verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
+    long result = ossl.SSL_get_verify_result(ssl);
+    if (verify_peer && result != X509_V_OK)
+        return; /* a callback let a failed verification through: keep nothing */
+
+    memset(&s, 0, sizeof s);
+    s.version = ossl.SSL_SESSION_get_protocol_version(sess);
+    s.single_use = s.version >= TLS1_3_VERSION;
+    s.verify_result = result;
+    if (ossl.SSL_session_reused(ssl)) {
+        /* New ticket on a resumed connection: no certificate came this time. */
+        if (!c->offered || c->chain.len == 0)
+            return;
+        s.born = c->born;
+        if (blob_copy(&s.chain, &c->chain) != 0)
+            return;
+    } else {
+        s.born = now;
+        if (chain_encode(ssl, &s.chain) != 0)
+            return;
+    }
+    /* Lifetime: the session's own, capped from the original full handshake. */
+    int64_t cap = s.single_use ? AR_MAX_AGE_TLS13 : AR_MAX_AGE_TLS12;
+    int64_t expires = (int64_t)ossl.SSL_SESSION_get_time(sess) + ossl.SSL_SESSION_get_timeout(sess);
+    if (expires > s.born + cap)
+        expires = s.born + cap;
+    if (s.single_use && ossl.SSL_SESSION_get_ticket_lifetime_hint(sess) == 0)
+        expires = 0; /* RFC 8446 4.6.1: lifetime 0 means do not keep */
+    s.expires = expires;
+
+    int len = ossl.i2d_SSL_SESSION(sess, NULL);
+    if (len > 0 && (s.der.data = malloc((size_t)len)) != NULL) {
+        unsigned char *p = s.der.data;
+        s.der.len = (size_t)ossl.i2d_SSL_SESSION(sess, &p);
+        if (cache_put(state_table(), c->key, &s, now) == 0)
+            log_debug("%s: stored %s %s", c->label, s.single_use ? "ticket" : "session",
+                      ossl.SSL_get_version(ssl));
+    }
+    session_clear(&s);
+}
+
+static void capture_guarded(SSL *ssl, SSL_SESSION *sess)
+{
+    int saved = errno;
+    ossl.ERR_set_mark();
+    capture(ssl, sess);
+    ossl.ERR_pop_to_mark();
+    errno = saved;
+}
+
+/* Whether this call starts a client handshake we have not seen yet. */
+static struct ar_conn *starting_client(SSL *ssl, enum start_kind how)
+{
+    if (!ossl.SSL_in_before(ssl))
+        return NULL;
+    if (ossl.SSL_is_server(ssl)) {
+        if (how != START_CONNECT)
+            return NULL;
+        /* SSL_connect does this itself first; do it now so the key and any
+         * verify callback see a client (ruby's checks the hostname only then). */
+        ossl.SSL_set_connect_state(ssl);
+    }
+    struct ar_conn *c = conn_attach(ssl);
+    if (c == NULL || c->started)
+        return NULL;
+    c->started = 1;
+    return c;
+}
+
+/* Offer a stored session to c's connection; returns a reason when not. */
+static const char *offer(SSL *ssl, struct ar_conn *c)
+{
+    struct ar_session s;
+    const char *why = NULL;
+
+    if (ctx_prepare(ossl.SSL_get_SSL_CTX(ssl), capture_guarded, &why) != 0)
+        return why;
+    if (key_from_ssl(ssl, c, &why) != 0)
+        return why;
+    log_debug("%s: key %s", c->label, c->key);
+    if (ossl.SSL_get_session(ssl) != NULL) {
+        c->program_session = 1;
+        return "program set its own session";
+    }
+    if (!ossl_still_single())
+        return "two libssl builds loaded";
+    int found = cache_take(state_table(), c->key, now_seconds(), &s);
+    if (found <= 0)
+        return found < 0 ? "out of memory" : "no session";
+    if (!trust_recheck(ssl, &s, &why)) {
+        /* Another connection with other trust may still use it. */
+        cache_put(state_table(), c->key, &s, now_seconds());
+        return why;
+    }
+    const unsigned char *p = s.der.data;
+    SSL_SESSION *sess = ossl.d2i_SSL_SESSION(NULL, &p, (long)s.der.len);
+    if (sess == NULL) {
+        session_clear(&s);
+        cache_drop(state_table(), c->key);
+        return "stored session unreadable";
+    }
+    ossl.SSL_SESSION_set_max_early_data(sess, 0); /* never 0-RTT */
+    if (!ossl.SSL_set_session(ssl, sess)) {
+        ossl.SSL_SESSION_free(sess);
+        session_clear(&s);
+        return "SSL_set_session failed";
+    }
+    ossl.SSL_SESSION_free(sess); /* the connection holds its own reference */
+    c->offered = 1;
+    c->born = s.born;
+    c->chain = s.chain; /* kept to capture the tickets this resumption brings */
+    s.chain.data = NULL;
+    s.chain.len = 0;
+    session_clear(&s);
+    return NULL;
+}
+
+void resume_before(SSL *ssl, enum start_kind how)
+{
+    if (!state_ready())
+        return;
+    int saved = errno;
+    ossl.ERR_set_mark();
+    struct ar_conn *c = starting_client(ssl, how);
+    if (c != NULL) {
+        c->why_not = offer(ssl, c);
+        if (c->why_not != NULL)
+            log_debug("%s: not offered: %s", c->label[0] ? c->label : "?", c->why_not);
+    }
+    ossl.ERR_pop_to_mark();
+    errno = saved;
+}
+
+static int still_in_progress(SSL *ssl, int ret)
+{
+    switch (ossl.SSL_get_error(ssl, ret)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+    case SSL_ERROR_WANT_CONNECT:
+    case SSL_ERROR_WANT_X509_LOOKUP:
+    case SSL_ERROR_WANT_ASYNC:
+    case SSL_ERROR_WANT_ASYNC_JOB:
+    case SSL_ERROR_WANT_CLIENT_HELLO_CB:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void resume_after(SSL *ssl, int ret)
+{
+    if (!state_ready())
+        return;
+    struct ar_conn *c = conn_get(ssl);
+    if (c == NULL || !c->started || c->finished)
+        return;
+    int saved = errno;
+    if (ossl.SSL_is_init_finished(ssl)) {
+        c->finished = 1;
+        const char *version = ossl.SSL_get_version(ssl);
+        if (!c->offered) {
+            log_info("%s %s full handshake (%s)", c->label, version,
+                     c->why_not ? c->why_not : "not offered");
+        } else if (ossl.SSL_session_reused(ssl)) {
+            log_info("%s %s resumed", c->label, version);
+        } else {
+            cache_drop(state_table(), c->key);
+            log_info("%s %s full handshake (refused by server)", c->label, version);
+        }
+    } else if (ret <= 0 && !still_in_progress(ssl, ret)) {
+        c->finished = 1;
+        if (c->offered)
+            cache_drop(state_table(), c->key);
+        log_info("%s handshake failed%s", c->label,
+                 c->offered ? " with an offered session; its sessions dropped" : "");
+    }
+    errno = saved;
+}
+
+void resume_ssl_new(SSL_CTX *ctx, SSL *ssl)
+{
+    if (!state_ready())
+        return;
+    int saved = errno;
+    ctx_copy_sid(ctx, ssl);
+    errno = saved;
+}
+
+void resume_ssl_clear(SSL *ssl)
+{
+    if (!state_ready())
+        return;
+    /* OpenSSL's handshake calls SSL_clear itself as it starts: that one
+     * must not forget the session we just offered. */
+    struct ar_conn *c = conn_get(ssl);
+    if (c != NULL && !(c->started && !c->finished))
+        conn_reset(c);
+}
+
+void resume_note_ssl_sid(SSL *ssl, const unsigned char *sid, unsigned len)
+{
+    if (!state_ready() || len > SSL_MAX_SID_CTX_LENGTH)
+        return;
+    int saved = errno;
+    struct ar_conn *c = conn_attach(ssl);
+    if (c != NULL) {
+        memcpy(c->sid, sid, len);
+        c->sid_len = len;
+        c->sid_set = 1;
+    }
+    errno = saved;
+}

@@ -1,0 +1,163 @@
+/*
+ * ossl_state.c - ex_data slots for our per-SSL and per-SSL_CTX state, the
+ * session table, and fork safety.
+ */
+#include "ossl_state.h"
+#include "ar_config.h"
+#include "ar_log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int conn_idx = -1, ctx_idx = -1;
+static struct ar_cache *table;
+static int ready;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t ctx_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    struct ar_conn *c = ptr;
+    if (c == NULL)
+        return;
+    free(c->key);
+    free(c->chain.data);
+    free(c);
+}
+
+/* SSL_dup must not share our pointer: the copy starts without state. */
+static int conn_dup_cb(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx,
+                       long argl, void *argp)
+{
+    (void)to, (void)from, (void)idx, (void)argl, (void)argp;
+    *from_d = NULL;
+    return 1;
+}
+
+static void ctx_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    free(ptr);
+}
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&ctx_mutex);
+    cache_fork_prepare(table);
+}
+
+static void fork_parent(void)
+{
+    cache_fork_parent(table);
+    pthread_mutex_unlock(&ctx_mutex);
+}
+
+static void fork_child(void)
+{
+    cache_fork_child(table);
+    pthread_mutex_unlock(&ctx_mutex);
+}
+
+static void state_init(void)
+{
+    const struct ar_config *cfg = config_get();
+    if (cfg->disabled || ossl_load() != OSSL_READY)
+        return;
+    conn_idx = ossl.CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, 0, NULL, NULL, conn_dup_cb,
+                                            conn_free_cb);
+    ctx_idx = ossl.CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL,
+                                           ctx_free_cb);
+    table = cache_new(cfg->max_hosts, cfg->tickets);
+    if (conn_idx < 0 || ctx_idx < 0 || table == NULL) {
+        log_error("cannot set up state (out of memory?); resumption off");
+        return;
+    }
+    if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0) {
+        log_error("pthread_atfork failed; resumption off");
+        return;
+    }
+    ready = 1;
+}
+
+int state_ready(void)
+{
+    pthread_once(&init_once, state_init);
+    return ready;
+}
+
+struct ar_cache *state_table(void)
+{
+    return table;
+}
+
+struct ar_conn *conn_get(const SSL *ssl)
+{
+    return ossl.SSL_get_ex_data(ssl, conn_idx);
+}
+
+struct ar_conn *conn_attach(SSL *ssl)
+{
+    struct ar_conn *c = conn_get(ssl);
+    if (c != NULL)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    if (!ossl.SSL_set_ex_data(ssl, conn_idx, c)) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void conn_reset(struct ar_conn *c)
+{
+    free(c->key);
+    free(c->chain.data);
+    int sid_set = c->sid_set;
+    unsigned sid_len = c->sid_len;
+    unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
+    memcpy(sid, c->sid, sizeof sid);
+    memset(c, 0, sizeof *c);
+    c->sid_set = sid_set;
+    c->sid_len = sid_len;
+    memcpy(c->sid, sid, sizeof sid);
+}
+
+struct ar_ctx *ctxd_get(const SSL_CTX *ctx)
+{
+    return ossl.SSL_CTX_get_ex_data(ctx, ctx_idx);
+}
+
+struct ar_ctx *ctxd_attach(SSL_CTX *ctx)
+{
+    struct ar_ctx *d = ctxd_get(ctx);
+    if (d != NULL)
+        return d;
+    d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return NULL;
+    if (!ossl.SSL_CTX_set_ex_data(ctx, ctx_idx, d)) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void ctx_lock(void)
+{
+    pthread_mutex_lock(&ctx_mutex);
+}
+
+void ctx_unlock(void)
+{
+    pthread_mutex_unlock(&ctx_mutex);
+}
+
+int64_t now_seconds(void)
+{
+    return (int64_t)time(NULL);
+}

@@ -1,0 +1,174 @@
+/* Unit tests for cache.c: single use, expiry, replacement, LRU, fork. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar_cache.h"
+
+static struct ar_cache *c;
+
+static void setup(void) { c = cache_new(3, 2); cr_assert_not_null(c); }
+static void teardown(void) { cache_free(c); }
+
+TestSuite(cache, .init = setup, .fini = teardown);
+
+static struct ar_session mk(const char *tag, int single_use, int64_t expires)
+{
+    struct ar_session s = {0};
+    s.der.len = strlen(tag) + 1;
+    s.der.data = (unsigned char *)strdup(tag);
+    s.chain.len = 3;
+    s.chain.data = (unsigned char *)strdup("ch");
+    s.born = 100;
+    s.expires = expires;
+    s.single_use = single_use;
+    return s;
+}
+
+static int take(const char *key, int64_t now, char *tag_out)
+{
+    struct ar_session s;
+    int rc = cache_take(c, key, now, &s);
+    if (rc == 1) {
+        strcpy(tag_out, (const char *)s.der.data);
+        cr_assert_eq(s.chain.len, 3);
+        session_clear(&s);
+    }
+    return rc;
+}
+
+Test(cache, empty_miss)
+{
+    char t[32];
+    cr_assert_eq(take("k", 0, t), 0);
+}
+
+Test(cache, ticket_single_use_newest_first)
+{
+    char t[32];
+    struct ar_session a = mk("a", 1, 1000), b = mk("b", 1, 1000);
+    cr_assert_eq(cache_put(c, "k", &a, 0), 0);
+    cr_assert_eq(cache_put(c, "k", &b, 0), 0);
+    cr_assert_null(a.der.data, "ownership moved");
+    cr_assert_eq(take("k", 1, t), 1);
+    cr_assert_str_eq(t, "b");
+    cr_assert_eq(take("k", 1, t), 1);
+    cr_assert_str_eq(t, "a");
+    cr_assert_eq(take("k", 1, t), 0, "each ticket handed out once");
+}
+
+Test(cache, tickets_capped_per_key_oldest_dropped)
+{
+    char t[32];
+    struct ar_session a = mk("a", 1, 1000), b = mk("b", 1, 1000), d = mk("d", 1, 1000);
+    cache_put(c, "k", &a, 0);
+    cache_put(c, "k", &b, 0);
+    cache_put(c, "k", &d, 0);
+    size_t n;
+    cache_count(c, &n);
+    cr_assert_eq(n, 2);
+    take("k", 1, t);
+    cr_assert_str_eq(t, "d");
+    take("k", 1, t);
+    cr_assert_str_eq(t, "b");
+}
+
+Test(cache, reusable_session_stays_and_is_replaced)
+{
+    char t[32];
+    struct ar_session a = mk("a", 0, 1000), b = mk("b", 0, 1000);
+    cache_put(c, "k", &a, 0);
+    cr_assert_eq(take("k", 1, t), 1);
+    cr_assert_eq(take("k", 1, t), 1, "TLS 1.2 sessions may be reused");
+    cache_put(c, "k", &b, 0);
+    size_t n;
+    cache_count(c, &n);
+    cr_assert_eq(n, 1, "newer reusable session replaces the older");
+    take("k", 1, t);
+    cr_assert_str_eq(t, "b");
+}
+
+Test(cache, expired_never_offered_and_removed)
+{
+    char t[32];
+    struct ar_session a = mk("a", 0, 50);
+    cr_assert_eq(cache_put(c, "k", &a, 60), -1, "already expired is refused");
+    struct ar_session b = mk("b", 0, 50);
+    cr_assert_eq(cache_put(c, "k", &b, 10), 0);
+    cr_assert_eq(take("k", 50, t), 0, "expiry is exclusive");
+    cr_assert_eq(cache_count(c, NULL), 0, "expired entry removed");
+}
+
+Test(cache, drop_forgets_key)
+{
+    char t[32];
+    struct ar_session a = mk("a", 1, 1000), b = mk("b", 1, 1000);
+    cache_put(c, "k", &a, 0);
+    cache_put(c, "k", &b, 0);
+    cache_drop(c, "k");
+    cr_assert_eq(take("k", 1, t), 0);
+    cache_drop(c, "absent");
+}
+
+Test(cache, lru_evicts_least_recently_used_key)
+{
+    char t[32];
+    const char *keys[] = {"k1", "k2", "k3"};
+    for (int i = 0; i < 3; i++) {
+        struct ar_session s = mk(keys[i], 0, 1000);
+        cache_put(c, keys[i], &s, 0);
+    }
+    cr_assert_eq(take("k1", 1, t), 1); /* k1 now most recent: k2 is the LRU */
+    struct ar_session s = mk("k4", 0, 1000);
+    cache_put(c, "k4", &s, 0);
+    cr_assert_eq(cache_count(c, NULL), 3);
+    cr_assert_eq(take("k2", 1, t), 0, "k2 evicted");
+    cr_assert_eq(take("k1", 1, t), 1);
+    cr_assert_eq(take("k3", 1, t), 1);
+    cr_assert_eq(take("k4", 1, t), 1);
+}
+
+Test(cache, fork_child_drops_tickets_keeps_sessions)
+{
+    char t[32];
+    struct ar_session a = mk("tls13", 1, 1000), b = mk("tls12", 0, 1000);
+    cache_put(c, "k13", &a, 0);
+    cache_put(c, "k12", &b, 0);
+    cache_fork_prepare(c);
+    cache_fork_child(c);
+    cr_assert_eq(take("k13", 1, t), 0);
+    cr_assert_eq(take("k12", 1, t), 1);
+}
+
+Test(cache, session_without_data_refused)
+{
+    struct ar_session s = {0};
+    s.expires = 1000;
+    cr_assert_eq(cache_put(c, "k", &s, 0), -1);
+}
+
+static void *hammer(void *arg)
+{
+    char key[16], t[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "k%d", (i + (int)(long)arg) % 5);
+        struct ar_session s = mk(key, i & 1, 1000);
+        cache_put(c, key, &s, 0);
+        take(key, 1, t);
+        if (i % 97 == 0)
+            cache_drop(c, key);
+    }
+    return NULL;
+}
+
+Test(cache, threads_do_not_corrupt)
+{
+    pthread_t th[8];
+    for (long i = 0; i < 8; i++)
+        pthread_create(&th[i], NULL, hammer, (void *)i);
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    cr_assert_leq(cache_count(c, NULL), 3);
+}

@@ -1,0 +1,176 @@
+/* Unit tests for key.c: every security-relevant field changes the key. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <string.h>
+
+#include "ar_key.h"
+
+static struct ar_key_input base(void)
+{
+    struct ar_key_input in = {
+        .library = "openssl-3.0",
+        .has_socket = 1,
+        .server_name = "example.org",
+        .peer_ip = "127.0.0.1",
+        .port = 443,
+        .verify_peer = 1,
+        .expect_hosts = "example.org",
+        .ciphers = "TLS_AES_128_GCM_SHA256",
+    };
+    return in;
+}
+
+static void make(const struct ar_key_input *in, char *out)
+{
+    const char *why = NULL;
+    cr_assert_gt(key_make(in, out, AR_KEY_MAX, &why), 0, "key_make failed: %s", why);
+}
+
+TestSuite(key);
+
+Test(key, same_input_same_key)
+{
+    char a[AR_KEY_MAX], b[AR_KEY_MAX];
+    struct ar_key_input in = base();
+    make(&in, a);
+    make(&in, b);
+    cr_assert_str_eq(a, b);
+}
+
+/* One mutation per security-relevant field; each must change the key. */
+typedef void (*mutate_fn)(struct ar_key_input *);
+static void m_name(struct ar_key_input *in) { in->server_name = "b.example.org"; }
+static void m_port(struct ar_key_input *in) { in->port = 8443; }
+static void m_verify(struct ar_key_input *in) { in->verify_peer = 0; }
+static void m_host(struct ar_key_input *in) { in->expect_hosts = "other.example"; }
+static void m_host_none(struct ar_key_input *in) { in->expect_hosts = NULL; }
+static void m_hip(struct ar_key_input *in) { in->expect_ip = "127.0.0.1"; }
+static void m_hflags(struct ar_key_input *in) { in->host_flags = 4; }
+static void m_vflags(struct ar_key_input *in) { in->verify_flags = 0x80000; }
+static void m_cert(struct ar_key_input *in) { in->client_cert = "ab12"; }
+static void m_min(struct ar_key_input *in) { in->min_version = 0x0304; }
+static void m_max(struct ar_key_input *in) { in->max_version = 0x0303; }
+static void m_opts(struct ar_key_input *in) { in->version_options = 0x20000000; }
+static void m_ciph(struct ar_key_input *in) { in->ciphers = "TLS_AES_256_GCM_SHA384"; }
+static void m_sid(struct ar_key_input *in) { in->sid_ctx = (const unsigned char *)"Python"; in->sid_ctx_len = 7; }
+static void m_lib(struct ar_key_input *in) { in->library = "gnutls-3.7"; }
+static void m_nosock(struct ar_key_input *in) { in->has_socket = 0; }
+static void m_no_sni(struct ar_key_input *in) { in->server_name = NULL; }
+
+static const mutate_fn mutations[] = {m_name, m_port, m_verify, m_host, m_host_none, m_hip,
+                                      m_hflags, m_vflags, m_cert, m_min, m_max, m_opts, m_ciph,
+                                      m_sid, m_lib, m_nosock, m_no_sni};
+#define N_MUTATIONS (sizeof mutations / sizeof mutations[0])
+
+/* Parameters cross into the test's own process: pass indexes, not pointers. */
+ParameterizedTestParameters(key, field_changes_key)
+{
+    static int idx[N_MUTATIONS];
+    for (size_t i = 0; i < N_MUTATIONS; i++)
+        idx[i] = (int)i;
+    return cr_make_param_array(int, idx, N_MUTATIONS);
+}
+
+ParameterizedTest(int *i, key, field_changes_key)
+{
+    char a[AR_KEY_MAX], b[AR_KEY_MAX];
+    struct ar_key_input in = base();
+    make(&in, a);
+    mutations[*i](&in);
+    make(&in, b);
+    cr_assert_str_neq(a, b);
+}
+
+Test(key, values_cannot_forge_field_boundaries)
+{
+    char a[AR_KEY_MAX], b[AR_KEY_MAX];
+    struct ar_key_input in = base();
+    in.server_name = "a|port=1";
+    in.port = 2;
+    make(&in, a);
+    in.server_name = "a";
+    in.port = 1;
+    make(&in, b);
+    cr_assert_str_neq(a, b);
+    cr_assert_null(strstr(a, "a|port=1"));
+}
+
+Test(key, empty_sid_differs_from_none_set)
+{
+    /* The sid field is always present; an empty one still differs from "Python\0". */
+    char a[AR_KEY_MAX], b[AR_KEY_MAX];
+    struct ar_key_input in = base();
+    make(&in, a);
+    in.sid_ctx = (const unsigned char *)"";
+    in.sid_ctx_len = 1;
+    make(&in, b);
+    cr_assert_str_neq(a, b);
+}
+
+Test(key, sni_and_ip_identities_never_meet)
+{
+    char a[AR_KEY_MAX], b[AR_KEY_MAX];
+    struct ar_key_input in = base();
+    in.server_name = "127.0.0.1";
+    make(&in, a);
+    in.server_name = NULL;
+    make(&in, b);
+    cr_assert_str_neq(a, b);
+}
+
+Test(key, no_identity_no_key)
+{
+    char out[AR_KEY_MAX];
+    const char *why = NULL;
+    struct ar_key_input in = base();
+    in.server_name = NULL;
+    in.has_socket = 0;
+    cr_assert_eq(key_make(&in, out, sizeof out, &why), -1);
+    cr_assert_str_eq(why, "no server identity");
+    in.server_name = "";
+    cr_assert_eq(key_make(&in, out, sizeof out, &why), -1);
+}
+
+Test(key, ip_needs_socket)
+{
+    char out[AR_KEY_MAX];
+    const char *why = NULL;
+    struct ar_key_input in = base();
+    in.server_name = NULL;
+    in.has_socket = 0; /* a stale peer_ip without a socket is not an identity */
+    cr_assert_eq(key_make(&in, out, sizeof out, &why), -1);
+}
+
+Test(key, too_long_is_refused_not_truncated)
+{
+    char big[3000], out[AR_KEY_MAX];
+    const char *why = NULL;
+    memset(big, '|', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    struct ar_key_input in = base();
+    in.server_name = big; /* escapes to 9000 bytes */
+    cr_assert_eq(key_make(&in, out, sizeof out, &why), -1);
+    cr_assert_str_eq(why, "key too long");
+    cr_assert_eq(key_make(&in, out, 8, &why), -1);
+}
+
+Test(key, label_is_printable)
+{
+    char out[64];
+    struct ar_key_input in = base();
+    in.server_name = "ev\nil\x1b";
+    key_label(&in, out, sizeof out);
+    cr_assert_str_eq(out, "ev\\x0ail\\x1b:443");
+    in.has_socket = 0;
+    key_label(&in, out, sizeof out);
+    cr_assert_str_eq(out, "ev\\x0ail\\x1b:?");
+    char tiny[8];
+    key_label(&in, tiny, sizeof tiny);
+    cr_assert_eq(strlen(tiny), 7);
+}
+
+Test(key, hash_is_fnv1a)
+{
+    cr_assert_eq(key_hash64("", 0), 1469598103934665603ULL);
+    cr_assert_neq(key_hash64("a", 1), key_hash64("b", 1));
+}
