@@ -19,7 +19,8 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden -Iinclude $(CFLAGS)
 LDLIBS_LIB := -ldl -lpthread
 
-CORE_SRCS := preload/log.c preload/config.c preload/key.c preload/cache.c
+CORE_SRCS := preload/log.c preload/config.c preload/key.c preload/cache.c preload/entry.c \
+             preload/store.c
 OSSL_SRCS := preload/ossl_sym.c preload/ossl_state.c preload/ossl_ctx.c preload/ossl_key.c \
              preload/ossl_verify.c preload/ossl_resume.c preload/hooks_openssl.c
 LIB_SRCS  := $(CORE_SRCS) $(OSSL_SRCS)

@@ -14,6 +14,10 @@ struct ar_config {
     const char *log_file;         /* AUTORESUME_LOG_FILE, NULL = stderr */
     unsigned max_hosts;           /* AUTORESUME_MAX_HOSTS */
     unsigned tickets;             /* AUTORESUME_TICKETS */
+    int store_off;                /* AUTORESUME_CACHE=off, or a setuid program */
+    const char *store_dir;        /* AUTORESUME_CACHE=DIR, NULL = default place */
+    const char *xdg_runtime_dir;  /* XDG_RUNTIME_DIR */
+    unsigned long store_bytes;    /* AUTORESUME_CACHE_MAX_BYTES */
 };
 
 /* A lookup like getenv(3); tests pass their own. */

@@ -27,6 +27,21 @@
 #define AR_DEFAULT_TICKETS 4
 #define AR_LIMIT_TICKETS 64
 
+/*
+ * The per-user session store shared by processes: unset or "" = the default
+ * place, "off" = sessions stay inside each process, else a directory path.
+ * Default place: $XDG_RUNTIME_DIR/autoresume (when that is a private
+ * directory of the user), else /tmp/autoresume-UID. Never used by setuid
+ * programs (AT_SECURE).
+ */
+#define AR_ENV_CACHE "AUTORESUME_CACHE"
+#define AR_ENV_XDG_RUNTIME_DIR "XDG_RUNTIME_DIR"
+
+/* Total bytes of store entries; least recently used keys go first. */
+#define AR_ENV_CACHE_BYTES "AUTORESUME_CACHE_MAX_BYTES"
+#define AR_DEFAULT_CACHE_BYTES (16UL * 1024 * 1024)
+#define AR_LIMIT_CACHE_BYTES (1024UL * 1024 * 1024)
+
 /* Wrapper only: the library to preload instead of the one it finds. */
 #define AR_ENV_LIBRARY "AUTORESUME_LIBRARY"
 

@@ -16,7 +16,7 @@ struct ar_key_input {
     const char *library;        /* e.g. "openssl-3.0"; required */
     int has_socket;             /* peer known from a connected socket */
     const char *server_name;    /* SNI sent, or NULL */
-    const char *peer_ip;        /* numeric peer address, or NULL */
+    const char *peer_ip;        /* numeric peer address (or a connect BIO target), or NULL */
     unsigned port;              /* peer port; 0 if unknown */
     int verify_peer;            /* peer certificate verified (fails the handshake) */
     const char *expect_hosts;   /* expected names, '\n'-separated, or NULL */

@@ -11,8 +11,12 @@
 
 #include "ossl_sym.h"
 
-/* How the handshake was started: SSL_connect may switch a TLS_method SSL to client mode. */
-enum start_kind { START_CONNECT, START_OTHER };
+/*
+ * How the handshake was started. SSL_connect may switch a TLS_method SSL to
+ * client mode. Only explicit handshake calls (no application data moves
+ * within them) may have their trust check finished after the handshake.
+ */
+enum start_kind { START_CONNECT, START_HANDSHAKE, START_IO };
 
 /*
  * resume_before - called before a call that may start a client handshake.
@@ -23,11 +27,15 @@ enum start_kind { START_CONNECT, START_OTHER };
 void resume_before(SSL *ssl, enum start_kind how);
 
 /*
- * resume_after - called after that call returned `ret`. Records the outcome
- * once the handshake finished or failed: a refused or failed offer drops the
- * key's sessions. Non-blocking retries (WANT_READ/WRITE) are not outcomes.
+ * resume_after - called after that call returned `ret`; returns what the
+ * hook must return. Records the outcome once the handshake finished or
+ * failed: a refused or failed offer drops the key's sessions. Non-blocking
+ * retries (WANT_READ/WRITE) are not outcomes. When a trust check had to wait
+ * for the handshake (see trust_store_empty) and now fails, the resumed
+ * handshake is failed as a full one would have been: verify result set,
+ * "certificate verify failed" queued, -1 returned.
  */
-void resume_after(SSL *ssl, int ret);
+int resume_after(SSL *ssl, int ret);
 
 /* resume_ssl_new / resume_ssl_clear - lifecycle of our per-connection state
  * (a clear during a handshake we follow is OpenSSL's own, and kept). */

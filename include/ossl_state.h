@@ -6,6 +6,7 @@
 #define OSSL_STATE_H
 
 #include "ar_cache.h"
+#include "ar_store.h"
 #include "ossl_sym.h"
 
 #include <stdint.h>
@@ -21,6 +22,8 @@ struct ar_conn {
     const char *why_not;    /* static reason no session was offered */
     int64_t born;           /* full-handshake time of the offered session */
     struct ar_blob chain;   /* peer chain of the offered session */
+    long verify_result;     /* stored verify result of the offered session */
+    int recheck_after;      /* trust check deferred to the handshake's end */
     int sid_set;            /* sid_ctx known (from SSL_new or the setter) */
     unsigned sid_len;
     unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
@@ -48,6 +51,9 @@ int state_ready(void);
 
 /* The process's table; valid when state_ready(). */
 struct ar_cache *state_table(void);
+
+/* The per-user store, or NULL when off or unusable (the reason was logged). */
+struct ar_store *state_store(void);
 
 /* conn_get - the connection's state or NULL. conn_attach creates it (NULL on ENOMEM). */
 struct ar_conn *conn_get(const SSL *ssl);

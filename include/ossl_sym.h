@@ -26,7 +26,7 @@
 #define OSSL_USED(X)                                                                          \
     X(SSL_get_SSL_CTX) X(SSL_is_server) X(SSL_in_before) X(SSL_is_init_finished)              \
     X(SSL_set_connect_state) X(SSL_get_session) X(SSL_set_session) X(SSL_session_reused)      \
-    X(SSL_get_error) X(SSL_get_version) X(SSL_get_servername) X(SSL_get_fd)                   \
+    X(SSL_get_error) X(SSL_get_version) X(SSL_get_servername) X(SSL_get_fd) X(SSL_get_rbio) X(BIO_find_type) X(BIO_ptr_ctrl)                   \
     X(SSL_get_verify_mode) X(SSL_get_verify_callback) X(SSL_get_verify_result)                \
     X(SSL_get0_param) X(SSL_get_certificate) X(SSL_ctrl) X(SSL_get_options)                   \
     X(SSL_get_ciphers) X(SSL_CIPHER_get_name) X(SSL_get_peer_cert_chain)                      \
@@ -45,7 +45,8 @@
     X(X509_STORE_CTX_set_verify_cb) X(X509_STORE_CTX_get_error) X(X509_verify_cert)           \
     X(X509_verify_cert_error_string) X(X509_VERIFY_PARAM_set1) X(X509_VERIFY_PARAM_get0_host) \
     X(X509_VERIFY_PARAM_get1_ip_asc) X(X509_VERIFY_PARAM_get_hostflags)                       \
-    X(X509_VERIFY_PARAM_get_flags) X(X509_VERIFY_PARAM_set_auth_level)
+    X(X509_VERIFY_PARAM_get_flags) X(X509_VERIFY_PARAM_set_auth_level)    \
+    X(X509_STORE_get0_objects) X(SSL_set_verify_result) X(ERR_new) X(ERR_set_debug) X(ERR_set_error)
 
 #define OSSL_FIELD(name) __typeof__(&name) name;
 struct ossl_fns {

@@ -23,8 +23,17 @@ int chain_encode(SSL *ssl, struct ar_blob *out);
  * (expected host, purpose, flags, security level) and verify callback.
  * Returns 1 if resuming gives the program the answer a full handshake would:
  * the result equals s->verify_result, and is success if the peer is
- * verified. Else 0 with *why set. Must run with the error queue marked.
+ * verified. Else 0 with *why set. *result gets the verification result
+ * (X509_V_*). Must run with the error queue marked.
  */
-int trust_recheck(SSL *ssl, const struct ar_session *s, const char **why);
+int trust_recheck(SSL *ssl, const struct ar_session *s, long *result, const char **why);
+
+/*
+ * trust_store_empty - whether the connection's verify store holds no
+ * certificate yet. curl (7.88 and later) loads its CA file only after its
+ * first SSL_connect call has sent the ClientHello, so a check made before
+ * that cannot succeed and must be repeated once the handshake is done.
+ */
+int trust_store_empty(SSL *ssl);
 
 #endif

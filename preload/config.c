@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 static void note(char *problems, size_t cap, const char *name, const char *value, const char *why)
 {
@@ -20,15 +21,24 @@ static void note(char *problems, size_t cap, const char *name, const char *value
              used ? "; " : "", name, value, why);
 }
 
-/* Parse an unsigned count in [1, limit]; 0 on success. */
-static int parse_count(const char *text, unsigned limit, unsigned *out)
+/* Parse an unsigned number in [min, limit]; 0 on success. */
+static int parse_ulong(const char *text, unsigned long min, unsigned long limit, unsigned long *out)
 {
     if (text[0] < '0' || text[0] > '9')
         return -1;
     errno = 0;
     char *end;
     unsigned long v = strtoul(text, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 1 || v > limit)
+    if (errno != 0 || *end != '\0' || v < min || v > limit)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_count(const char *text, unsigned limit, unsigned *out)
+{
+    unsigned long v;
+    if (parse_ulong(text, 1, limit, &v) != 0)
         return -1;
     *out = (unsigned)v;
     return 0;
@@ -51,6 +61,10 @@ int config_parse(struct ar_config *cfg, config_getenv_fn get, char *problems, si
     cfg->log_file = NULL;
     cfg->max_hosts = AR_DEFAULT_MAX_HOSTS;
     cfg->tickets = AR_DEFAULT_TICKETS;
+    cfg->store_off = 0;
+    cfg->store_dir = NULL;
+    cfg->xdg_runtime_dir = get(AR_ENV_XDG_RUNTIME_DIR);
+    cfg->store_bytes = AR_DEFAULT_CACHE_BYTES;
 
     if ((v = get(AR_ENV_LOG)) != NULL && log_parse_level(v, &cfg->log_level) != 0) {
         note(problems, cap, AR_ENV_LOG, v, "want off, error, warn, info or debug");
@@ -69,6 +83,22 @@ int config_parse(struct ar_config *cfg, config_getenv_fn get, char *problems, si
         note(problems, cap, AR_ENV_TICKETS, v, "want a number from 1 to 64");
         bad++;
     }
+    if ((v = get(AR_ENV_CACHE)) != NULL && v[0] != '\0') {
+        if (strcmp(v, "off") == 0) {
+            cfg->store_off = 1;
+        } else if (v[0] == '/') {
+            cfg->store_dir = v;
+        } else {
+            note(problems, cap, AR_ENV_CACHE, v, "want off or an absolute directory; store off");
+            cfg->store_off = 1;
+            bad++;
+        }
+    }
+    if ((v = get(AR_ENV_CACHE_BYTES)) != NULL &&
+        parse_ulong(v, 65536, AR_LIMIT_CACHE_BYTES, &cfg->store_bytes) != 0) {
+        note(problems, cap, AR_ENV_CACHE_BYTES, v, "want a number from 65536 to 1073741824");
+        bad++;
+    }
     return bad;
 }
 
@@ -80,6 +110,9 @@ static void config_load(void)
     char problems[512];
     int saved = errno;
     int bad = config_parse(&the_config, secure_getenv, problems, sizeof problems);
+    /* A setuid program would write into its owner's store: keep it out. */
+    if (getauxval(AT_SECURE))
+        the_config.store_off = 1;
     log_open(the_config.log_level, the_config.log_file);
     if (bad)
         log_warn("%s", problems);

@@ -29,15 +29,15 @@
         }                                                                                \
     } while (0)
 
-/* Handshake-capable I/O: fast path once the handshake is done. */
+/* Handshake-capable calls: fast path once the handshake is done. */
 #define HANDSHAKE_CALL(how, call)                                                        \
     do {                                                                                 \
         if (ossl.SSL_is_init_finished(ssl))                                              \
             return call;                                                                 \
         resume_before(ssl, how);                                                         \
         int ret_ = call;                                                                 \
-        resume_after(ssl, ret_);                                                         \
-        return ret_;                                                                     \
+        int final_ = resume_after(ssl, ret_);                                            \
+        return how == START_IO ? ret_ : final_;                                          \
     } while (0)
 
 AR_EXPORT SSL *SSL_new(SSL_CTX *ctx)
@@ -71,7 +71,7 @@ AR_EXPORT int SSL_do_handshake(SSL *ssl)
     REAL(SSL_do_handshake, -1);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_do_handshake(ssl);
-    HANDSHAKE_CALL(START_OTHER, ossl.SSL_do_handshake(ssl));
+    HANDSHAKE_CALL(START_HANDSHAKE, ossl.SSL_do_handshake(ssl));
 }
 
 AR_EXPORT int SSL_read(SSL *ssl, void *buf, int num)
@@ -79,7 +79,7 @@ AR_EXPORT int SSL_read(SSL *ssl, void *buf, int num)
     REAL(SSL_read, -1);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_read(ssl, buf, num);
-    HANDSHAKE_CALL(START_OTHER, ossl.SSL_read(ssl, buf, num));
+    HANDSHAKE_CALL(START_IO, ossl.SSL_read(ssl, buf, num));
 }
 
 AR_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
@@ -87,7 +87,7 @@ AR_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
     REAL(SSL_read_ex, 0);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_read_ex(ssl, buf, num, readbytes);
-    HANDSHAKE_CALL(START_OTHER, ossl.SSL_read_ex(ssl, buf, num, readbytes));
+    HANDSHAKE_CALL(START_IO, ossl.SSL_read_ex(ssl, buf, num, readbytes));
 }
 
 AR_EXPORT int SSL_peek(SSL *ssl, void *buf, int num)
@@ -95,7 +95,7 @@ AR_EXPORT int SSL_peek(SSL *ssl, void *buf, int num)
     REAL(SSL_peek, -1);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_peek(ssl, buf, num);
-    HANDSHAKE_CALL(START_OTHER, ossl.SSL_peek(ssl, buf, num));
+    HANDSHAKE_CALL(START_IO, ossl.SSL_peek(ssl, buf, num));
 }
 
 AR_EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
@@ -103,7 +103,7 @@ AR_EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
     REAL(SSL_peek_ex, 0);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_peek_ex(ssl, buf, num, readbytes);
-    HANDSHAKE_CALL(START_OTHER, ossl.SSL_peek_ex(ssl, buf, num, readbytes));
+    HANDSHAKE_CALL(START_IO, ossl.SSL_peek_ex(ssl, buf, num, readbytes));
 }
 
 AR_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
@@ -111,7 +111,7 @@ AR_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
     REAL(SSL_write, -1);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_write(ssl, buf, num);
-    HANDSHAKE_CALL(START_OTHER, ossl.SSL_write(ssl, buf, num));
+    HANDSHAKE_CALL(START_IO, ossl.SSL_write(ssl, buf, num));
 }
 
 AR_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
@@ -119,7 +119,7 @@ AR_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *writte
     REAL(SSL_write_ex, 0);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_write_ex(ssl, buf, num, written);
-    HANDSHAKE_CALL(START_OTHER, ossl.SSL_write_ex(ssl, buf, num, written));
+    HANDSHAKE_CALL(START_IO, ossl.SSL_write_ex(ssl, buf, num, written));
 }
 
 AR_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)

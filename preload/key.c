@@ -101,7 +101,7 @@ int key_make(const struct ar_key_input *in, char *out, size_t cap, const char **
     if (has_name)
         put_str(&s, "sni", in->server_name);
     else
-        put_str(&s, "ip", in->peer_ip);
+        put_str(&s, "peer", in->peer_ip);
     put_fmt(&s, "|port=%u", in->has_socket ? in->port : 0u);
     put_fmt(&s, "|vp=%d", in->verify_peer ? 1 : 0);
     put_str(&s, "host", in->expect_hosts);

@@ -12,6 +12,28 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/*
+ * A connect BIO (openssl s_time, BIO_new_ssl_connect users) opens its socket
+ * only inside the handshake; before that, its target is the peer.
+ */
+static int connect_bio_target(SSL *ssl, char *host, size_t cap, unsigned *port)
+{
+    BIO *b = ossl.BIO_find_type(ossl.SSL_get_rbio(ssl), BIO_TYPE_CONNECT);
+    if (b == NULL)
+        return 0;
+    const char *h = ossl.BIO_ptr_ctrl(b, BIO_C_GET_CONNECT, 0);
+    const char *p = ossl.BIO_ptr_ctrl(b, BIO_C_GET_CONNECT, 1);
+    if (h == NULL || p == NULL || strlen(h) >= cap)
+        return 0;
+    char *end;
+    unsigned long v = strtoul(p, &end, 10);
+    if (p[0] < '0' || p[0] > '9' || *end != '\0' || v == 0 || v > 65535)
+        return 0;
+    strcpy(host, h);
+    *port = (unsigned)v;
+    return 1;
+}
+
 /* Numeric peer address and port of the connection's socket, if it has one. */
 static int peer_of(SSL *ssl, char *ip, size_t cap, unsigned *port)
 {
@@ -20,7 +42,7 @@ static int peer_of(SSL *ssl, char *ip, size_t cap, unsigned *port)
     socklen_t len = sizeof ss;
 
     if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-        return 0;
+        return connect_bio_target(ssl, ip, cap, port);
     if (ss.ss_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
         *port = ntohs(in->sin_port);
@@ -82,7 +104,7 @@ static void cipher_digest(SSL *ssl, char *out, size_t cap)
 int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
 {
     struct ar_key_input in;
-    char library[32], ip[INET6_ADDRSTRLEN] = "", hosts[1024], ciphers[48];
+    char library[32], ip[256] = "", hosts[1024], ciphers[48];
     char cert_fp[2 * EVP_MAX_MD_SIZE + 1];
     char *expect_ip = NULL;
     SSL_CTX *ctx = ossl.SSL_get_SSL_CTX(ssl);

@@ -17,6 +17,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Keep s (consumed) for c's key. With a store, a ticket lives only there, so
+ * that a single atomic claim decides which process spends it; reusable
+ * sessions are kept in both (the table answers faster).
+ */
+static int keep_session(struct ar_conn *c, struct ar_session *s, int64_t now)
+{
+    struct ar_store *st = state_store();
+    int stored = st != NULL && store_put(st, c->key, c->label, s, now) == 0;
+    if (stored && s->single_use) {
+        session_clear(s);
+        return 0;
+    }
+    return cache_put(state_table(), c->key, s, now) == 0 || stored ? 0 : -1;
+}
+
+/* Take a session for key: the table first, then the store. */
+static int take_session(struct ar_conn *c, struct ar_session *s, int *from_store)
+{
+    int64_t now = now_seconds();
+    int found = cache_take(state_table(), c->key, now, s);
+    *from_store = 0;
+    if (found == 0 && state_store() != NULL) {
+        found = store_take(state_store(), c->key, now, s);
+        *from_store = found > 0;
+    }
+    return found;
+}
+
+/* Forget every session of c's key, everywhere. */
+static void drop_sessions(struct ar_conn *c)
+{
+    cache_drop(state_table(), c->key);
+    if (state_store() != NULL)
+        store_drop(state_store(), c->key);
+}
+
 /* Serialize a session OpenSSL just reported, with what an offer needs. */
 static void capture(SSL *ssl, SSL_SESSION *sess)
 {
@@ -60,9 +97,9 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
     if (len > 0 && (s.der.data = malloc((size_t)len)) != NULL) {
         unsigned char *p = s.der.data;
         s.der.len = (size_t)ossl.i2d_SSL_SESSION(sess, &p);
-        if (cache_put(state_table(), c->key, &s, now) == 0)
-            log_debug("%s: stored %s %s", c->label, s.single_use ? "ticket" : "session",
-                      ossl.SSL_get_version(ssl));
+        const char *what = s.single_use ? "ticket" : "session";
+        if (keep_session(c, &s, now) == 0)
+            log_debug("%s: stored %s %s", c->label, what, ossl.SSL_get_version(ssl));
     }
     session_clear(&s);
 }
@@ -96,7 +133,7 @@ static struct ar_conn *starting_client(SSL *ssl, enum start_kind how)
 }
 
 /* Offer a stored session to c's connection; returns a reason when not. */
-static const char *offer(SSL *ssl, struct ar_conn *c)
+static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
 {
     struct ar_session s;
     const char *why = NULL;
@@ -112,19 +149,30 @@ static const char *offer(SSL *ssl, struct ar_conn *c)
     }
     if (!ossl_still_single())
         return "two libssl builds loaded";
-    int found = cache_take(state_table(), c->key, now_seconds(), &s);
+    int from_store;
+    int found = take_session(c, &s, &from_store);
     if (found <= 0)
         return found < 0 ? "out of memory" : "no session";
-    if (!trust_recheck(ssl, &s, &why)) {
-        /* Another connection with other trust may still use it. */
-        cache_put(state_table(), c->key, &s, now_seconds());
+    long result;
+    if (!trust_recheck(ssl, &s, &result, &why) && how != START_IO &&
+        (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && trust_store_empty(ssl)) {
+        c->recheck_after = 1; /* nothing to check against yet: check at the end */
+        log_debug("%s: trust store still empty; checking after the handshake", c->label);
+    } else if (why != NULL) {
+        /* Another connection, with other trust, may still use it. Reusable
+         * sessions were only copied; a taken ticket goes back where it was. */
+        if (s.single_use && from_store)
+            store_put(state_store(), c->key, c->label, &s, now_seconds());
+        else if (s.single_use)
+            cache_put(state_table(), c->key, &s, now_seconds());
+        session_clear(&s);
         return why;
     }
     const unsigned char *p = s.der.data;
     SSL_SESSION *sess = ossl.d2i_SSL_SESSION(NULL, &p, (long)s.der.len);
     if (sess == NULL) {
         session_clear(&s);
-        cache_drop(state_table(), c->key);
+        drop_sessions(c);
         return "stored session unreadable";
     }
     ossl.SSL_SESSION_set_max_early_data(sess, 0); /* never 0-RTT */
@@ -136,6 +184,7 @@ static const char *offer(SSL *ssl, struct ar_conn *c)
     ossl.SSL_SESSION_free(sess); /* the connection holds its own reference */
     c->offered = 1;
     c->born = s.born;
+    c->verify_result = s.verify_result;
     c->chain = s.chain; /* kept to capture the tickets this resumption brings */
     s.chain.data = NULL;
     s.chain.len = 0;
@@ -151,7 +200,7 @@ void resume_before(SSL *ssl, enum start_kind how)
     ossl.ERR_set_mark();
     struct ar_conn *c = starting_client(ssl, how);
     if (c != NULL) {
-        c->why_not = offer(ssl, c);
+        c->why_not = offer(ssl, c, how);
         if (c->why_not != NULL)
             log_debug("%s: not offered: %s", c->label[0] ? c->label : "?", c->why_not);
     }
@@ -175,34 +224,74 @@ static int still_in_progress(SSL *ssl, int ret)
     }
 }
 
-void resume_after(SSL *ssl, int ret)
+/*
+ * The deferred trust check of a resumed handshake. Returns 1 if trust holds,
+ * else fails the connection as OpenSSL would have failed a full handshake.
+ */
+static int deferred_recheck(SSL *ssl, struct ar_conn *c)
+{
+    struct ar_session s = {0};
+    const char *why = NULL;
+    long result;
+    s.chain = c->chain;
+    s.verify_result = c->verify_result;
+    ossl.ERR_set_mark();
+    int ok = trust_recheck(ssl, &s, &result, &why);
+    ossl.ERR_pop_to_mark();
+    if (ok)
+        return 1;
+    drop_sessions(c);
+    ossl.SSL_set_verify_result(ssl, result == X509_V_OK ? X509_V_ERR_UNSPECIFIED : result);
+    ossl.ERR_new();
+    ossl.ERR_set_debug(__FILE__, __LINE__, "autoresume");
+    ossl.ERR_set_error(ERR_LIB_SSL, SSL_R_CERTIFICATE_VERIFY_FAILED, "resumed session: %s",
+                       ossl.X509_verify_cert_error_string(result));
+    log_info("%s handshake failed (resumed, but %s; session dropped)", c->label, why);
+    return 0;
+}
+
+int resume_after(SSL *ssl, int ret)
 {
     if (!state_ready())
-        return;
+        return ret;
     struct ar_conn *c = conn_get(ssl);
     if (c == NULL || !c->started || c->finished)
-        return;
+        return ret;
     int saved = errno;
+    if (ossl.SSL_is_init_finished(ssl) && c->offered && c->recheck_after &&
+        ossl.SSL_session_reused(ssl)) {
+        c->finished = 1;
+        if (!deferred_recheck(ssl, c)) {
+            errno = saved;
+            return -1;
+        }
+    }
     if (ossl.SSL_is_init_finished(ssl)) {
         c->finished = 1;
         const char *version = ossl.SSL_get_version(ssl);
-        if (!c->offered) {
+        if (c->program_session) {
+            log_info("%s %s %s", c->label, version,
+                     ossl.SSL_session_reused(ssl) ? "resumed (the program's own session)"
+                                                  : "full handshake (program's session refused)");
+        } else if (!c->offered) {
             log_info("%s %s full handshake (%s)", c->label, version,
                      c->why_not ? c->why_not : "not offered");
         } else if (ossl.SSL_session_reused(ssl)) {
             log_info("%s %s resumed", c->label, version);
         } else {
-            cache_drop(state_table(), c->key);
+            drop_sessions(c);
             log_info("%s %s full handshake (refused by server)", c->label, version);
         }
     } else if (ret <= 0 && !still_in_progress(ssl, ret)) {
         c->finished = 1;
         if (c->offered)
-            cache_drop(state_table(), c->key);
-        log_info("%s handshake failed%s", c->label,
-                 c->offered ? " with an offered session; its sessions dropped" : "");
+            drop_sessions(c);
+        log_info("%s handshake failed (%s)", c->label,
+                 c->offered ? "with an offered session: its sessions dropped"
+                 : c->why_not ? c->why_not : "no session offered");
     }
     errno = saved;
+    return ret;
 }
 
 void resume_ssl_new(SSL_CTX *ctx, SSL *ssl)

@@ -7,12 +7,14 @@
 #include "ar_log.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 static int conn_idx = -1, ctx_idx = -1;
 static struct ar_cache *table;
+static struct ar_store *store;
 static int ready;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t ctx_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -61,6 +63,25 @@ static void fork_child(void)
     pthread_mutex_unlock(&ctx_mutex);
 }
 
+static void store_init(const struct ar_config *cfg)
+{
+    char dir[4096];
+    const char *why = NULL;
+    struct ar_store_limits lim = {cfg->max_hosts, cfg->tickets, cfg->store_bytes};
+
+    if (cfg->store_off)
+        return;
+    if (cfg->store_dir != NULL)
+        snprintf(dir, sizeof dir, "%s", cfg->store_dir);
+    else if (store_default_dir(cfg->xdg_runtime_dir, dir, sizeof dir) != 0)
+        return;
+    store = store_open(dir, &lim, &why);
+    if (store == NULL)
+        log_warn("session store %s not used: %s; sessions stay in this process", dir, why);
+    else
+        log_debug("session store %s", dir);
+}
+
 static void state_init(void)
 {
     const struct ar_config *cfg = config_get();
@@ -79,6 +100,7 @@ static void state_init(void)
         log_error("pthread_atfork failed; resumption off");
         return;
     }
+    store_init(cfg);
     ready = 1;
 }
 
@@ -91,6 +113,11 @@ int state_ready(void)
 struct ar_cache *state_table(void)
 {
     return table;
+}
+
+struct ar_store *state_store(void)
+{
+    return store;
 }
 
 struct ar_conn *conn_get(const SSL *ssl)

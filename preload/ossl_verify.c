@@ -5,6 +5,7 @@
  * the store context for the program's verify callback.
  */
 #include "ossl_verify.h"
+#include "ar_log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,28 @@ bad:
     return -1;
 }
 
-int trust_recheck(SSL *ssl, const struct ar_session *s, const char **why)
+static int ok_result(int verify_peer, int rc, long result, long stored)
+{
+    return !(verify_peer && rc <= 0) && result == stored;
+}
+
+static X509_STORE *verify_store_of(SSL *ssl)
+{
+    X509_STORE *store = NULL;
+    ossl.SSL_ctrl(ssl, SSL_CTRL_GET_VERIFY_CERT_STORE, 0, &store);
+    if (store == NULL)
+        store = ossl.SSL_CTX_get_cert_store(ossl.SSL_get_SSL_CTX(ssl));
+    return store;
+}
+
+int trust_store_empty(SSL *ssl)
+{
+    X509_STORE *store = verify_store_of(ssl);
+    STACK_OF(X509_OBJECT) *objs = store ? ossl.X509_STORE_get0_objects(store) : NULL;
+    return objs == NULL || ossl.OPENSSL_sk_num((const OPENSSL_STACK *)objs) == 0;
+}
+
+int trust_recheck(SSL *ssl, const struct ar_session *s, long *result_out, const char **why)
 {
     X509 *leaf;
     OPENSSL_STACK *all;
@@ -99,10 +121,8 @@ int trust_recheck(SSL *ssl, const struct ar_session *s, const char **why)
         *why = "no usable certificate chain kept";
         return 0;
     }
-    X509_STORE *store = NULL;
-    ossl.SSL_ctrl(ssl, SSL_CTRL_GET_VERIFY_CERT_STORE, 0, &store);
-    if (store == NULL)
-        store = ossl.SSL_CTX_get_cert_store(ossl.SSL_get_SSL_CTX(ssl));
+    X509_STORE *store = verify_store_of(ssl);
+    *result_out = X509_V_ERR_UNSPECIFIED;
     X509_STORE_CTX *xs = ossl.X509_STORE_CTX_new();
     if (xs == NULL || !ossl.X509_STORE_CTX_init(xs, store, leaf, (STACK_OF(X509) *)all)) {
         *why = "cannot set up verification";
@@ -122,7 +142,12 @@ int trust_recheck(SSL *ssl, const struct ar_session *s, const char **why)
 
     int rc = ossl.X509_verify_cert(xs);
     long result = ossl.X509_STORE_CTX_get_error(xs);
+    *result_out = result;
     int verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
+    if (!ok_result(verify_peer, rc, result, s->verify_result))
+        log_debug("re-verification: %s (stored result: %s)",
+                  ossl.X509_verify_cert_error_string(result),
+                  ossl.X509_verify_cert_error_string(s->verify_result));
     if (verify_peer && rc <= 0)
         *why = "certificate would not verify now";
     else if (result != s->verify_result)
