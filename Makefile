@@ -31,7 +31,10 @@ LIB := $(B)/libautoresume.so
 
 .PHONY: all test unit integration check-asan check-valgrind demo install uninstall clean
 
-all: $(LIB) $(B)/arclient
+all: $(LIB) $(B)/autoresume-store $(B)/arclient
+
+$(B)/autoresume-store: cli/autoresume_store.c $(CORE_SRCS:%.c=$(B)/obj/%.o)
+	$(CC) $(ALL_CFLAGS) -o $@ $^
 
 $(B)/obj/%.o: %.c $(wildcard include/*.h) | $(B)
 	@mkdir -p $(dir $@)
@@ -75,15 +78,17 @@ check-valgrind: all
 demo: all
 	scripts/demo.sh
 
-install: $(LIB)
+install: $(LIB) $(B)/autoresume-store
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)
 	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libautoresume.so
+	install -m 0755 $(B)/autoresume-store $(DESTDIR)$(LIBDIR)/autoresume-store
 	sed 's/^VERSION=.*/VERSION=$(VERSION)/' scripts/autoresume > $(DESTDIR)$(BINDIR)/autoresume
 	chmod 0755 $(DESTDIR)$(BINDIR)/autoresume
 	install -m 0644 man/autoresume.1 $(DESTDIR)$(MANDIR)/autoresume.1
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/autoresume $(DESTDIR)$(LIBDIR)/libautoresume.so \
+	      $(DESTDIR)$(LIBDIR)/autoresume-store \
 	      $(DESTDIR)$(MANDIR)/autoresume.1
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
