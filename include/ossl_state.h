@@ -24,6 +24,7 @@ struct ar_conn {
     struct ar_blob chain;   /* peer chain of the offered session */
     long verify_result;     /* stored verify result of the offered session */
     int recheck_after;      /* trust check deferred to the handshake's end */
+    int dropped;            /* the key's stale sessions were already dropped */
     int sid_set;            /* sid_ctx known (from SSL_new or the setter) */
     unsigned sid_len;
     unsigned char sid[SSL_MAX_SID_CTX_LENGTH];

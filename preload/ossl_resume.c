@@ -68,6 +68,12 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
     if (verify_peer && result != X509_V_OK)
         return; /* a callback let a failed verification through: keep nothing */
 
+    /* A TLS 1.2 server that refused our offer hands out the new session
+     * within the handshake: drop the stale ones first, not after. */
+    if (c->offered && !c->dropped && !ossl.SSL_session_reused(ssl)) {
+        drop_sessions(c);
+        c->dropped = 1;
+    }
     memset(&s, 0, sizeof s);
     s.version = ossl.SSL_SESSION_get_protocol_version(sess);
     s.single_use = s.version >= TLS1_3_VERSION;
@@ -279,7 +285,9 @@ int resume_after(SSL *ssl, int ret)
         } else if (ossl.SSL_session_reused(ssl)) {
             log_info("%s %s resumed", c->label, version);
         } else {
-            drop_sessions(c);
+            if (!c->dropped)
+                drop_sessions(c);
+            c->dropped = 1;
             log_info("%s %s full handshake (refused by server)", c->label, version);
         }
     } else if (ret <= 0 && !still_in_progress(ssl, ret)) {

@@ -30,6 +30,8 @@
 : "${T_TIMEOUT:=120}"
 
 # Nothing from the caller's environment may change what the tests see.
+# (In the per-test processes AUTORESUME_CACHE, set below by the top one, stays.)
+[[ -n ${RUN_DIR:-} ]] || unset AUTORESUME_CACHE AUTORESUME_CACHE_MAX_BYTES
 unset LD_PRELOAD AUTORESUME_DISABLE AUTORESUME_LOG AUTORESUME_LOG_FILE \
       AUTORESUME_MAX_HOSTS AUTORESUME_TICKETS AUTORESUME_LIBRARY \
       SSL_CERT_FILE SSL_CERT_DIR OPENSSL_CONF PYTHONPATH PYTHONHOME 2>/dev/null
@@ -47,9 +49,15 @@ if [[ -z ${RUN_DIR:-} ]]; then
     export T_TOP_PID=$$
     mkdir -p "$RUN_DIR/logs" "$RUN_DIR/t"
     : >"$RUN_DIR/pids"
-    # Base of the port range for this run, derived from our pid.
-    export T_PORT_BASE=$((20000 + ($$ % 600) * 20))
+    # Base of the port range for this run, derived from our pid; ports stay
+    # in 20000..31999, below the usual ephemeral range (32768..60999).
+    export T_PORT_BASE=$((20000 + ($$ % 500) * 20))
     echo 0 >"$RUN_DIR/portseq"
+    # The library's per-user session store (shared by processes): one of our
+    # own for each run, so that runs neither see nor leave sessions in the
+    # user's (T_AR_CACHE overrides, e.g. 'off').
+    mkdir -m 700 "$RUN_DIR/store"
+    export AUTORESUME_CACHE=${T_AR_CACHE:-$RUN_DIR/store}
 fi
 : "${T_DIR:=$RUN_DIR}"
 
@@ -60,7 +68,7 @@ _t_kill_registered() {
     [[ -f $RUN_DIR/pids ]] || return 0
     while read -r pid what; do
         [[ $pid =~ ^[0-9]+$ ]] || continue
-        cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
         [[ $cmd == *"$what"* ]] || continue
         kill -TERM "$pid" 2>/dev/null
     done <"$RUN_DIR/pids"
@@ -68,12 +76,14 @@ _t_kill_registered() {
 
 _t_top_cleanup() {
     [[ $$ == "${T_TOP_PID:-}" ]] || return 0
-    _t_kill_registered
-    if [[ ${KEEP:-0} == 1 ]]; then
-        echo "KEEP=1: run directory kept: $RUN_DIR" >&2
-    else
-        rm -rf "$RUN_DIR"
+    # Interrupted while a test runs: stop it (timeout(1) passes the signal on
+    # to the test, whose own trap stops its servers), then what is left.
+    if [[ -n ${T_CHILD:-} ]] && kill -0 "$T_CHILD" 2>/dev/null; then
+        kill -TERM "$T_CHILD" 2>/dev/null
+        wait "$T_CHILD" 2>/dev/null
     fi
+    _t_kill_registered
+    [[ ${KEEP:-0} == 1 ]] || rm -rf "$RUN_DIR"
 }
 
 if [[ $$ == "${T_TOP_PID:-}" ]]; then
@@ -98,7 +108,7 @@ t_free_port() {
     while ((tries++ < 200)); do
         seq=$(<"$RUN_DIR/portseq")
         echo $((seq + 1)) >"$RUN_DIR/portseq"
-        port=$((T_PORT_BASE + seq % 8000))
+        port=$((T_PORT_BASE + seq % 2000))
         _t_port_listening "$port" || { echo "$port"; return 0; }
     done
     return 1
@@ -150,6 +160,7 @@ EOF
             -CAcreateserial -days 3 -extfile "$d/openssl.cnf" -extensions "$4" \
             -out "$d/$1.pem" 2>>"$d/log"
     }
+    # shellcheck disable=SC2015
     _mc_ca ca1 "autoresume test CA1" &&
     _mc_ca ca2 "autoresume test CA2" &&
     _mc_leaf srv1 localhost ca1 srv &&
@@ -164,6 +175,7 @@ EOF
         "$OPENSSL" x509 -in "$d/$n.pem" -noout -fingerprint -sha1 |
             sed 's/.*=//; s/://g' | tr 'A-F' 'a-f' >"$d/$n.sha1"
     done
+    # shellcheck disable=SC2015
     "$OPENSSL" verify -CAfile "$d/ca1.pem" "$d/srv1.pem" "$d/clientA.pem" \
         "$d/clientB.pem" >/dev/null &&
     "$OPENSSL" verify -CAfile "$d/ca2.pem" "$d/srv2.pem" >/dev/null || {
@@ -415,7 +427,16 @@ s_server_hits() {
 # --------------------------------------------------------------- clients --
 
 # with_lib CMD...: run CMD with the library preloaded.
-with_lib() { env LD_PRELOAD="$AR_LIB" "$@"; }
+# AR_PRELOAD_MODE checks the harness itself: 'off' runs CMD without the
+# preload, 'disabled' with it and AUTORESUME_DISABLE=1; in both the
+# resumption tests must fail and the security tests pass.
+with_lib() {
+    case ${AR_PRELOAD_MODE:-on} in
+    off) env "$@" ;;
+    disabled) env AUTORESUME_DISABLE=1 LD_PRELOAD="$AR_LIB" "$@" ;;
+    *) env LD_PRELOAD="$AR_LIB" "$@" ;;
+    esac
+}
 
 # run_client LABEL CMD...: run CMD, stdout to $T_DIR/LABEL.out and stderr to
 # $T_DIR/LABEL.err, both echoed into the test log; returns CMD's status.
@@ -483,7 +504,7 @@ t_assert_status() { t_assert_eq "$1" "$2" "$3 (exit status)"; }
 T_NAMES=()
 T_FUNCS=()
 
-# t_register NAME FUNC
+# t_register NAME "FUNC [ARG...]" (plain words)
 t_register() { T_NAMES+=("$1"); T_FUNCS+=("$2"); }
 
 # Stop whatever this test started (graceful for nginx, so logs are whole).
@@ -499,10 +520,12 @@ _t_test_cleanup() {
 
 # In the per-test process: run FUNC, judge it.
 _t_run_one() {
-    local func=$1 rc
+    local rc cmd
+    read -ra cmd <<<"$1"   # "FUNC ARG..." (words, no quoting)
     trap _t_test_cleanup EXIT
     trap 'echo "test interrupted (timeout?)"; exit 124' TERM INT
-    "$func"
+    echo "=== ${T_NAME:-?}: $1"
+    "${cmd[@]}"
     rc=$?
     if [[ -s $T_DIR/.failures ]]; then
         echo "--- $(wc -l <"$T_DIR/.failures") assertion(s) failed"
@@ -525,9 +548,13 @@ t_run() {
     dir="$RUN_DIR/t/$name"
     mkdir -p "$dir"
     t0=$(_t_now_ms)
+    # In the background + wait, so that an INT/TERM to us is handled at once.
     T_DIR="$dir" T_NAME="$name" timeout -k 5 "$T_TIMEOUT" \
-        bash "$T_SCRIPT" --t-run-one "$func" >"$log" 2>&1 </dev/null
+        bash "$T_SCRIPT" --t-run-one "$func" >"$log" 2>&1 </dev/null &
+    T_CHILD=$!
+    wait "$T_CHILD"
     rc=$?
+    T_CHILD=""
     t1=$(_t_now_ms)
     local secs
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1000 }')
@@ -592,6 +619,7 @@ t_main() {
     for i in "${sel[@]}"; do
         t_run "${T_NAMES[$i]}" "${T_FUNCS[$i]}"
     done
+    [[ ${KEEP:-0} == 1 ]] && echo "KEEP=1: logs and server directories kept in $RUN_DIR"
     echo "${T_PASSED} passed, ${T_FAILED} failed"
     ((T_FAILED == 0))
 }

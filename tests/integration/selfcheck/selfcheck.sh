@@ -1,0 +1,59 @@
+#!/bin/bash
+# tests/integration/selfcheck/selfcheck.sh - checks that run.sh's tests can
+# fail, i.e. that they test something.  Not part of the normal run (about a
+# minute); run it after changing run.sh or lib.sh.
+#
+# 1. AR_PRELOAD_MODE=off (no preload) and =disabled (AUTORESUME_DISABLE=1):
+#    every test that needs resumption must FAIL; the security, library-off,
+#    inert and quiet tests must PASS.
+# 2. With naive_preload.so (one session per address, no regard for trust,
+#    names or client certificates): every sec.* test but sec.own-session and
+#    sec.new-session-cb (it leaves callbacks alone) must FAIL, and the
+#    resumption matrix must PASS (the harness can pass).
+#
+# Needs build/arclient (or ARCLIENT=...).  Prints 'N passed, N failed' over
+# these expectations.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RUN="$HERE/../run.sh"
+ROOT=$(cd "$HERE/../../.." && pwd)
+export ARCLIENT=${ARCLIENT:-$ROOT/build/arclient}
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+${CC:-cc} -O2 -shared -fPIC -o "$tmp/naive_preload.so" "$HERE/naive_preload.c" -ldl -lpthread || exit 2
+
+ok=0 bad=0
+# expect FILE REGEX PASS|FAIL: every test whose name matches has that outcome.
+expect() {
+    local f=$1 re=$2 want=$3 name got n=0 fn
+    fn=$(basename "$f")
+    while read -r got name _; do
+        [[ $got == PASS || $got == FAIL ]] || continue
+        [[ $name =~ $re ]] || continue
+        n=$((n + 1))
+        if [[ $got == "$want" ]]; then ok=$((ok + 1)); else
+            bad=$((bad + 1)); echo "UNEXPECTED: $name $got (wanted $want) in $fn"
+        fi
+    done <"$f"
+    ((n > 0)) || { bad=$((bad + 1)); echo "UNEXPECTED: no test matches /$re/ in $fn"; }
+}
+
+need_resumption='^(resume\.|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private))'
+must_hold='^(sec\.|off\.|inert\.true|env\.|log\.quiet|store\.off)'
+
+for mode in off disabled; do
+    echo "== AR_PRELOAD_MODE=$mode"
+    AR_PRELOAD_MODE=$mode AR_LIB="$tmp/naive_preload.so" "$RUN" >"$tmp/$mode.out" 2>&1
+    tail -n 1 "$tmp/$mode.out"
+    expect "$tmp/$mode.out" "$need_resumption" FAIL
+    expect "$tmp/$mode.out" "$must_hold" PASS
+done
+
+echo "== naive preload"
+AR_LIB="$tmp/naive_preload.so" "$RUN" '^sec\.' '^resume\.' >"$tmp/naive.out" 2>&1
+tail -n 1 "$tmp/naive.out"
+expect "$tmp/naive.out" '^sec\.(c\.|insecure|client-cert|hostname|trust-store|cache-off)' FAIL
+expect "$tmp/naive.out" '^resume\.' PASS
+
+echo "$ok passed, $bad failed"
+((bad == 0))
