@@ -29,7 +29,9 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 B := build
 LIB := $(B)/libautoresume.so
 
-.PHONY: all test unit integration check-asan check-valgrind demo install uninstall clean
+.PHONY: all test unit integration fuzz-smoke check-asan check-valgrind demo install uninstall clean
+
+include fuzz/fuzz.mk
 
 all: $(LIB) $(B)/autoresume-store $(B)/arclient
 
@@ -41,7 +43,7 @@ $(B)/obj/%.o: %.c $(wildcard include/*.h) | $(B)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_SRCS:%.c=$(B)/obj/%.o)
-	$(CC) -shared -Wl,--no-undefined -Wl,-soname,libautoresume.so -o $@ $^ $(LDLIBS_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,--no-undefined -Wl,-soname,libautoresume.so -o $@ $^ $(LDLIBS_LIB)
 
 $(B)/arclient: tests/client/arclient.c | $(B)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
@@ -59,7 +61,11 @@ unit: $(B)/unit_tests
 integration: all
 	tests/integration/run.sh
 
-test: unit integration
+# A short libFuzzer run of the store entry decoder (make fuzz runs longer).
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=20
+
+test: unit integration fuzz-smoke
 
 # Sanitizers. The unit tests link the runtime normally. For the preload the
 # ASan runtime must be first in the process: the integration suite is run
@@ -69,11 +75,15 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 check-asan: | $(B)
 	$(MAKE) B=$(B)/asan CFLAGS="-O1 -g $(ASAN_FLAGS)" $(B)/asan/libautoresume.so $(B)/asan/unit_tests
 	$(B)/asan/unit_tests
-	$(MAKE) $(B)/arclient
-	AR_LIBRARY=$(CURDIR)/$(B)/asan/libautoresume.so AR_ASAN=1 tests/integration/run.sh
+	$(MAKE) all
+	AR_LIB=$(CURDIR)/$(B)/asan/libautoresume.so \
+	AR_PRELOAD_FIRST="$$($(CC) -print-file-name=libasan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    tests/integration/run.sh
 
 check-valgrind: all
-	AR_VALGRIND=1 tests/integration/run.sh 'arclient*'
+	tests/valgrind.sh
 
 demo: all
 	scripts/demo.sh

@@ -71,6 +71,19 @@ static void random_bytes(void *buf, size_t n)
     }
 }
 
+/*
+ * A directory stream of its own for dfd: a dup() would share the file offset
+ * with every other reader of the same descriptor (threads, forked children).
+ */
+static DIR *open_stream(int dfd)
+{
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL && fd >= 0)
+        close(fd);
+    return d;
+}
+
 static int open_dir_at(int at, const char *name)
 {
     int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -240,6 +253,15 @@ static void key_dir_name(const struct ar_store *st, const char *key, char out[NA
         h1 = (h1 ^ (unsigned char)key[i]) * 1099511628211ULL;
         h2 = (h2 ^ (unsigned char)key[i]) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
     }
+    /* final avalanche (murmur3 fmix64) so similar keys get unrelated names */
+    for (int i = 0; i < 2; i++) {
+        unsigned long long *h = i ? &h2 : &h1;
+        *h ^= *h >> 33;
+        *h *= 0xff51afd7ed558ccdULL;
+        *h ^= *h >> 33;
+        *h *= 0xc4ceb9fe1a85ec53ULL;
+        *h ^= *h >> 33;
+    }
     snprintf(out, NAME_MAX_LEN, "k%016llx%016llx", h1, h2);
 }
 
@@ -271,16 +293,11 @@ static int cmp_desc(const void *a, const void *b)
 /* Session files of a key directory, newest first; stale temp files removed. */
 static int list_sessions(int kfd, struct name_list *out)
 {
-    int fd = dup(kfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    DIR *d = open_stream(kfd);
     out->names = NULL;
     out->n = 0;
-    if (d == NULL) {
-        if (fd >= 0)
-            close(fd);
+    if (d == NULL)
         return -1;
-    }
-    rewinddir(d);
     size_t cap = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
@@ -389,16 +406,13 @@ static void remove_key_dir(int dirfd, const char *kname)
 {
     int kfd = openat(dirfd, kname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (kfd >= 0) {
-        int fd = dup(kfd);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        DIR *d = open_stream(kfd);
         struct dirent *de;
         while (d != NULL && (de = readdir(d)) != NULL)
             if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
                 unlinkat(kfd, de->d_name, 0);
         if (d != NULL)
             closedir(d);
-        else if (fd >= 0)
-            close(fd);
         close(kfd);
     }
     unlinkat(dirfd, kname, AT_REMOVEDIR);
@@ -463,14 +477,17 @@ void store_drop(struct ar_store *st, const char *key)
 
 struct key_summary {
     char name[NAME_MAX_LEN];
-    time_t mtime;
+    struct timespec mtime;
     size_t bytes;
 };
 
+/* Least recently used first; nanoseconds matter: keys are written in bursts. */
 static int cmp_mtime(const void *a, const void *b)
 {
     const struct key_summary *x = a, *y = b;
-    return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+    if (x->mtime.tv_sec != y->mtime.tv_sec)
+        return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+    return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : x->mtime.tv_nsec > y->mtime.tv_nsec;
 }
 
 /* Summarize one key directory; removes invalid or expired entries. 0 if empty. */
@@ -522,18 +539,13 @@ static int summarize(int kfd, int64_t now, struct ar_store_info *info, char *lab
 int store_list(struct ar_store *st, int64_t now, void (*fn)(const struct ar_store_info *, void *),
                void *arg)
 {
-    int fd = dup(st->dirfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    DIR *d = open_stream(st->dirfd);
     struct key_summary *keys = NULL;
     size_t n = 0, cap = 0, total = 0;
     char label[AR_ENTRY_MAX_LABEL + 1];
     struct dirent *de;
-    if (d == NULL) {
-        if (fd >= 0)
-            close(fd);
+    if (d == NULL)
         return -1;
-    }
-    rewinddir(d);
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] != 'k' || strlen(de->d_name) != 33)
             continue;
@@ -559,13 +571,14 @@ int store_list(struct ar_store *st, int64_t now, void (*fn)(const struct ar_stor
             cap = ncap;
         }
         memcpy(keys[n].name, de->d_name, 34); /* "k" + 32 hex + NUL, checked */
-        keys[n].mtime = sb.st_mtime;
+        keys[n].mtime = sb.st_mtim;
         keys[n].bytes = bytes;
         total += bytes;
         n++;
     }
     closedir(d);
-    qsort(keys, n, sizeof keys[0], cmp_mtime);
+    if (n > 1)
+        qsort(keys, n, sizeof keys[0], cmp_mtime);
     size_t kept = n;
     for (size_t i = 0; i < n && (kept > st->lim.max_keys || total > st->lim.max_bytes); i++) {
         remove_key_dir(st->dirfd, keys[i].name);
@@ -581,28 +594,26 @@ struct clear_ctx {
     int removed;
 };
 
+/*
+ * "host" matches any port of host, "host:port" only that one. Labels are
+ * "host:port" with the port (or "?") after the last ':', IPv6 hosts bare.
+ */
 static int label_matches(const char *label, const char *match)
 {
     size_t n = strlen(match);
     if (strncmp(label, match, n) != 0)
         return 0;
-    /* "host" matches any port of host; "host:port" only that one */
-    return label[n] == '\0' || (label[n] == ':' && strchr(match, ':') == NULL);
+    return label[n] == '\0' || (label[n] == ':' && strchr(label + n + 1, ':') == NULL);
 }
 
 int store_clear(struct ar_store *st, const char *match)
 {
-    int fd = dup(st->dirfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    DIR *d = open_stream(st->dirfd);
     char label[AR_ENTRY_MAX_LABEL + 1];
     struct dirent *de;
     int removed = 0;
-    if (d == NULL) {
-        if (fd >= 0)
-            close(fd);
+    if (d == NULL)
         return -1;
-    }
-    rewinddir(d);
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] != 'k' || strlen(de->d_name) != 33)
             continue;

@@ -430,11 +430,13 @@ s_server_hits() {
 # AR_PRELOAD_MODE checks the harness itself: 'off' runs CMD without the
 # preload, 'disabled' with it and AUTORESUME_DISABLE=1; in both the
 # resumption tests must fail and the security tests pass.
+# AR_PRELOAD_FIRST is preloaded before the library (the ASan runtime, see
+# make check-asan).
 with_lib() {
     case ${AR_PRELOAD_MODE:-on} in
     off) env "$@" ;;
-    disabled) env AUTORESUME_DISABLE=1 LD_PRELOAD="$AR_LIB" "$@" ;;
-    *) env LD_PRELOAD="$AR_LIB" "$@" ;;
+    disabled) env AUTORESUME_DISABLE=1 LD_PRELOAD="${AR_PRELOAD_FIRST:+$AR_PRELOAD_FIRST }$AR_LIB" "$@" ;;
+    *) env LD_PRELOAD="${AR_PRELOAD_FIRST:+$AR_PRELOAD_FIRST }$AR_LIB" "$@" ;;
     esac
 }
 
