@@ -20,7 +20,7 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden -Iinclude
 LDLIBS_LIB := -ldl -lpthread
 
 CORE_SRCS := preload/log.c preload/config.c preload/key.c preload/cache.c preload/entry.c \
-             preload/store.c
+             preload/store.c preload/stats.c
 OSSL_SRCS := preload/ossl_sym.c preload/ossl_state.c preload/ossl_ctx.c preload/ossl_key.c \
              preload/ossl_verify.c preload/ossl_resume.c preload/hooks_openssl.c
 LIB_SRCS  := $(CORE_SRCS) $(OSSL_SRCS)
@@ -65,7 +65,7 @@ integration: all
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=20
 
-test: unit integration fuzz-smoke
+test: fuzz-smoke unit integration
 
 # Sanitizers. The unit tests link the runtime normally. For the preload the
 # ASan runtime must be first in the process: the integration suite is run

@@ -10,6 +10,7 @@
 
 struct ar_config {
     int disabled;                 /* AUTORESUME_DISABLE */
+    int stats;                    /* AUTORESUME_STATS */
     enum ar_log_level log_level;  /* AUTORESUME_LOG */
     const char *log_file;         /* AUTORESUME_LOG_FILE, NULL = stderr */
     unsigned max_hosts;           /* AUTORESUME_MAX_HOSTS */

@@ -17,6 +17,9 @@
 /* Append log lines to this file instead of stderr. Default: stderr. */
 #define AR_ENV_LOG_FILE "AUTORESUME_LOG_FILE"
 
+/* "1": one summary line at exit (connections, offered, resumed, ...). */
+#define AR_ENV_STATS "AUTORESUME_STATS"
+
 /* Server keys kept in the per-process table (LRU beyond that). */
 #define AR_ENV_MAX_HOSTS "AUTORESUME_MAX_HOSTS"
 #define AR_DEFAULT_MAX_HOSTS 1000

@@ -22,7 +22,8 @@ int log_parse_level(const char *text, enum ar_log_level *out);
 
 /*
  * log_open - start logging at `level` to `path` (appended, created 0600,
- * close-on-exec) or to stderr when path is NULL or "". Call once, before
+ * close-on-exec; opened even at level off, for log_always) or to stderr
+ * when path is NULL or "". Call once, before
  * other threads log. If the file cannot be opened, logs go to stderr and the
  * failure is reported there. Never fails otherwise.
  */
@@ -38,6 +39,9 @@ int log_enabled(enum ar_log_level level);
  */
 void log_msg(enum ar_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* log_always - like log_msg, whatever the level (the stats line asked for). */
+void log_always(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define log_error(...) log_msg(AR_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(AR_LOG_WARN, __VA_ARGS__)

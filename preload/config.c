@@ -57,6 +57,7 @@ int config_parse(struct ar_config *cfg, config_getenv_fn get, char *problems, si
     if (cap > 0)
         problems[0] = '\0';
     cfg->disabled = parse_flag(get(AR_ENV_DISABLE));
+    cfg->stats = parse_flag(get(AR_ENV_STATS));
     cfg->log_level = AR_LOG_OFF;
     cfg->log_file = NULL;
     cfg->max_hosts = AR_DEFAULT_MAX_HOSTS;
@@ -113,7 +114,8 @@ static void config_load(void)
     /* A setuid program would write into its owner's store: keep it out. */
     if (getauxval(AT_SECURE))
         the_config.store_off = 1;
-    log_open(the_config.log_level, the_config.log_file);
+    log_open(the_config.log_level,
+             the_config.log_level != AR_LOG_OFF || the_config.stats ? the_config.log_file : NULL);
     if (bad)
         log_warn("%s", problems);
     errno = saved;

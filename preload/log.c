@@ -35,7 +35,7 @@ int log_parse_level(const char *text, enum ar_log_level *out)
 void log_open(enum ar_log_level level, const char *path)
 {
     log_level = level;
-    if (level == AR_LOG_OFF || path == NULL || path[0] == '\0')
+    if (path == NULL || path[0] == '\0')
         return;
     int saved = errno;
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
@@ -51,19 +51,34 @@ int log_enabled(enum ar_log_level level)
     return level != AR_LOG_OFF && level <= log_level;
 }
 
+static void log_line(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 void log_msg(enum ar_log_level level, const char *fmt, ...)
 {
     if (!log_enabled(level))
         return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(fmt, ap);
+    va_end(ap);
+}
+
+void log_always(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(fmt, ap);
+    va_end(ap);
+}
+
+static void log_line(const char *fmt, va_list ap)
+{
     int saved = errno;
     char line[1024];
     int n = snprintf(line, sizeof line, "autoresume[%ld]: ", (long)getpid());
     if (n < 0 || (size_t)n >= sizeof line)
         goto out;
-    va_list ap;
-    va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    va_end(ap);
     if (m < 0)
         goto out;
     size_t len = (size_t)n + (size_t)m;

@@ -8,6 +8,7 @@
 #include "ossl_resume.h"
 #include "ar_env.h"
 #include "ar_log.h"
+#include "ar_stats.h"
 #include "ossl_ctx.h"
 #include "ossl_key.h"
 #include "ossl_state.h"
@@ -206,7 +207,14 @@ void resume_before(SSL *ssl, enum start_kind how)
     ossl.ERR_set_mark();
     struct ar_conn *c = starting_client(ssl, how);
     if (c != NULL) {
+        stats_add(AR_STAT_CONNECTIONS);
         c->why_not = offer(ssl, c, how);
+        if (c->program_session)
+            stats_add(AR_STAT_PROGRAM);
+        else if (c->why_not != NULL)
+            stats_not_offered(c->why_not);
+        else
+            stats_add(AR_STAT_OFFERED);
         if (c->why_not != NULL)
             log_debug("%s: not offered: %s", c->label[0] ? c->label : "?", c->why_not);
     }
@@ -247,6 +255,7 @@ static int deferred_recheck(SSL *ssl, struct ar_conn *c)
     if (ok)
         return 1;
     drop_sessions(c);
+    stats_add(AR_STAT_FAILED);
     ossl.SSL_set_verify_result(ssl, result == X509_V_OK ? X509_V_ERR_UNSPECIFIED : result);
     ossl.ERR_new();
     ossl.ERR_set_debug(__FILE__, __LINE__, "autoresume");
@@ -283,15 +292,18 @@ int resume_after(SSL *ssl, int ret)
             log_info("%s %s full handshake (%s)", c->label, version,
                      c->why_not ? c->why_not : "not offered");
         } else if (ossl.SSL_session_reused(ssl)) {
+            stats_add(AR_STAT_RESUMED);
             log_info("%s %s resumed", c->label, version);
         } else {
             if (!c->dropped)
                 drop_sessions(c);
             c->dropped = 1;
+            stats_add(AR_STAT_REFUSED);
             log_info("%s %s full handshake (refused by server)", c->label, version);
         }
     } else if (ret <= 0 && !still_in_progress(ssl, ret)) {
         c->finished = 1;
+        stats_add(AR_STAT_FAILED);
         if (c->offered)
             drop_sessions(c);
         log_info("%s handshake failed (%s)", c->label,

@@ -5,6 +5,7 @@
 #include "ossl_state.h"
 #include "ar_config.h"
 #include "ar_log.h"
+#include "ar_stats.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -82,6 +83,13 @@ static void store_init(const struct ar_config *cfg)
         log_debug("session store %s", dir);
 }
 
+static void print_stats(void)
+{
+    char line[900];
+    stats_format(line, sizeof line);
+    log_always("%s", line);
+}
+
 static void state_init(void)
 {
     const struct ar_config *cfg = config_get();
@@ -101,6 +109,8 @@ static void state_init(void)
         return;
     }
     store_init(cfg);
+    if (cfg->stats)
+        atexit(print_stats);
     ready = 1;
 }
 

@@ -563,6 +563,8 @@ t_run() {
     if ((rc == 0)); then
         T_PASSED=$((T_PASSED + 1))
         echo "PASS $name (${secs}s)"
+        # A test's 'measured: ...' lines (figures worth seeing) are repeated.
+        grep '^measured: ' "$log" | sed 's/^/    /'
     else
         T_FAILED=$((T_FAILED + 1))
         local why=""

@@ -684,4 +684,10 @@ t_register threads.tls13-tickets.new-ctx "t_threads tls13-tickets new-ctx"
 t_register threads.tls12-cache.shared-ctx "t_threads tls12-cache shared"
 t_register threads.tls12-cache.new-ctx "t_threads tls12-cache new-ctx"
 
+# More test files (each registers its cases with t_register).
+for case_file in "$HERE"/cases/*.sh; do
+    # shellcheck source=/dev/null
+    [[ -e $case_file ]] && source "$case_file"
+done
+
 t_main "$@"
