@@ -34,7 +34,7 @@ int ctx_hook_get_new_cb(SSL_CTX *ctx, int (**cb)(SSL *, SSL_SESSION *));
 void ctx_note_sid(SSL_CTX *ctx, const unsigned char *sid, unsigned len);
 void ctx_note_custom_verify(SSL_CTX *ctx, int on);
 
-/* ctx_copy_sid - copy ctx's session id context into a new connection's state. */
+/* ctx_copy_sid - copy ctx's session id context, if the program set one, into ssl's state. */
 void ctx_copy_sid(SSL_CTX *ctx, SSL *ssl);
 
 #endif

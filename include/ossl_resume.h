@@ -37,9 +37,8 @@ void resume_before(SSL *ssl, enum start_kind how);
  */
 int resume_after(SSL *ssl, int ret);
 
-/* resume_ssl_new / resume_ssl_clear - lifecycle of our per-connection state
- * (a clear during a handshake we follow is OpenSSL's own, and kept). */
-void resume_ssl_new(SSL_CTX *ctx, SSL *ssl);
+/* resume_ssl_clear - a connection is reused: forget its per-handshake state
+ * (a clear during a handshake we follow is OpenSSL's own, and is ignored). */
 void resume_ssl_clear(SSL *ssl);
 
 /* resume_note_ssl_sid - the program set a session id context on one SSL. */

@@ -17,7 +17,7 @@
 
 /* Functions we interpose: the real ones are needed even when disabled. */
 #define OSSL_HOOKED(X)                                                                        \
-    X(SSL_new) X(SSL_clear) X(SSL_connect) X(SSL_do_handshake) X(SSL_read) X(SSL_read_ex)     \
+    X(SSL_clear) X(SSL_connect) X(SSL_do_handshake) X(SSL_read) X(SSL_read_ex)     \
     X(SSL_peek) X(SSL_peek_ex) X(SSL_write) X(SSL_write_ex) X(SSL_CTX_ctrl)                   \
     X(SSL_CTX_sess_set_new_cb) X(SSL_CTX_sess_get_new_cb) X(SSL_CTX_set_session_id_context)   \
     X(SSL_set_session_id_context) X(SSL_CTX_set_cert_verify_callback)

@@ -40,15 +40,6 @@
         return how == START_IO ? ret_ : final_;                                          \
     } while (0)
 
-AR_EXPORT SSL *SSL_new(SSL_CTX *ctx)
-{
-    REAL(SSL_new, NULL);
-    SSL *ssl = ossl.SSL_new(ctx);
-    if (ssl != NULL && ctx != NULL)
-        resume_ssl_new(ctx, ssl);
-    return ssl;
-}
-
 AR_EXPORT int SSL_clear(SSL *ssl)
 {
     REAL(SSL_clear, 0);

@@ -147,6 +147,8 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
 
     if (ctx_prepare(ossl.SSL_get_SSL_CTX(ssl), capture_guarded, &why) != 0)
         return why;
+    if (!c->sid_set) /* SSL_new copies the context's; the program did not set its own */
+        ctx_copy_sid(ossl.SSL_get_SSL_CTX(ssl), ssl);
     if (key_from_ssl(ssl, c, &why) != 0)
         return why;
     log_debug("%s: key %s", c->label, c->key);
@@ -312,15 +314,6 @@ int resume_after(SSL *ssl, int ret)
     }
     errno = saved;
     return ret;
-}
-
-void resume_ssl_new(SSL_CTX *ctx, SSL *ssl)
-{
-    if (!state_ready())
-        return;
-    int saved = errno;
-    ctx_copy_sid(ctx, ssl);
-    errno = saved;
 }
 
 void resume_ssl_clear(SSL *ssl)
