@@ -1,7 +1,7 @@
 # autoresume - transparent TLS session resumption for OpenSSL clients.
 #
 #   make                 build build/libautoresume.so (and the test client)
-#   make test            unit tests, then the integration suite (real servers)
+#   make test            fuzz smoke, valgrind and ASan+UBSan runs, unit tests, integration suite
 #   make check-asan      the same with the library built with ASan + UBSan
 #   make check-valgrind  the integration suite's C client cases under memcheck
 #   make demo            a local nginx and a python client, with and without us
@@ -65,7 +65,7 @@ integration: all
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=20
 
-test: fuzz-smoke unit integration
+test: fuzz-smoke check-valgrind check-asan unit integration
 
 # Sanitizers. The unit tests link the runtime normally. For the preload the
 # ASan runtime must be first in the process: the integration suite is run

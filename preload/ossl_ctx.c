@@ -9,9 +9,10 @@
 #include "ossl_ctx.h"
 #include "ossl_state.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
-static ctx_capture_fn capture_fn;
+static _Atomic ctx_capture_fn capture_fn; /* set by every ctx_prepare, always the same */
 
 /* Apply d->program_mode to the real context, plus what capture needs. Under ctx_lock. */
 static void apply_mode(SSL_CTX *ctx, struct ar_ctx *d)
@@ -52,8 +53,9 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 
     if (ossl.SSL_is_server(ssl))
         return program_cb && (mode & SSL_SESS_CACHE_SERVER) ? program_cb(ssl, sess) : 0;
-    if (ours && capture_fn)
-        capture_fn(ssl, sess);
+    ctx_capture_fn capture = atomic_load(&capture_fn);
+    if (ours && capture != NULL)
+        capture(ssl, sess);
     if (program_cb && (mode & SSL_SESS_CACHE_CLIENT))
         return program_cb(ssl, sess);
     if (removes_internal && ossl.SSL_CTX_sess_get_remove_cb(ctx) == NULL) {
@@ -67,7 +69,7 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 int ctx_prepare(SSL_CTX *ctx, ctx_capture_fn capture, const char **why)
 {
     int rc = 0;
-    capture_fn = capture;
+    atomic_store(&capture_fn, capture);
     ctx_lock();
     struct ar_ctx *d = ctxd_attach(ctx);
     if (d == NULL) {
