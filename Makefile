@@ -2,8 +2,10 @@
 #
 #   make                 build build/libautoresume.so (and the test client)
 #   make test            fuzz smoke, valgrind and ASan+UBSan runs, unit tests, integration suite
-#   make check-asan      the same with the library built with ASan + UBSan
-#   make check-valgrind  the integration suite's C client cases under memcheck
+#   make check-asan      unit + integration tests with the library built with ASan + UBSan
+#   make check-valgrind  C client and python cases under valgrind memcheck
+#   make fuzz            fuzz the store entry decoder (FUZZ_SECONDS, default 60)
+#   make bench           the benchmark (bench/run.sh): ratios measured side by side
 #   make demo            a local nginx and a python client, with and without us
 #   make install / uninstall   honour PREFIX and DESTDIR
 

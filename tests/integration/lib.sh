@@ -194,10 +194,12 @@ _nginx_dir() { echo "$T_DIR/nginx-$1"; }
 #   srv1 (default) | srv2 | self     server certificate
 #   clientcert                       ssl_verify_client optional_no_ca
 #   port=N                           this port (e.g. for a restart)
+#   timeout=T                        ssl_session_timeout (default 5m, nginx's);
+#                                    also the TLS 1.3 ticket lifetime it sends
 # Sets and exports NGINX_PORT and <NAME>_PORT; `nginx_port NAME` prints it.
 nginx_start() {
     local name=$1; shift
-    local dir proto=TLSv1.3 tickets=on cache=none cert=srv1 vc="" port="" o
+    local dir proto=TLSv1.3 tickets=on cache=none cert=srv1 vc="" port="" stimeout=5m o
     dir=$(_nginx_dir "$name")
     for o in "$@"; do
         case $o in
@@ -210,6 +212,7 @@ nginx_start() {
         srv1 | srv2 | self) cert=$o ;;
         clientcert) vc="ssl_verify_client optional_no_ca;" ;;
         port=*) port=${o#port=} ;;
+        timeout=*) stimeout=${o#timeout=} ;;
         *) echo "nginx_start: unknown option $o" >&2; return 2 ;;
         esac
     done
@@ -245,6 +248,7 @@ http {
         ssl_protocols $proto;
         ssl_session_tickets $tickets;
         ssl_session_cache $cache;
+        ssl_session_timeout $stimeout;
         $vc
         location / { return 200 "ok\n"; }
     }
