@@ -66,8 +66,15 @@ int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t
  */
 int cache_take(struct ar_cache *c, const char *key, int64_t now, struct ar_session *out);
 
-/* cache_drop - forget every session of `key` (server refused, handshake failed). */
+/* cache_drop - forget every session of `key` (a handshake failed after an offer). */
 void cache_drop(struct ar_cache *c, const char *key);
+
+/*
+ * cache_drop_born - forget the sessions of `key` won at or before
+ * `born_max`: a server refused one of them, so it forgot them all (restart,
+ * rotated keys), while sessions from later full handshakes are fresh.
+ */
+void cache_drop_born(struct ar_cache *c, const char *key, int64_t born_max);
 
 /* cache_count - number of keys and (optionally) sessions held. */
 size_t cache_count(struct ar_cache *c, size_t *sessions);

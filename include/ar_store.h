@@ -64,6 +64,9 @@ int store_take(struct ar_store *st, const char *key, int64_t now, struct ar_sess
 /* store_drop - remove every session of `key`. */
 void store_drop(struct ar_store *st, const char *key);
 
+/* store_drop_born - remove the sessions of `key` won at or before born_max (see cache_drop_born). */
+void store_drop_born(struct ar_store *st, const char *key, int64_t born_max);
+
 struct ar_store_info {
     const char *label;
     int version;        /* protocol version of the newest session */

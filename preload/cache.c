@@ -229,6 +229,21 @@ void cache_drop(struct ar_cache *c, const char *key)
     pthread_mutex_unlock(&c->lock);
 }
 
+void cache_drop_born(struct ar_cache *c, const char *key, int64_t born_max)
+{
+    pthread_mutex_lock(&c->lock);
+    struct entry *e;
+    HASH_FIND_STR(c->table, key, e);
+    if (e != NULL) {
+        for (unsigned i = e->count; i-- > 0;)
+            if (e->sessions[i].born <= born_max)
+                entry_remove_at(e, i);
+        if (e->count == 0)
+            table_remove(c, e);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
 size_t cache_count(struct ar_cache *c, size_t *sessions)
 {
     pthread_mutex_lock(&c->lock);

@@ -47,12 +47,24 @@ static int take_session(struct ar_conn *c, struct ar_session *s, int *from_store
     return found;
 }
 
-/* Forget every session of c's key, everywhere. */
+/* Forget every session of c's key, everywhere (a handshake failed after an offer). */
 static void drop_sessions(struct ar_conn *c)
 {
     cache_drop(state_table(), c->key);
     if (state_store() != NULL)
         store_drop(state_store(), c->key);
+}
+
+/*
+ * The server refused the session we offered: it forgot every session of that
+ * full handshake and earlier ones (restart, new ticket keys). Sessions won
+ * later, maybe by another process meanwhile, stay.
+ */
+static void drop_stale_sessions(struct ar_conn *c)
+{
+    cache_drop_born(state_table(), c->key, c->born);
+    if (state_store() != NULL)
+        store_drop_born(state_store(), c->key, c->born);
 }
 
 /* Serialize a session OpenSSL just reported, with what an offer needs. */
@@ -72,7 +84,7 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
     /* A TLS 1.2 server that refused our offer hands out the new session
      * within the handshake: drop the stale ones first, not after. */
     if (c->offered && !c->dropped && !ossl.SSL_session_reused(ssl)) {
-        drop_sessions(c);
+        drop_stale_sessions(c);
         c->dropped = 1;
     }
     memset(&s, 0, sizeof s);
@@ -93,10 +105,14 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
     }
     /* Lifetime: the session's own, capped from the original full handshake. */
     int64_t cap = s.single_use ? AR_MAX_AGE_TLS13 : AR_MAX_AGE_TLS12;
-    int64_t expires = (int64_t)ossl.SSL_SESSION_get_time(sess) + ossl.SSL_SESSION_get_timeout(sess);
+    int64_t issued = (int64_t)ossl.SSL_SESSION_get_time(sess);
+    int64_t expires = issued + ossl.SSL_SESSION_get_timeout(sess);
+    unsigned long hint = ossl.SSL_SESSION_get_ticket_lifetime_hint(sess);
+    if (hint > 0 && issued + (int64_t)hint < expires)
+        expires = issued + (int64_t)hint; /* the server's ticket lifetime */
     if (expires > s.born + cap)
         expires = s.born + cap;
-    if (s.single_use && ossl.SSL_SESSION_get_ticket_lifetime_hint(sess) == 0)
+    if (s.single_use && hint == 0)
         expires = 0; /* RFC 8446 4.6.1: lifetime 0 means do not keep */
     s.expires = expires;
 
@@ -256,14 +272,15 @@ static int deferred_recheck(SSL *ssl, struct ar_conn *c)
     ossl.ERR_pop_to_mark();
     if (ok)
         return 1;
-    drop_sessions(c);
+    /* The session was fine for the trust it was won under: other runs with
+     * that trust may still use the key's sessions; this one is spent. */
     stats_add(AR_STAT_FAILED);
     ossl.SSL_set_verify_result(ssl, result == X509_V_OK ? X509_V_ERR_UNSPECIFIED : result);
     ossl.ERR_new();
     ossl.ERR_set_debug(__FILE__, __LINE__, "autoresume");
     ossl.ERR_set_error(ERR_LIB_SSL, SSL_R_CERTIFICATE_VERIFY_FAILED, "resumed session: %s",
                        ossl.X509_verify_cert_error_string(result));
-    log_info("%s handshake failed (resumed, but %s; session dropped)", c->label, why);
+    log_info("%s handshake failed (resumed, but %s)", c->label, why);
     return 0;
 }
 
@@ -298,7 +315,7 @@ int resume_after(SSL *ssl, int ret)
             log_info("%s %s resumed", c->label, version);
         } else {
             if (!c->dropped)
-                drop_sessions(c);
+                drop_stale_sessions(c);
             c->dropped = 1;
             stats_add(AR_STAT_REFUSED);
             log_info("%s %s full handshake (refused by server)", c->label, version);

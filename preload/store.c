@@ -352,6 +352,8 @@ static int load_entry(int kfd, const char *name, const char *key, struct ar_entr
     return 1;
 }
 
+static void remove_key_dir(int dirfd, const char *kname);
+
 int store_put(struct ar_store *st, const char *key, const char *label,
               const struct ar_session *s, int64_t now)
 {
@@ -373,8 +375,13 @@ int store_put(struct ar_store *st, const char *key, const char *label,
         if (mkdirat(st->dirfd, kname, 0700) == 0)
             created = 1;
         int kfd = open_dir_at(st->dirfd, kname);
-        if (kfd < 0)
+        if (kfd < 0) {
+            if (errno != ENOENT) {
+                log_warn("store: unusable key directory %s removed", kname);
+                remove_key_dir(st->dirfd, kname);
+            }
             continue;
+        }
         /* ENOENT: the directory was emptied and removed under us; retry once. */
         rc = write_atomically(kfd, fname, blob.data, blob.len, 1);
         if (rc == 0) {
@@ -414,8 +421,10 @@ static void remove_key_dir(int dirfd, const char *kname)
         if (d != NULL)
             closedir(d);
         close(kfd);
+        unlinkat(dirfd, kname, AT_REMOVEDIR);
+    } else {
+        unlinkat(dirfd, kname, 0); /* a file or symlink planted where a key directory goes */
     }
-    unlinkat(dirfd, kname, AT_REMOVEDIR);
 }
 
 int store_take(struct ar_store *st, const char *key, int64_t now, struct ar_session *out)
@@ -428,8 +437,10 @@ int store_take(struct ar_store *st, const char *key, int64_t now, struct ar_sess
     key_dir_name(st, key, kname);
     int kfd = open_dir_at(st->dirfd, kname);
     if (kfd < 0) {
-        if (errno == EPERM) /* not ours or not private: never read, drop it */
-            unlinkat(st->dirfd, kname, AT_REMOVEDIR);
+        if (errno != ENOENT) { /* not a private directory of ours: never read, remove */
+            log_warn("store: unusable key directory %s removed", kname);
+            remove_key_dir(st->dirfd, kname);
+        }
         return 0;
     }
     if (list_sessions(kfd, &l) != 0) {
@@ -473,6 +484,30 @@ void store_drop(struct ar_store *st, const char *key)
     char kname[NAME_MAX_LEN];
     key_dir_name(st, key, kname);
     remove_key_dir(st->dirfd, kname);
+}
+
+void store_drop_born(struct ar_store *st, const char *key, int64_t born_max)
+{
+    char kname[NAME_MAX_LEN];
+    struct name_list l;
+    key_dir_name(st, key, kname);
+    int kfd = open_dir_at(st->dirfd, kname);
+    if (kfd < 0)
+        return;
+    struct ar_entry *e = malloc(sizeof *e);
+    if (e != NULL && list_sessions(kfd, &l) == 0) {
+        for (size_t i = 0; i < l.n; i++) {
+            int rc = load_entry(kfd, l.names[i], key, e);
+            if (rc < 0 || (rc > 0 && e->s.born <= born_max))
+                unlinkat(kfd, l.names[i], 0);
+            if (rc > 0)
+                session_clear(&e->s);
+        }
+        free(l.names);
+    }
+    free(e);
+    close(kfd);
+    unlinkat(st->dirfd, kname, AT_REMOVEDIR); /* only succeeds when empty */
 }
 
 struct key_summary {
@@ -547,6 +582,11 @@ int store_list(struct ar_store *st, int64_t now, void (*fn)(const struct ar_stor
     if (d == NULL)
         return -1;
     while ((de = readdir(d)) != NULL) {
+        struct stat tsb;
+        if (strncmp(de->d_name, ".tmp-", 5) == 0 &&
+            fstatat(st->dirfd, de->d_name, &tsb, AT_SYMLINK_NOFOLLOW) == 0 &&
+            tsb.st_mtime + STALE_TEMP_SECONDS < time(NULL))
+            unlinkat(st->dirfd, de->d_name, 0); /* a salt write that was killed */
         if (de->d_name[0] != 'k' || strlen(de->d_name) != 33)
             continue;
         int kfd = open_dir_at(st->dirfd, de->d_name);

@@ -1,0 +1,534 @@
+#!/usr/bin/python3
+"""report.py - the number crunching of bench/run.sh.
+
+  report.py cg CALLGRIND_OUT LIB
+      prints "metric value" lines for one callgrind profile: total
+      instructions, the library's exclusive instructions (every function of
+      the object named like LIB), and the inclusive instructions of the
+      library's entry points into its own work (resume_before, resume_after,
+      on_new_session, resume_ssl_clear, ossl_load) and of the main callees of
+      resume_before.
+
+  report.py report RAW.tsv OUT.md OUT.png GNUPLOT
+      reads the raw samples run.sh wrote, prints the result tables (Markdown)
+      on stdout, writes them to OUT.md, and draws OUT.png with GNUPLOT (if
+      GNUPLOT is not empty).
+"""
+import collections
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+# ----------------------------------------------------------------- callgrind --
+
+LINE = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(?:([*>])\s+)?(\S+?)(?:\s+\((\d+)x\))?"
+                  r"(?:\s+\[(.+)\])?\s*$")
+TOTAL = re.compile(r"^\s*([\d,]+)\s+\(.*\)\s+PROGRAM TOTALS")
+ENTRY_POINTS = ["resume_before", "resume_after", "on_new_session", "resume_ssl_clear",
+                "ossl_load", "capture_guarded", "trust_recheck", "key_from_ssl"]
+BEFORE_CALLEES = ["d2i_SSL_SESSION", "trust_recheck", "key_from_ssl", "cache_take",
+                  "store_take"]
+
+
+def annotate(path, *opts):
+    # From "/": with another working directory callgrind_annotate shortens the
+    # file names under it and then leaves out some "[object]" tags.
+    out = subprocess.run(["callgrind_annotate", "--threshold=100", *opts, os.path.abspath(path)],
+                         check=True, capture_output=True, text=True, cwd="/").stdout
+    return out.splitlines()
+
+
+def cg_metrics(path, lib):
+    libname = os.path.basename(lib)
+    m = collections.OrderedDict()
+    lib_excl = 0
+    for line in annotate(path, "--inclusive=no"):
+        t = TOTAL.match(line)
+        if t:
+            m["total"] = int(t.group(1).replace(",", ""))
+            continue
+        x = LINE.match(line)
+        if x and x.group(5) and os.path.basename(x.group(5)) == libname:
+            lib_excl += int(x.group(1).replace(",", ""))
+    m["lib_excl"] = lib_excl
+    incl = {}
+    before_callees = collections.Counter()
+    current = None
+    for line in annotate(path, "--inclusive=yes", "--tree=calling"):
+        x = LINE.match(line)
+        if not x:
+            continue
+        cost = int(x.group(1).replace(",", ""))
+        marker, fn, obj = x.group(2), x.group(3).rsplit(":", 1)[-1], x.group(5) or ""
+        if marker == "*":
+            current = fn if os.path.basename(obj) == libname else None
+            if current in ENTRY_POINTS:
+                incl[current] = cost
+        elif marker == ">" and current == "resume_before" and fn in BEFORE_CALLEES:
+            before_callees[fn] += cost
+    for fn in ENTRY_POINTS:
+        m["incl_" + fn] = incl.get(fn, 0)
+    for fn in BEFORE_CALLEES:
+        m["rb_" + fn] = before_callees.get(fn, 0)
+    return m
+
+
+# -------------------------------------------------------------------- report --
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt(x, digits=2):
+    if x is None or x != x:
+        return "n/a"
+    return f"{x:,.{digits}f}"
+
+
+def fint(x):
+    if x is None or x != x:
+        return "n/a"
+    return f"{x:,.0f}"
+
+
+def verdict(value, target, higher_is_better=True):
+    if value != value:
+        return "n/a"
+    ok = value >= target if higher_is_better else value <= target
+    return "met" if ok else "**MISSED**"
+
+
+class Raw:
+    def __init__(self, path):
+        self.rows = collections.defaultdict(list)
+        self.info = collections.OrderedDict()
+        self.notes = []
+        with open(path) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                kind, rest = parts[0], parts[1:]
+                if kind == "info":
+                    self.info[rest[0]] = rest[1] if len(rest) > 1 else ""
+                elif kind == "note":
+                    self.notes.append(rest[0])
+                else:
+                    self.rows[kind].append(rest)
+
+
+def section_stime(raw, out, plot):
+    """s_time: conn/s per variant (from the real-seconds figure), paired ratios."""
+    data = collections.defaultdict(dict)   # (cert, proto, variant) -> {round: row}
+    for cert, proto, v, rnd, conns, real, wall, user, nr, nn in raw.rows["stime"]:
+        real = float(real)
+        data[(cert, proto, v)][int(rnd)] = dict(
+            rate=int(conns) / real if real > 0 else float("nan"),
+            ext=int(conns) / float(wall), conns=int(conns), real=real,
+            resumed=int(nr), new=int(nn))
+    names = {"plain": "plain (-new)", "off": "preload, store off", "store": "preload, store on",
+             "reuse": "-reuse (program resumes)"}
+    groups = sorted({(c, p) for c, p, _ in data}, key=lambda k: (k[0] != "ec", k[1]))
+    out.append("## 1. `openssl s_time -new -www /`: connections per second\n")
+    out.append("nginx (1 worker, `ssl_session_tickets on`, `ssl_session_cache none`), "
+               f"`-time {raw.info.get('stime_t', '?')}`; preload = "
+               "`LD_PRELOAD=build/libautoresume.so` with `AUTORESUME_CACHE=off` or a fresh "
+               "store directory per run.\n")
+    out.append("Rate = N / S from s_time's line \"N connections in S real seconds\" "
+               "(wall clock; each run starts just after a whole second so S is the true "
+               "elapsed time; the per-user-CPU-second figure is not used). Ratios: median of "
+               "the per-round ratios (variants alternate within each round), min..max over "
+               "rounds; last column: the same ratio from rates timed outside s_time "
+               "(process start to exit).\n")
+    out.append("| cert | TLS | variant | rounds | conn/s median | min | max | resumed |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for cert, proto in groups:
+        for v in ("plain", "off", "store", "reuse"):
+            rows = data.get((cert, proto, v), {})
+            if not rows:
+                continue
+            rates = [r["rate"] for r in rows.values()]
+            res = sum(r["resumed"] for r in rows.values())
+            tot = sum(r["resumed"] + r["new"] for r in rows.values())
+            resumed = f"{100.0 * res / tot:.1f}%" if tot and v != "plain" else (
+                "0%" if v == "plain" and res == 0 else f"{res}/{tot}")
+            out.append(f"| {cert.upper()} | 1.{proto[1]} | {names[v]} | {len(rates)} | "
+                       f"{fmt(med(rates), 0)} | {fmt(min(rates), 0)} | {fmt(max(rates), 0)} | "
+                       f"{resumed} |")
+            plot["stime"].append((f"{cert.upper()} 1.{proto[1]}", v, med(rates), min(rates),
+                                  max(rates)))
+    out.append("")
+    out.append("| cert | TLS | ratio | median | min | max | target | | ext. wall median |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for cert, proto in groups:
+        for a, b, target in (("off", "plain", 2.5 if proto == "12" else 1.8),
+                             ("store", "plain", 2.5 if proto == "12" else 1.8),
+                             ("off", "reuse", 0.95), ("store", "reuse", 0.95)):
+            ra, rb = data.get((cert, proto, a), {}), data.get((cert, proto, b), {})
+            common = sorted(set(ra) & set(rb))
+            ratios = [ra[i]["rate"] / rb[i]["rate"] for i in common if rb[i]["rate"] > 0]
+            ext = [ra[i]["ext"] / rb[i]["ext"] for i in common if rb[i]["ext"] > 0]
+            if not ratios:
+                continue
+            m = med(ratios)
+            out.append(f"| {cert.upper()} | 1.{proto[1]} | {names[a]} / {names[b]} | "
+                       f"{fmt(m)}x | {fmt(min(ratios))} | {fmt(max(ratios))} | "
+                       f">= {target} | {verdict(m, target)} | {fmt(med(ext))}x |")
+    out.append("")
+
+
+def section_curl(raw, out, plot):
+    runs = collections.defaultdict(dict)   # (proto, variant) -> {run: seconds}
+    fails = collections.Counter()
+    for proto, v, run, secs, rc in raw.rows["curl"]:
+        if rc != "0":
+            fails[(proto, v)] += 1
+            continue
+        runs[(proto, v)][int(run)] = float(secs)
+    srv = collections.Counter()
+    srv_tot = collections.Counter()
+    for proto, v, sproto, reused in raw.rows["curlsrv"]:
+        srv_tot[(proto, v)] += 1
+        if reused == "r":
+            srv[(proto, v)] += 1
+    out.append("## 2. `curl -s --cacert` through a 10 ms/direction delay proxy: wall time per run\n")
+    out.append("Separate curl processes, plain and through `scripts/autoresume` (fresh "
+               "AUTORESUME_CACHE store per protocol; its first run is a full handshake and is "
+               "counted), alternating; wall time from process start to exit. Resumed = what "
+               "nginx logged ($ssl_session_reused). The proxy delays data, not the TCP connect. "
+               "curl sets SSL_OP_NO_TICKET, so on TLS 1.2 it can resume only by session id: "
+               "these two nginx servers have `ssl_session_cache shared` besides tickets (with "
+               "tickets alone, every TLS 1.2 offer is refused by the server).\n")
+    out.append("| TLS | variant | runs | median ms | min | max | resumed (server) | failed |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for proto in ("12", "13"):
+        for v in ("plain", "autoresume"):
+            t = list(runs[(proto, v)].values())
+            if not t and not fails[(proto, v)]:
+                continue
+            out.append(f"| 1.{proto[1]} | {v} | {len(t)} | {fmt(med(t) * 1e3, 1)} | "
+                       f"{fmt(min(t) * 1e3, 1) if t else 'n/a'} | "
+                       f"{fmt(max(t) * 1e3, 1) if t else 'n/a'} | "
+                       f"{srv[(proto, v)]}/{srv_tot[(proto, v)]} | {fails[(proto, v)]} |")
+            if t:
+                plot["curl"].append((f"TLS 1.{proto[1]}", v, med(t) * 1e3, min(t) * 1e3,
+                                     max(t) * 1e3))
+    out.append("")
+    out.append("| TLS | ratio plain / autoresume | median | min | max | target | |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- |")
+    for proto in ("12", "13"):
+        a, b = runs[(proto, "plain")], runs[(proto, "autoresume")]
+        common = sorted(set(a) & set(b))
+        ratios = [a[i] / b[i] for i in common]
+        if not ratios:
+            continue
+        m = med(ratios)
+        target = ">= 1.4" if proto == "12" else "(none)"
+        v = verdict(m, 1.4) if proto == "12" else ""
+        out.append(f"| 1.{proto[1]} | per-run pairs | {fmt(m)}x | {fmt(min(ratios))} | "
+                   f"{fmt(max(ratios))} | {target} | {v} |")
+    out.append("")
+
+
+def section_cg(raw, out, plot):
+    cg = collections.defaultdict(dict)   # (config, n) -> metrics
+    for cfg, n, metric, value in raw.rows["cg"]:
+        cg[(cfg, int(n))][metric] = int(value)
+    if not cg:
+        return
+
+    def per(cfg, metric, by="reused"):
+        a, b = cg.get((cfg, 1)), cg.get((cfg, 20))
+        if not a or not b:
+            return float("nan")
+        d = (b["reused"] - a["reused"]) if by == "reused" else 19
+        return (b.get(metric, 0) - a.get(metric, 0)) / d if d > 0 else float("nan")
+
+    def hooks(cfg):
+        return sum(per(cfg, "incl_" + f) for f in
+                   ("resume_before", "resume_after", "on_new_session", "resume_ssl_clear"))
+
+    out.append("## 3. Cost of the library (callgrind, instructions)\n")
+    out.append("`valgrind --tool=callgrind build/arclient -q --sni localhost -n N 127.0.0.1 PORT` "
+               "against TLS 1.3 nginx (EC), N = 1 and N = 20; per resumed connection = "
+               "(run N=20 - run N=1) / (resumed connections in N=20 - in N=1), which "
+               "removes start-up and the first, full, handshake. *Hooks inclusive* = inclusive "
+               "instructions of resume_before + resume_after + on_new_session (capture) + "
+               "resume_ssl_clear: the library's own work including the OpenSSL functions it "
+               "calls for itself (d2i_SSL_SESSION, certificate re-verification, i2d), and none "
+               "of the wrapped real SSL_connect/SSL_read/... (on_new_session is called from "
+               "inside them and counted alone). *Exclusive* = instructions inside "
+               "libautoresume.so's own code only (callgrind_annotate --inclusive=no, summed over "
+               "the object).\n")
+    names = {"off": "preload, store off", "store": "preload, store on",
+             "verify": "preload, store off, --verify --cafile --expect-host"}
+    out.append("| configuration | resumed (N=20) | client Ir / resumed conn | hooks inclusive | "
+               "% of client | target <= 2% | | exclusive | % of client | | of hooks: "
+               "d2i_SSL_SESSION | trust_recheck | key_from_ssl | capture |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+               "| --- |")
+    for cfg in ("off", "store", "verify"):
+        if (cfg, 20) not in cg:
+            continue
+        total = per(cfg, "total")
+        h = hooks(cfg)
+        ex = per(cfg, "lib_excl")
+        out.append(f"| {names[cfg]} | {cg[(cfg, 20)]['reused']}/19 | {fint(total)} | {fint(h)} | "
+                   f"{fmt(100 * h / total, 1)}% | <= 2% | {verdict(100 * h / total, 2, False)} | "
+                   f"{fint(ex)} | {fmt(100 * ex / total, 2)}% | "
+                   f"{verdict(100 * ex / total, 2, False)} | "
+                   f"{fint(per(cfg, 'rb_d2i_SSL_SESSION'))} | {fint(per(cfg, 'rb_trust_recheck'))} | "
+                   f"{fint(per(cfg, 'rb_key_from_ssl'))} | {fint(per(cfg, 'incl_on_new_session'))} |")
+        plot["cg"].append((names[cfg].replace("preload, ", "").replace(
+            ", --verify --cafile --expect-host", " +verify"), total, h,
+            per(cfg, "rb_d2i_SSL_SESSION"), per(cfg, "rb_trust_recheck")))
+    out.append("")
+    own = per("own", "total")
+    plain = per("plain", "total", by="n")
+    off = per("off", "total")
+    out.append("| reference (no preload) | per connection |")
+    out.append("| --- | --- |")
+    out.append(f"| arclient --own-session (the program resumes itself), Ir / resumed conn "
+               f"(resumed {cg.get(('own', 20), {}).get('reused', '?')}/19) | {fint(own)} |")
+    out.append(f"| arclient plain, Ir / full handshake | {fint(plain)} |")
+    out.append(f"| preload (store off) minus --own-session, Ir / resumed conn | {fint(off - own)} "
+               f"({fmt(100 * (off - own) / own, 1)}% more than a self-resumed connection) |")
+    if ("off", 1) in cg:
+        out.append(f"| one-time, per process: ossl_load (finding libssl, resolving symbols), "
+                   f"inclusive Ir | {fint(cg[('off', 1)].get('incl_ossl_load', 0))} |")
+    plot["cg_ref"] = [("own-session", own), ("plain full", plain)]
+    out.append("")
+
+    # the store: instructions and wall time
+    st_ir = per("store", "total") - per("off", "total")
+    sw = collections.defaultdict(dict)
+    resumed_sw = collections.defaultdict(int)
+    for v, rnd, n, secs, reused in raw.rows["storewall"]:
+        sw[v][int(rnd)] = (float(secs), int(n))
+        resumed_sw[v] += int(reused)
+    out.append("Store lookup + write (TLS 1.3: each connection claims a ticket file and writes "
+               "the new one):\n")
+    out.append("| measure | median | min | max |")
+    out.append("| --- | --- | --- | --- |")
+    out.append(f"| instructions per resumed connection, store on - store off (callgrind) | "
+               f"{fint(st_ir)} | | |")
+    fs = raw.info.get("store_fs", "?")
+    wfs = raw.info.get("work_fs", "?")
+    for v, label in (("store", f"store on {fs}"), ("store-workfs", f"store on {wfs}")):
+        common = sorted(set(sw[v]) & set(sw["off"]))
+        diffs = [(sw[v][i][0] - sw["off"][i][0]) / sw[v][i][1] * 1e6 for i in common]
+        if diffs:
+            out.append(f"| wall us per connection, {label} - store off (arclient -n 200, "
+                       f"{len(diffs)} rounds) | {fmt(med(diffs), 1)} | {fmt(min(diffs), 1)} | "
+                       f"{fmt(max(diffs), 1)} |")
+    offs = [s / n * 1e6 for s, n in sw["off"].values()]
+    if offs:
+        out.append(f"| (for scale) wall us per connection, store off | {fmt(med(offs), 1)} | "
+                   f"{fmt(min(offs), 1)} | {fmt(max(offs), 1)} |")
+    rs = ", ".join(f"{v} {resumed_sw[v]}" for v in ("off", "store", "store-workfs"))
+    out.append(f"\nResumed connections in those loops (of {len(sw['off']) * 199} possible "
+               f"each): {rs}.\n")
+
+
+def section_true(raw, out, plot):
+    b = collections.defaultdict(dict)
+    for v, batch, secs in raw.rows["true"]:
+        b[v][int(batch)] = float(secs) / 50
+    if not b:
+        return
+    common = sorted(set(b["plain"]) & set(b["preload"]))
+    ratios = [b["preload"][i] / b["plain"][i] for i in common]
+    out.append("## 4. Start-up of a non-TLS program: `/bin/true`\n")
+    out.append("10 batches of 50 runs per variant, alternating; time per run.\n")
+    out.append("| variant | median us | min | max |")
+    out.append("| --- | --- | --- | --- |")
+    for v in ("plain", "preload"):
+        t = [x * 1e6 for x in b[v].values()]
+        out.append(f"| {v} | {fmt(med(t), 0)} | {fmt(min(t), 0)} | {fmt(max(t), 0)} |")
+    m = med(ratios)
+    out.append("")
+    out.append(f"Ratio preload / plain: median **{fmt(m, 3)}x** (per-batch min {fmt(min(ratios), 3)}, "
+               f"max {fmt(max(ratios), 3)}); target <= 1.05: {verdict(m, 1.05, False)}.\n")
+    plot["true"] = m
+
+
+def section_mem(raw, out, plot):
+    rows = [(int(c), int(r), float(e), int(res), int(f)) for c, r, e, res, f in raw.rows["mem"]]
+    if not rows:
+        return
+    out.append("## 5. Memory: RSS over 1,000 server names (AUTORESUME_CACHE=off)\n")
+    out.append("bench/memclient (one SSL_CTX, no verification) under the preload with "
+               "AUTORESUME_CACHE=off (the store would be too slow), rotating SNI over "
+               "name0.test..name999.test, TLS 1.3 nginx answering any name; VmRSS every 10,000 "
+               "connections. The table of 1,000 keys (AUTORESUME_MAX_HOSTS default) is full "
+               "after the first 1,000 connections.\n")
+    out.append("| connections | VmRSS kB | elapsed s | resumed in block | failed in block |")
+    out.append("| --- | --- | --- | --- | --- |")
+    for c, r, e, res, f in rows:
+        out.append(f"| {c:,} | {r:,} | {e:.1f} | {res:,} | {f} |")
+    done = rows[-1][0]
+    out.append("")
+    after = [(c, r) for c, r, *_ in rows if c >= 10000]
+    if len(after) >= 2:
+        growth = max(r for _, r in after) - after[0][1]
+        n = len(after)
+        mx = sum(c for c, _ in after) / n
+        my = sum(r for _, r in after) / n
+        sxx = sum((c - mx) ** 2 for c, _ in after)
+        slope = sum((c - mx) * (r - my) for c, r in after) / sxx * 10000 if sxx else 0
+        flat = growth <= 1024
+        out.append(f"Growth from 10,000 connections to the highest later sample: {growth:,} kB "
+                   f"(least-squares slope {slope:,.1f} kB per 10,000 connections). Criterion "
+                   f"(fixed before running): flat if that growth is <= 1,024 kB: "
+                   f"{'met (flat)' if flat else '**MISSED** (RSS still growing)'}.")
+    else:
+        out.append("Too few samples after 10,000 connections to judge flatness: **MISSED** "
+                   "(not measured).")
+    target = 100000
+    if done < target:
+        out.append(f" Only {done:,} of {target:,} connections fit in the time limit "
+                   f"({raw.info.get('mem_limit_s', '?')} s) on this machine.")
+    out.append("")
+    plot["mem"] = [(c, r) for c, r, *_ in rows]
+
+
+def draw(plot, png, gnuplot):
+    d = tempfile.mkdtemp(prefix="ar-bench-plot.")
+    script = [f"set terminal pngcairo size 1400,1000 font 'sans,9'",
+              f"set output '{png}'",
+              "set multiplot layout 2,2 title 'libautoresume benchmark (numbers: bench/results/latest.md)' "
+              "margins 0.06,0.98,0.05,0.90 spacing 0.08,0.14",
+              "set style data histogram", "set style histogram errorbars gap 1 lw 1",
+              "set termoption noenhanced",
+              "set style fill solid 0.8 border -1", "set grid ytics", "set key above",
+              "set yrange [0:*]", "set boxwidth 0.9"]
+    # 1. s_time rates
+    if plot["stime"]:
+        groups = []
+        for g, *_ in plot["stime"]:
+            if g not in groups:
+                groups.append(g)
+        variants = ["plain", "off", "store", "reuse"]
+        labels = {"plain": "plain", "off": "preload (store off)", "store": "preload (store on)",
+                  "reuse": "s_time -reuse"}
+        with open(f"{d}/stime.dat", "w") as f:
+            for g in groups:
+                vals = {v: (m, lo, hi) for gg, v, m, lo, hi in plot["stime"] if gg == g}
+                f.write(f"\"{g}\"")
+                for v in variants:
+                    m, lo, hi = vals.get(v, (0, 0, 0))
+                    f.write(f" {m:.1f} {lo:.1f} {hi:.1f}")
+                f.write("\n")
+        plots = ", ".join(
+            f"'{d}/stime.dat' using {2 + 3 * i}:{3 + 3 * i}:{4 + 3 * i}"
+            f"{':xtic(1)' if i == 0 else ''} title '{labels[v]}'"
+            for i, v in enumerate(variants))
+        script += ["set title '1. openssl s_time: connections/s (wall; median, min-max)'",
+                   "set ylabel 'connections / s'", f"plot {plots}"]
+    else:
+        script += ["set title '1. (no s_time data)'", "plot 0 notitle"]
+    # 2. curl
+    if plot["curl"]:
+        with open(f"{d}/curl.dat", "w") as f:
+            for g in ("TLS 1.2", "TLS 1.3"):
+                vals = {v: (m, lo, hi) for gg, v, m, lo, hi in plot["curl"] if gg == g}
+                if not vals:
+                    continue
+                f.write(f"\"{g}\"")
+                for v in ("plain", "autoresume"):
+                    m, lo, hi = vals.get(v, (0, 0, 0))
+                    f.write(f" {m:.2f} {lo:.2f} {hi:.2f}")
+                f.write("\n")
+        script += ["set title '2. curl via 10 ms/direction proxy: ms per run (median, min-max)'",
+                   "set ylabel 'ms per run'",
+                   f"plot '{d}/curl.dat' using 2:3:4:xtic(1) title 'plain curl', "
+                   f"'' using 5:6:7 title 'scripts/autoresume curl'"]
+    else:
+        script += ["set title '2. (no curl data)'", "plot 0 notitle"]
+    # 3. callgrind
+    if plot["cg"]:
+        with open(f"{d}/cg.dat", "w") as f:
+            for name, total, h, d2i, tr in plot["cg"]:
+                f.write(f"\"{name}\" {total / 1e6:.4f} {h / 1e6:.4f} {d2i / 1e6:.4f} "
+                        f"{tr / 1e6:.4f}\n")
+            for name, v in plot.get("cg_ref", []):
+                f.write(f"\"{name}\" {v / 1e6:.4f} 0 0 0\n")
+        script += ["set style histogram clustered gap 1",
+                   "set title '3. callgrind: million instructions per connection (TLS 1.3)'",
+                   "set ylabel 'M instructions'",
+                   f"plot '{d}/cg.dat' using 2:xtic(1) title 'client total', "
+                   f"'' using 3 title 'library hooks (inclusive)', "
+                   f"'' using 4 title '  of which d2i_SSL_SESSION', "
+                   f"'' using 5 title '  of which trust_recheck'"]
+    else:
+        script += ["set title '3. (no callgrind data)'", "plot 0 notitle"]
+    # 5. memory
+    if plot["mem"]:
+        with open(f"{d}/mem.dat", "w") as f:
+            for c, r in plot["mem"]:
+                f.write(f"{c} {r / 1024:.2f}\n")
+        script += ["set style data linespoints", "unset style histogram",
+                   "set title '5. VmRSS vs connections (1,000 SNI names, store off)'",
+                   "set xlabel 'connections'", "set ylabel 'MiB'", "set format x '%.0f'",
+                   "set offsets 0, 0, graph 0.1, 0",
+                   f"plot '{d}/mem.dat' using 1:2 with linespoints lw 2 pt 7 title 'VmRSS'"]
+    else:
+        script += ["set title '5. (no memory data)'", "plot 0 notitle"]
+    script += ["unset multiplot", "set output"]
+    with open(f"{d}/chart.gp", "w") as f:
+        f.write("\n".join(script) + "\n")
+    r = subprocess.run([gnuplot, f"{d}/chart.gp"], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stderr)
+        return False
+    return True
+
+
+def report(raw_path, md, png, gnuplot):
+    raw = Raw(raw_path)
+    out = ["# libautoresume benchmark: latest run", ""]
+    info = raw.info
+    out.append(f"Machine: {info.get('host', '?')}; load average {info.get('loadavg_start', '?')} "
+               f"at start, {info.get('loadavg_end', '?')} at end. {info.get('openssl', '?')}, "
+               f"nginx {info.get('nginx', '?')}, {info.get('curl', '?')}. Tree: "
+               f"{info.get('git', '?')}. Measurements before the report took "
+               f"{info.get('total_s', '?')} s. Session stores on {info.get('store_fs', '?')}.\n")
+    plot = {"stime": [], "curl": [], "cg": [], "mem": []}
+    section_stime(raw, out, plot)
+    section_curl(raw, out, plot)
+    section_cg(raw, out, plot)
+    section_true(raw, out, plot)
+    section_mem(raw, out, plot)
+    if raw.notes:
+        out.append("## Notes\n")
+        out += [f"- {n}" for n in raw.notes]
+        out.append("")
+    missed = sum(line.count("**MISSED**") for line in out)
+    out.append(f"**Targets missed: {missed}.**" if missed else "All targets met.")
+    text = "\n".join(out) + "\n"
+    os.makedirs(os.path.dirname(md), exist_ok=True)
+    with open(md, "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+    if gnuplot:
+        if os.path.exists(png):
+            os.remove(png)
+        if not draw(plot, png, gnuplot):
+            sys.stderr.write("report.py: gnuplot failed; no chart\n")
+    return 0
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "cg":
+        for k, v in cg_metrics(argv[2], argv[3]).items():
+            print(k, v)
+        return 0
+    if len(argv) == 6 and argv[1] == "report":
+        return report(*argv[2:6])
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

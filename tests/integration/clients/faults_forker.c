@@ -1,0 +1,183 @@
+/*
+ * faults_forker.c - fork while other threads are inside OpenSSL (and so,
+ * with autoresume preloaded, possibly inside its table lock).  For the
+ * prog.fork-while-locked test (tests/integration/cases/faults.sh); it knows
+ * nothing about the library.
+ *
+ * Build: cc -O2 -Wall -pthread -o faults_forker faults_forker.c -lssl -lcrypto
+ * Usage: faults_forker [-t THREADS] [-f FORKS] [-c CHILD_CONNS] [--sni NAME] HOST PORT
+ *
+ * T threads (4) make TLS connections in a loop on one shared SSL_CTX while
+ * the main thread forks F times (20); each child makes C connections (2) on
+ * the inherited SSL_CTX and _exit()s 0 iff all succeeded.  A child that has
+ * not finished within 20 s kills itself with SIGALRM (alarm(2) set right
+ * after fork): that is a deadlock.  Then the threads stop and are joined.
+ *
+ * stdout: "children ok=A failed=B hung=C", "threads conns=N ok=K failed=F
+ * reused=R", "child-conns ok=K reused=R" and "summary ok|failed".
+ * Exit 0 iff every child and every thread connection succeeded.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+static const char *host, *port, *sni;
+static SSL_CTX *ctx;
+static atomic_int stop, t_conns, t_ok, t_failed, t_reused;
+static atomic_int *child_ok, *child_reused; /* MAP_SHARED */
+
+/* One connection: returns 1 ok (and *reused), 0 failed. */
+static int one(int *reused)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)atoi(port));
+    inet_pton(AF_INET, host, &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    struct timeval tv = {15, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return 0;
+    }
+    SSL *ssl = SSL_new(ctx);
+    int ok = 0;
+    if (ssl) {
+        SSL_set_fd(ssl, fd);
+        if (sni)
+            SSL_set_tlsext_host_name(ssl, sni);
+        if (SSL_connect(ssl) == 1) {
+            static const char req[] = "GET /fork HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+            char buf[2048];
+            int got = 0, r;
+            if (SSL_write(ssl, req, (int)sizeof req - 1) > 0)
+                while ((r = SSL_read(ssl, buf + got, (int)sizeof buf - 1 - got)) > 0)
+                    got += r;
+            buf[got] = '\0';
+            ok = got > 12 && !strncmp(buf, "HTTP/1.1 200", 12);
+            *reused = SSL_session_reused(ssl);
+            SSL_shutdown(ssl);
+        }
+        ERR_clear_error();
+        SSL_free(ssl);
+    }
+    close(fd);
+    return ok;
+}
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop)) {
+        int reused = 0;
+        atomic_fetch_add(&t_conns, 1);
+        if (one(&reused)) {
+            atomic_fetch_add(&t_ok, 1);
+            atomic_fetch_add(&t_reused, reused);
+        } else {
+            atomic_fetch_add(&t_failed, 1);
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 4, forks = 20, cconns = 2, i;
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "-t") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-f") && i + 1 < argc) forks = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-c") && i + 1 < argc) cconns = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--sni") && i + 1 < argc) sni = argv[++i];
+        else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
+    }
+    if (argc - i != 2 || threads < 1 || threads > 64 || forks < 0 || forks > 1000) {
+        fprintf(stderr, "usage: faults_forker [-t T] [-f F] [-c C] [--sni NAME] HOST PORT\n");
+        return 2;
+    }
+    host = argv[i];
+    port = argv[i + 1];
+    child_ok = mmap(NULL, 2 * sizeof(atomic_int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (child_ok == MAP_FAILED)
+        return 1;
+    child_reused = child_ok + 1;
+    ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL)
+        return 1;
+
+    pthread_t th[64];
+    for (i = 0; i < threads; i++)
+        pthread_create(&th[i], NULL, worker, NULL);
+    /* Let the threads get going (a handful of connections), then fork. */
+    while (atomic_load(&t_conns) < 2 * threads)
+        usleep(1000);
+
+    pid_t kids[1000];
+    for (i = 0; i < forks; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(20);
+            int all = 1;
+            for (int k = 0; k < cconns; k++) {
+                int reused = 0;
+                if (one(&reused)) {
+                    atomic_fetch_add(child_ok, 1);
+                    atomic_fetch_add(child_reused, reused);
+                } else {
+                    all = 0;
+                }
+            }
+            _exit(all ? 0 : 1);
+        }
+        kids[i] = pid;
+        /* a few ms between forks: the threads are somewhere else each time */
+        usleep(2000 + (unsigned)(rand() % 5000));
+    }
+    int k_ok = 0, k_failed = 0, k_hung = 0;
+    for (i = 0; i < forks; i++) {
+        int st;
+        if (kids[i] < 0) {
+            k_failed++;
+            continue;
+        }
+        while (waitpid(kids[i], &st, 0) < 0 && errno == EINTR)
+            ;
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            k_ok++;
+        else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
+            k_hung++;
+        else
+            k_failed++;
+    }
+    atomic_store(&stop, 1);
+    for (i = 0; i < threads; i++)
+        pthread_join(th[i], NULL);
+    printf("children ok=%d failed=%d hung=%d\n", k_ok, k_failed, k_hung);
+    printf("threads conns=%d ok=%d failed=%d reused=%d\n", atomic_load(&t_conns), atomic_load(&t_ok),
+           atomic_load(&t_failed), atomic_load(&t_reused));
+    printf("child-conns ok=%d reused=%d\n", atomic_load(child_ok), atomic_load(child_reused));
+    int good = k_ok == forks && atomic_load(&t_failed) == 0;
+    printf("summary %s\n", good ? "ok" : "failed");
+    SSL_CTX_free(ctx);
+    return good ? 0 : 1;
+}
