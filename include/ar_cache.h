@@ -22,6 +22,7 @@ struct ar_blob {
 
 struct ar_session {
     struct ar_blob der;    /* serialized session (library format) */
+    void *native;          /* optional parsed form, see cache_set_native_ops; may be NULL */
     struct ar_blob chain;  /* peer chain of the full handshake, see ossl_verify */
     int64_t born;          /* time of the original full handshake */
     int64_t expires;       /* not offered at or after this time */
@@ -32,13 +33,26 @@ struct ar_session {
 
 struct ar_cache;
 
+/*
+ * Parsing a session and its certificates costs more than a resumed handshake
+ * (OpenSSL 3 decodes public keys through its provider framework), so the
+ * glue may keep its parsed objects beside the bytes, reference-counted:
+ * `ref` takes one more reference (never fails), `unref` drops one. Set once,
+ * before any session carries a native pointer. Never written to the store.
+ */
+struct ar_native_ops {
+    void *(*ref)(void *native);
+    void (*unref)(void *native);
+};
+void cache_set_native_ops(const struct ar_native_ops *ops);
+
 /* session_clear - free what *s owns and zero it. NULL-safe. */
 void session_clear(struct ar_session *s);
 
 /* blob_copy - deep copy of src into *dst; 0, or -1 on ENOMEM (*dst empty then). */
 int blob_copy(struct ar_blob *dst, const struct ar_blob *src);
 
-/* session_copy - deep copy into *dst (zeroed first); 0, or -1 on ENOMEM. */
+/* session_copy - deep copy into *dst (native shared by reference); 0, or -1 on ENOMEM. */
 int session_copy(struct ar_session *dst, const struct ar_session *src);
 
 /*

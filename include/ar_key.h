@@ -51,4 +51,7 @@ void key_label(const struct ar_key_input *in, char *out, size_t cap);
 /* key_hash64 - FNV-1a of len bytes; for long values folded into a key. */
 unsigned long long key_hash64(const void *data, size_t len);
 
+/* key_hash64_more - continue a key_hash64 over more bytes. */
+unsigned long long key_hash64_more(unsigned long long h, const void *data, size_t len);
+
 #endif

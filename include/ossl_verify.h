@@ -18,7 +18,7 @@
 int chain_encode(SSL *ssl, struct ar_blob *out);
 
 /*
- * trust_recheck - verify the chain kept in `s` as OpenSSL would verify a
+ * trust_recheck - verify `chain` (parsed from s->chain) as OpenSSL would verify a
  * server certificate for `ssl` right now: its verify store, parameters
  * (expected host, purpose, flags, security level) and verify callback.
  * Returns 1 if resuming gives the program the answer a full handshake would:
@@ -26,7 +26,41 @@ int chain_encode(SSL *ssl, struct ar_blob *out);
  * verified. Else 0 with *why set. *result gets the verification result
  * (X509_V_*). Must run with the error queue marked.
  */
-int trust_recheck(SSL *ssl, const struct ar_session *s, long *result, const char **why);
+int trust_recheck(SSL *ssl, const struct ar_session *s, OPENSSL_STACK *chain, long *result,
+                  const char **why);
+
+/*
+ * chain_decode - parse a chain blob made by chain_encode into a new stack of
+ * certificates (leaf first; free with chain_free). NULL if malformed.
+ */
+OPENSSL_STACK *chain_decode(const struct ar_blob *b);
+void chain_free(OPENSSL_STACK *chain);
+
+/*
+ * The parsed form kept beside a stored session (struct ar_session.native):
+ * a private copy of the session, to be SSL_SESSION_dup'ed for each offer,
+ * and the peer chain. Immutable once made; reference-counted, thread-safe.
+ */
+struct ossl_native {
+    SSL_SESSION *sess;
+    OPENSSL_STACK *chain;
+};
+
+/* native_new - take ownership of sess (may be NULL) and chain; NULL on ENOMEM (both freed). */
+struct ossl_native *native_new(SSL_SESSION *sess, OPENSSL_STACK *chain);
+
+/* native_register - hand the reference counting to the session table, once. */
+void native_register(void);
+
+/*
+ * native_remember / native_recall - a small per-process memo from the bytes
+ * of a session to its parsed form, for sessions that live in the store
+ * (tickets do, so one process spends each): a process taking back a ticket
+ * it captured itself skips the parsing. remember takes a new reference;
+ * recall returns one (caller owns it) or NULL. Thread-safe.
+ */
+void native_remember(const struct ar_blob *der, struct ossl_native *n);
+struct ossl_native *native_recall(const struct ar_blob *der);
 
 /*
  * trust_store_empty - whether the connection's verify store holds no

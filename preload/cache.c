@@ -28,10 +28,19 @@ struct ar_cache {
     unsigned per_key;
 };
 
+static const struct ar_native_ops *native_ops;
+
+void cache_set_native_ops(const struct ar_native_ops *ops)
+{
+    native_ops = ops;
+}
+
 void session_clear(struct ar_session *s)
 {
     if (s == NULL)
         return;
+    if (s->native != NULL && native_ops != NULL)
+        native_ops->unref(s->native);
     free(s->der.data);
     free(s->chain.data);
     memset(s, 0, sizeof *s);
@@ -54,11 +63,14 @@ int blob_copy(struct ar_blob *dst, const struct ar_blob *src)
 int session_copy(struct ar_session *dst, const struct ar_session *src)
 {
     *dst = *src;
+    dst->native = NULL;
     if (blob_copy(&dst->der, &src->der) != 0 || blob_copy(&dst->chain, &src->chain) != 0) {
         free(dst->der.data);
         memset(dst, 0, sizeof *dst);
         return -1;
     }
+    if (src->native != NULL && native_ops != NULL)
+        dst->native = native_ops->ref(src->native);
     return 0;
 }
 

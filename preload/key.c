@@ -68,15 +68,19 @@ static void put_str(struct sink *s, const char *name, const char *v)
     put_field(s, name, (const unsigned char *)v, v ? strlen(v) : 0, v != NULL);
 }
 
-unsigned long long key_hash64(const void *data, size_t len)
+unsigned long long key_hash64_more(unsigned long long h, const void *data, size_t len)
 {
     const unsigned char *p = data;
-    unsigned long long h = 1469598103934665603ULL;
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+unsigned long long key_hash64(const void *data, size_t len)
+{
+    return key_hash64_more(1469598103934665603ULL, data, len);
 }
 
 int key_make(const struct ar_key_input *in, char *out, size_t cap, const char **why)

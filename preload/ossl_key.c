@@ -94,9 +94,9 @@ static void cipher_digest(SSL *ssl, char *out, size_t cap)
     for (int i = 0; i < n; i++) {
         const SSL_CIPHER *c = ossl.OPENSSL_sk_value((const OPENSSL_STACK *)sk, i);
         const char *name = ossl.SSL_CIPHER_get_name(c);
-        char part[96];
-        int len = snprintf(part, sizeof part, "%llx:%s", h, name ? name : "?");
-        h = key_hash64(part, len > 0 ? (size_t)len : 0);
+        if (name == NULL)
+            name = "?";
+        h = key_hash64_more(h, name, strlen(name) + 1); /* the NUL separates names */
     }
     snprintf(out, cap, "%d/%016llx", n, h);
 }

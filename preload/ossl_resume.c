@@ -91,6 +91,7 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
     s.version = ossl.SSL_SESSION_get_protocol_version(sess);
     s.single_use = s.version >= TLS1_3_VERSION;
     s.verify_result = result;
+    OPENSSL_STACK *chain = NULL;
     if (ossl.SSL_session_reused(ssl)) {
         /* New ticket on a resumed connection: no certificate came this time. */
         if (!c->offered || c->chain.len == 0)
@@ -98,10 +99,14 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
         s.born = c->born;
         if (blob_copy(&s.chain, &c->chain) != 0)
             return;
+        if (c->native != NULL)
+            chain = (OPENSSL_STACK *)ossl.X509_chain_up_ref(
+                (STACK_OF(X509) *)((struct ossl_native *)c->native)->chain);
     } else {
         s.born = now;
         if (chain_encode(ssl, &s.chain) != 0)
             return;
+        chain = (OPENSSL_STACK *)ossl.X509_chain_up_ref(ossl.SSL_get_peer_cert_chain(ssl));
     }
     /* Lifetime: the session's own, capped from the original full handshake. */
     int64_t cap = s.single_use ? AR_MAX_AGE_TLS13 : AR_MAX_AGE_TLS12;
@@ -120,10 +125,19 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
     if (len > 0 && (s.der.data = malloc((size_t)len)) != NULL) {
         unsigned char *p = s.der.data;
         s.der.len = (size_t)ossl.i2d_SSL_SESSION(sess, &p);
+        /* Keep the parsed objects too: parsing costs more than a resumption. */
+        SSL_SESSION *copy = chain != NULL ? ossl.SSL_SESSION_dup(sess) : NULL;
+        if (copy != NULL) {
+            s.native = native_new(copy, chain);
+            chain = NULL;
+            if (s.native != NULL)
+                native_remember(&s.der, s.native);
+        }
         const char *what = s.single_use ? "ticket" : "session";
         if (keep_session(c, &s, now) == 0)
             log_debug("%s: stored %s %s", c->label, what, ossl.SSL_get_version(ssl));
     }
+    chain_free(chain);
     session_clear(&s);
 }
 
@@ -178,8 +192,18 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     int found = take_session(c, &s, &from_store);
     if (found <= 0)
         return found < 0 ? "out of memory" : "no session";
+    /* Parsed forms: kept with the session, or remembered from our own capture. */
+    if (s.native == NULL && from_store)
+        s.native = native_recall(&s.der);
+    struct ossl_native *n = s.native;
+    OPENSSL_STACK *chain = n != NULL ? n->chain : chain_decode(&s.chain);
     long result;
-    if (!trust_recheck(ssl, &s, &result, &why) && how != START_IO &&
+    int trusted = trust_recheck(ssl, &s, chain, &result, &why);
+    if (n == NULL && chain != NULL) { /* keep the parse for the tickets this brings */
+        n = native_new(NULL, chain);
+        s.native = n;
+    }
+    if (!trusted && how != START_IO &&
         (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && trust_store_empty(ssl)) {
         c->recheck_after = 1; /* nothing to check against yet: check at the end */
         log_debug("%s: trust store still empty; checking after the handshake", c->label);
@@ -194,7 +218,8 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
         return why;
     }
     const unsigned char *p = s.der.data;
-    SSL_SESSION *sess = ossl.d2i_SSL_SESSION(NULL, &p, (long)s.der.len);
+    SSL_SESSION *sess = n != NULL && n->sess != NULL ? ossl.SSL_SESSION_dup(n->sess)
+                                                     : ossl.d2i_SSL_SESSION(NULL, &p, (long)s.der.len);
     if (sess == NULL) {
         session_clear(&s);
         drop_sessions(c);
@@ -213,6 +238,8 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     c->chain = s.chain; /* kept to capture the tickets this resumption brings */
     s.chain.data = NULL;
     s.chain.len = 0;
+    c->native = s.native;
+    s.native = NULL;
     session_clear(&s);
     return NULL;
 }
@@ -265,10 +292,10 @@ static int deferred_recheck(SSL *ssl, struct ar_conn *c)
     struct ar_session s = {0};
     const char *why = NULL;
     long result;
-    s.chain = c->chain;
     s.verify_result = c->verify_result;
     ossl.ERR_set_mark();
-    int ok = trust_recheck(ssl, &s, &result, &why);
+    OPENSSL_STACK *chain = c->native ? ((struct ossl_native *)c->native)->chain : NULL;
+    int ok = trust_recheck(ssl, &s, chain, &result, &why);
     ossl.ERR_pop_to_mark();
     if (ok)
         return 1;

@@ -6,6 +6,7 @@
 #include "ar_config.h"
 #include "ar_log.h"
 #include "ar_stats.h"
+#include "ossl_verify.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
     struct ar_conn *c = ptr;
     if (c == NULL)
         return;
+    conn_reset(c);
     free(c->key);
     free(c->chain.data);
     free(c);
@@ -108,6 +110,7 @@ static void state_init(void)
         log_error("pthread_atfork failed; resumption off");
         return;
     }
+    native_register();
     store_init(cfg);
     if (cfg->stats)
         atexit(print_stats);
@@ -152,6 +155,10 @@ struct ar_conn *conn_attach(SSL *ssl)
 
 void conn_reset(struct ar_conn *c)
 {
+    struct ar_session holder = {0};
+    holder.native = c->native; /* dropped the way the table drops it */
+    session_clear(&holder);
+    c->native = NULL;
     free(c->key);
     free(c->chain.data);
     int sid_set = c->sid_set;

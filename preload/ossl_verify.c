@@ -7,7 +7,13 @@
 #include "ossl_verify.h"
 #include "ar_log.h"
 
+#include "ar_key.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <string.h>
 
 int chain_encode(SSL *ssl, struct ar_blob *out)
@@ -53,14 +59,12 @@ static void x509_free(void *x)
     ossl.X509_free(x);
 }
 
-/* Parse a chain blob: the leaf, and a stack holding all of it (untrusted). */
-static int chain_decode(const struct ar_blob *b, X509 **leaf, OPENSSL_STACK **all)
+OPENSSL_STACK *chain_decode(const struct ar_blob *b)
 {
     const unsigned char *p = b->data, *end = b->data + b->len;
-    *leaf = NULL;
-    *all = ossl.OPENSSL_sk_new_null();
-    if (*all == NULL)
-        return -1;
+    OPENSSL_STACK *all = ossl.OPENSSL_sk_new_null();
+    if (all == NULL)
+        return NULL;
     while (p < end) {
         if (end - p < 4)
             goto bad;
@@ -74,25 +78,115 @@ static int chain_decode(const struct ar_blob *b, X509 **leaf, OPENSSL_STACK **al
             ossl.X509_free(x);
             goto bad;
         }
-        if (!ossl.OPENSSL_sk_push(*all, x)) {
+        if (!ossl.OPENSSL_sk_push(all, x)) {
             ossl.X509_free(x);
             goto bad;
         }
         p += len;
     }
-    if (ossl.OPENSSL_sk_num(*all) < 1)
+    if (ossl.OPENSSL_sk_num(all) < 1)
         goto bad;
-    *leaf = ossl.OPENSSL_sk_value(*all, 0);
-    return 0;
+    return all;
 bad:
-    ossl.OPENSSL_sk_pop_free(*all, x509_free);
-    *all = NULL;
-    return -1;
+    chain_free(all);
+    return NULL;
 }
 
-static int ok_result(int verify_peer, int rc, long result, long stored)
+void chain_free(OPENSSL_STACK *chain)
 {
-    return !(verify_peer && rc <= 0) && result == stored;
+    if (chain != NULL)
+        ossl.OPENSSL_sk_pop_free(chain, x509_free);
+}
+
+struct native_box {
+    _Atomic int refs;
+    struct ossl_native n;
+};
+
+struct ossl_native *native_new(SSL_SESSION *sess, OPENSSL_STACK *chain)
+{
+    struct native_box *b = malloc(sizeof *b);
+    if (b == NULL) {
+        if (sess != NULL)
+            ossl.SSL_SESSION_free(sess);
+        chain_free(chain);
+        return NULL;
+    }
+    atomic_init(&b->refs, 1);
+    b->n.sess = sess;
+    b->n.chain = chain;
+    return &b->n;
+}
+
+static void *native_ref(void *p)
+{
+    struct native_box *b = (struct native_box *)((char *)p - offsetof(struct native_box, n));
+    atomic_fetch_add(&b->refs, 1);
+    return p;
+}
+
+static void native_unref(void *p)
+{
+    struct native_box *b = (struct native_box *)((char *)p - offsetof(struct native_box, n));
+    if (atomic_fetch_sub(&b->refs, 1) != 1)
+        return;
+    if (b->n.sess != NULL)
+        ossl.SSL_SESSION_free(b->n.sess);
+    chain_free(b->n.chain);
+    free(b);
+}
+
+#define MEMO_SLOTS 64
+static struct {
+    unsigned long long hash;
+    struct ar_blob der; /* compared in full: the parsed form must be of these bytes */
+    struct ossl_native *n;
+} memo[MEMO_SLOTS];
+static unsigned memo_next;
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void native_remember(const struct ar_blob *der, struct ossl_native *n)
+{
+    unsigned long long h = key_hash64(der->data, der->len);
+    struct ar_blob copy, old_der;
+    if (blob_copy(&copy, der) != 0)
+        return;
+    native_ref(n);
+    pthread_mutex_lock(&memo_lock);
+    unsigned i = memo_next++ % MEMO_SLOTS;
+    struct ossl_native *old = memo[i].n;
+    old_der = memo[i].der;
+    memo[i].hash = h;
+    memo[i].der = copy;
+    memo[i].n = n;
+    pthread_mutex_unlock(&memo_lock);
+    free(old_der.data);
+    if (old != NULL)
+        native_unref(old);
+}
+
+struct ossl_native *native_recall(const struct ar_blob *der)
+{
+    unsigned long long h = key_hash64(der->data, der->len);
+    struct ossl_native *n = NULL;
+    pthread_mutex_lock(&memo_lock);
+    for (unsigned i = 0; i < MEMO_SLOTS && n == NULL; i++)
+        if (memo[i].n != NULL && memo[i].hash == h && memo[i].der.len == der->len &&
+            memcmp(memo[i].der.data, der->data, der->len) == 0) {
+            n = memo[i].n;
+            memo[i].n = NULL;
+            free(memo[i].der.data);
+            memo[i].der.data = NULL;
+            memo[i].der.len = 0;
+        }
+    pthread_mutex_unlock(&memo_lock);
+    return n;
+}
+
+void native_register(void)
+{
+    static const struct ar_native_ops ops = {native_ref, native_unref};
+    cache_set_native_ops(&ops);
 }
 
 static X509_STORE *verify_store_of(SSL *ssl)
@@ -111,18 +205,23 @@ int trust_store_empty(SSL *ssl)
     return objs == NULL || ossl.OPENSSL_sk_num((const OPENSSL_STACK *)objs) == 0;
 }
 
-int trust_recheck(SSL *ssl, const struct ar_session *s, long *result_out, const char **why)
+static int ok_result(int verify_peer, int rc, long result, long stored)
 {
-    X509 *leaf;
-    OPENSSL_STACK *all;
+    return !(verify_peer && rc <= 0) && result == stored;
+}
+
+int trust_recheck(SSL *ssl, const struct ar_session *s, OPENSSL_STACK *all, long *result_out,
+                  const char **why)
+{
     int ok = 0;
 
-    if (chain_decode(&s->chain, &leaf, &all) != 0) {
+    *result_out = X509_V_ERR_UNSPECIFIED;
+    if (all == NULL || ossl.OPENSSL_sk_num(all) < 1) {
         *why = "no usable certificate chain kept";
         return 0;
     }
+    X509 *leaf = ossl.OPENSSL_sk_value(all, 0);
     X509_STORE *store = verify_store_of(ssl);
-    *result_out = X509_V_ERR_UNSPECIFIED;
     X509_STORE_CTX *xs = ossl.X509_STORE_CTX_new();
     if (xs == NULL || !ossl.X509_STORE_CTX_init(xs, store, leaf, (STACK_OF(X509) *)all)) {
         *why = "cannot set up verification";
@@ -156,6 +255,5 @@ int trust_recheck(SSL *ssl, const struct ar_session *s, long *result_out, const 
         ok = 1;
 out:
     ossl.X509_STORE_CTX_free(xs);
-    ossl.OPENSSL_sk_pop_free(all, x509_free);
     return ok;
 }
