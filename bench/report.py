@@ -17,6 +17,7 @@
 import collections
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -133,7 +134,7 @@ def section_stime(raw, out, plot):
     out.append("## 1. `openssl s_time -new -www /`: connections per second\n")
     out.append("nginx (1 worker, `ssl_session_tickets on`, `ssl_session_cache none`), "
                f"`-time {raw.info.get('stime_t', '?')}`; preload = "
-               "`LD_PRELOAD=build/libautoresume.so` with `AUTORESUME_CACHE=off` or a fresh "
+               "`LD_PRELOAD=` (the copy of build/libautoresume.so) with `AUTORESUME_CACHE=off` or a fresh "
                "store directory per run.\n")
     out.append("Rate = N / S from s_time's line \"N connections in S real seconds\" "
                "(wall clock; each run starts just after a whole second so S is the true "
@@ -250,7 +251,8 @@ def section_cg(raw, out, plot):
                    ("resume_before", "resume_after", "on_new_session", "resume_ssl_clear"))
 
     out.append("## 3. Cost of the library (callgrind, instructions)\n")
-    out.append("`valgrind --tool=callgrind build/arclient -q --sni localhost -n N 127.0.0.1 PORT` "
+    out.append("`LD_PRELOAD=.../libautoresume.so valgrind --tool=callgrind arclient -q --sni localhost "
+               "-n N 127.0.0.1 PORT` "
                "against TLS 1.3 nginx (EC), N = 1 and N = 20; per resumed connection = "
                "(run N=20 - run N=1) / (resumed connections in N=20 - in N=1), which "
                "removes start-up and the first, full, handshake. *Hooks inclusive* = inclusive "
@@ -350,6 +352,12 @@ def section_true(raw, out, plot):
     out.append("")
     out.append(f"Ratio preload / plain: median **{fmt(m, 3)}x** (per-batch min {fmt(min(ratios), 3)}, "
                f"max {fmt(max(ratios), 3)}); target <= 1.05: {verdict(m, 1.05, False)}.\n")
+    ir = {v: int(x) for v, x in raw.rows["trueir"]}
+    if ir.get("plain") and ir.get("preload"):
+        out.append(f"User-space instructions of one run (callgrind; stable, but without the "
+                   f"kernel's work of opening and mapping one more object, which dominates the "
+                   f"wall time): plain {ir['plain']:,}, preload {ir['preload']:,} "
+                   f"(+{ir['preload'] - ir['plain']:,}, {ir['preload'] / ir['plain']:.3f}x).\n")
     plot["true"] = m
 
 
@@ -397,11 +405,12 @@ def draw(plot, png, gnuplot):
     d = tempfile.mkdtemp(prefix="ar-bench-plot.")
     script = [f"set terminal pngcairo size 1400,1000 font 'sans,9'",
               f"set output '{png}'",
-              "set multiplot layout 2,2 title 'libautoresume benchmark (numbers: bench/results/latest.md)' "
-              "margins 0.06,0.98,0.05,0.90 spacing 0.08,0.14",
+              "set multiplot layout 2,2 title 'libautoresume benchmark (numbers: bench/results/latest.md)'",
               "set style data histogram", "set style histogram errorbars gap 1 lw 1",
               "set termoption noenhanced",
-              "set style fill solid 0.8 border -1", "set grid ytics", "set key above",
+              "set style fill solid 0.8 border -1", "set grid ytics",
+              "set key inside top left Left reverse samplen 2 font ',8'",
+              "set offsets 0, 0, graph 0.3, 0",
               "set yrange [0:*]", "set boxwidth 0.9"]
     # 1. s_time rates
     if plot["stime"]:
@@ -471,7 +480,7 @@ def draw(plot, png, gnuplot):
         script += ["set style data linespoints", "unset style histogram",
                    "set title '5. VmRSS vs connections (1,000 SNI names, store off)'",
                    "set xlabel 'connections'", "set ylabel 'MiB'", "set format x '%.0f'",
-                   "set offsets 0, 0, graph 0.1, 0",
+                   "set offsets 0, 0, graph 0.1, 0", "set key bottom right",
                    f"plot '{d}/mem.dat' using 1:2 with linespoints lw 2 pt 7 title 'VmRSS'"]
     else:
         script += ["set title '5. (no memory data)'", "plot 0 notitle"]
@@ -479,6 +488,7 @@ def draw(plot, png, gnuplot):
     with open(f"{d}/chart.gp", "w") as f:
         f.write("\n".join(script) + "\n")
     r = subprocess.run([gnuplot, f"{d}/chart.gp"], capture_output=True, text=True)
+    shutil.rmtree(d, ignore_errors=True)
     if r.returncode != 0:
         sys.stderr.write(r.stderr)
         return False
@@ -493,7 +503,17 @@ def report(raw_path, md, png, gnuplot):
                f"at start, {info.get('loadavg_end', '?')} at end. {info.get('openssl', '?')}, "
                f"nginx {info.get('nginx', '?')}, {info.get('curl', '?')}. Tree: "
                f"{info.get('git', '?')}. Measurements before the report took "
-               f"{info.get('total_s', '?')} s. Session stores on {info.get('store_fs', '?')}.\n")
+               f"{info.get('total_s', '?')} s. Session stores on {info.get('store_fs', '?')}. "
+               f"Library measured: a copy of build/libautoresume.so taken at the start "
+               f"({info.get('lib_start', '?')}), with a copy of build/arclient.\n")
+    if info.get("lib_end") and info.get("lib_end") != info.get("lib_start"):
+        out.append(f"Note: build/libautoresume.so was rebuilt during the run (now "
+                   f"{info['lib_end']}); these results are for the copy taken at the start.\n")
+    loads = raw.rows.get("load", [])
+    if loads:
+        out.append("Load average (1 min) when each part started (2 CPUs; wall-clock numbers taken "
+                   "under a high load are noisy, instruction counts are not): "
+                   + ", ".join(f"{part}: {value}" for part, value in loads) + ".\n")
     plot = {"stime": [], "curl": [], "cg": [], "mem": []}
     section_stime(raw, out, plot)
     section_curl(raw, out, plot)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/run.sh - the libautoresume benchmark (make bench).
 #
-# Uses what `make all` built (build/libautoresume.so, build/arclient) and
+# Uses what `make all` built (build/libautoresume.so, build/arclient; copies
+# taken at the start, so a rebuild during the run cannot mix two builds) and
 # compiles only its own small client (bench/memclient.c -> build/bench_memclient).
 # Starts its own nginx on loopback (EC P-256 and RSA-2048 certificates it makes,
 # TLS 1.2 and TLS 1.3, tickets on) and a delay proxy (bench/delay_proxy.py),
@@ -62,6 +63,8 @@ export LC_ALL=C
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { printf '[%5.1fs] %s\n' "$(elapsed)" "$*"; }
+# load average at the start of each part, for reading the wall-clock numbers
+load_mark() { raw load "$1" "$(cut -d' ' -f1 /proc/loadavg)"; }
 elapsed() { echo "$EPOCHREALTIME $T_START" | awk '{printf "%.1f", $1 - $2}'; }
 left() { echo "$EPOCHREALTIME $T_START $BUDGET" | awk '{printf "%d", $3 - ($1 - $2)}'; }
 # seconds since t0 ($EPOCHREALTIME values), 6 decimals
@@ -87,6 +90,15 @@ else
 fi
 RAW=$WORK/raw.tsv
 : >"$RAW"
+# Measure copies of the library and arclient taken now: others may rebuild
+# build/ while we run, and one run must not mix two builds. The library keeps
+# its name (LD_PRELOAD=$WORK/snap/libautoresume.so; scripts/autoresume is told
+# through AUTORESUME_LIBRARY).
+BUILD_LIB=$LIB
+mkdir "$WORK/snap"
+cp "$LIB" "$ARCLIENT" "$WORK/snap/" || die "cannot copy the build"
+LIB=$WORK/snap/libautoresume.so
+ARCLIENT=$WORK/snap/arclient
 PIDS=()
 
 cleanup() {
@@ -120,6 +132,10 @@ raw info openssl "$($OPENSSL version)"
 raw info nginx "$($NGINX -v 2>&1 | sed 's/^nginx version: //')"
 raw info curl "$($CURL --version | head -1 | cut -d' ' -f1-2)"
 raw info git "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+# Which build we measure (others may rebuild it while we run: checked at the end).
+lib_id() { echo "sha256 $(sha256sum "$1" | cut -c1-16), built $(date -u -r "$1" '+%Y-%m-%d %H:%M:%S UTC')"; }
+LIB_ID=$(lib_id "$BUILD_LIB")
+raw info lib_start "$LIB_ID"
 fstype() { df --output=fstype "$1" | tail -1; }
 raw info store_fs "$(fstype "$STORES")"
 raw info work_fs "$(fstype "$WORK")"
@@ -247,6 +263,7 @@ for p in $P_EC12 $P_EC13 $P_RSA12 $P_RSA13 $P_ANY; do
 done
 
 # -------------------------------------------------- 4. start-up (/bin/true) --
+load_mark 4
 say "4. /bin/true start-up: 10 batches of 50 per variant, alternating"
 for batch in $(seq 10); do
     for v in plain preload; do
@@ -260,7 +277,18 @@ for batch in $(seq 10); do
     done
 done
 
+# Also user-space instructions of one run each (stable where wall time is not;
+# the kernel's part of mapping one more object is not counted).
+for v in plain preload; do
+    pre=()
+    [[ $v == preload ]] && pre=(LD_PRELOAD="$LIB")
+    ir=$(env "${pre[@]}" "$VALGRIND" --tool=callgrind --callgrind-out-file=/dev/null /bin/true 2>&1 |
+         sed -n 's/.*I *refs: *//p' | tr -d ,)
+    raw trueir "$v" "${ir:-0}"
+done
+
 # ------------------------------------------------------ 3. callgrind cost --
+load_mark 3
 say "3. callgrind: arclient -n 1 and -n 20 against TLS 1.3 (EC), 5 configurations"
 CG=$WORK/callgrind
 mkdir -p "$CG"
@@ -313,6 +341,7 @@ for round in $(seq 5); do
 done
 
 # --------------------------------------------------------- 2. curl + delay --
+load_mark 2
 say "2. curl: $CURL_RUNS runs per variant through a 10 ms/direction delay proxy"
 start_proxy() {   # upstream -> prints listen port
     local up=$1 fifo=$WORK/proxy.$1
@@ -339,7 +368,8 @@ for proto in 12 13; do
             if [[ $v == plain ]]; then
                 timeout 20 "${cmd[@]}"
             else
-                AUTORESUME_CACHE=$store timeout 20 "$ROOT/scripts/autoresume" "${cmd[@]}"
+                AUTORESUME_LIBRARY=$LIB AUTORESUME_CACHE=$store timeout 20 \
+                    "$ROOT/scripts/autoresume" "${cmd[@]}"
             fi
             rc=$?
             raw curl "$proto" "$v" "$run" "$(since "$t0" "$EPOCHREALTIME")" "$rc"
@@ -406,6 +436,7 @@ for cert in ec rsa; do
             raw note "s_time $cert: only $((round - 1)) of $rounds rounds (time budget)"
             break
         fi
+        load_mark "1 $cert r$round"
         say "1. s_time $cert round $round/$rounds (T=$STIME_T; plain, preload store off, preload store on, -reuse; TLS 1.2 then 1.3)"
         for proto in 12 13; do
             for v in plain off store reuse; do
@@ -419,6 +450,7 @@ done
 mem_s=$(($(left) - 25))
 ((mem_s > MEM_SECONDS)) && mem_s=$MEM_SECONDS
 ((mem_s < 10)) && mem_s=10
+load_mark 5
 say "5. memory: up to $MEM_CONNS connections over 1000 names, AUTORESUME_CACHE=off, at most ${mem_s}s"
 raw info mem_limit_s "$mem_s"
 LD_PRELOAD=$LIB AUTORESUME_CACHE=off timeout $((mem_s + 60)) \
@@ -435,6 +467,9 @@ done <"$WORK/mem.out"
 
 # ------------------------------------------------------------- report --
 raw info loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+raw info lib_end "$(lib_id "$BUILD_LIB")"
+[[ $(lib_id "$BUILD_LIB") == "$LIB_ID" ]] ||
+    say "note: $BUILD_LIB was rebuilt during the run; we measured the copy taken at the start"
 raw info total_s "$(elapsed)"
 mkdir -p "$RESULTS"
 say "report"

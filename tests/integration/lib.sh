@@ -511,7 +511,16 @@ T_NAMES=()
 T_FUNCS=()
 
 # t_register NAME "FUNC [ARG...]" (plain words)
-t_register() { T_NAMES+=("$1"); T_FUNCS+=("$2"); }
+# Under the ASan runtime (AR_PRELOAD_FIRST, make check-asan) curl 7.88 hangs
+# even without the library (LD_PRELOAD=libasan.so curl ...): its tests are
+# left to the plain run.
+t_register() {
+    if [[ -n ${AR_PRELOAD_FIRST:-} && $1 == *curl* ]]; then
+        return 0
+    fi
+    T_NAMES+=("$1")
+    T_FUNCS+=("$2")
+}
 
 # Stop whatever this test started (graceful for nginx, so logs are whole).
 _t_test_cleanup() {

@@ -715,23 +715,24 @@ fi
 # reported and must be at least half.
 
 t_prog_threads() {
-    local mode=$1 ctxopt=() total=8000 t0 t1 rc lines reused pct
+    local mode=$1 ctxopt=() n=500 total t0 t1 rc lines reused pct
     [[ $mode == new-ctx ]] && ctxopt=(--new-ctx)
+    total=$((16 * n))
     export AUTORESUME_CACHE
     AUTORESUME_CACHE=$(flt_store)
     nginx_start s tls13 tickets nocache || t_fatal "nginx did not start"
     t0=$(_t_now_ms)
-    run_client c with_lib timeout 100 "$ARCLIENT" --check-errq -q --sni localhost -t 16 -n 500 "${ctxopt[@]}" \
+    run_client c with_lib timeout 100 "$ARCLIENT" --check-errq -q --sni localhost -t 16 -n "$n" "${ctxopt[@]}" \
         127.0.0.1 "$NGINX_PORT"
     rc=$?
     t1=$(_t_now_ms)
-    t_assert_status "$rc" 0 "arclient -t 16 -n 500 ${ctxopt[*]}"
+    t_assert_status "$rc" 0 "arclient -t 16 -n $n ${ctxopt[*]}"
     arclient_summary_ok c "$total"
     nginx_stop s
     lines=$(count_lines s)
     reused=$(count_reused s)
     pct=$((lines > 0 ? reused * 100 / lines : 0))
-    echo "measured: threads 16x500 $mode: $reused of $lines resumed ($pct%, server) in $(((t1 - t0) / 100))e-1 s;" \
+    echo "measured: threads 16x$n $mode: $reused of $lines resumed ($pct%, server) in $(((t1 - t0) / 100))e-1 s;" \
         "connections=$lines faults=0"
     t_assert_eq "$lines" "$total" "requests seen by the server"
     t_assert_ge "$pct" 50 "percent resumed (server)"
@@ -782,7 +783,15 @@ t_prog_fork_locked() {
     t_assert_eq "$conns1" "$want" "requests the server saw from the runs with the library (thread ok + 40 per run)"
     t_assert_ge "$reused" $((conns1 / 2)) "resumed handshakes (server), runs with the library"
 }
-t_register prog.fork-while-locked t_prog_fork_locked
+# GCC 12's ASan runtime has no fork handlers: a child forked while another
+# thread holds its allocator lock hangs (measured with LD_PRELOAD=libasan.so
+# alone, no autoresume: 2-4 of 20 children hang), so the sanitizer run skips
+# this test.
+if [[ ${AR_PRELOAD_FIRST:-} != *libasan* ]]; then
+    t_register prog.fork-while-locked t_prog_fork_locked
+elif [[ $$ == "${T_TOP_PID:-}" ]]; then
+    echo "note: prog.fork-while-locked not run with the ASan runtime (it deadlocks forked children itself)" >&2
+fi
 
 # ---------------------------------------------------------- own callbacks --
 # faults_client --callbacks: the program installs its own new-session
@@ -1135,8 +1144,12 @@ t_prog_setuid() {
     mkdir -m 1777 "$d/logs"
     cp "$AR_LIB" "$d/lib/libautoresume.so" && chmod 755 "$d/lib/libautoresume.so"
     cp "$CERTS/ca1.pem" "$d/ca1.pem" && chmod 644 "$d/ca1.pem"
-    ${CC:-cc} -O2 -Wall -o "$d/bin/linked" "$CLIENTS/faults_client.c" -Wl,--no-as-needed "$d/lib/libautoresume.so" \
-        -Wl,--disable-new-dtags,-rpath,"$d/lib" -lssl -lcrypto || t_fatal "could not link faults_client to the library"
+    # A sanitized library (make check-asan) needs the ASan runtime first: link it.
+    local san=()
+    [[ ${AR_PRELOAD_FIRST:-} == *libasan* ]] && san=("-fsanitize=address,undefined")
+    ${CC:-cc} -O2 -Wall "${san[@]}" -o "$d/bin/linked" "$CLIENTS/faults_client.c" -Wl,--no-as-needed \
+        "$d/lib/libautoresume.so" -Wl,--disable-new-dtags,-rpath,"$d/lib" -lssl -lcrypto ||
+        t_fatal "could not link faults_client to the library"
     readelf -d "$d/bin/linked" | grep -E 'NEEDED|RPATH' | sed 's/^/  elf: /'
     cp "$d/bin/linked" "$d/bin/linked-suid"
     cp "$fc" "$d/bin/plain-suid"
@@ -1156,6 +1169,7 @@ t_prog_setuid() {
     p=$NGINX_PORT
     local args=(--maps --cafile "$d/ca1.pem" --sni localhost -n 2 127.0.0.1 "$p")
     local envs=(AUTORESUME_LOG=debug "XDG_RUNTIME_DIR=$d/xdg")
+    ((${#san[@]})) && envs+=("ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}" "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}")
     # AR_PRELOAD_MODE (the harness check): off = programs without the
     # library, disabled = AUTORESUME_DISABLE=1 for the control.
     case ${AR_PRELOAD_MODE:-on} in
@@ -1207,4 +1221,7 @@ t_prog_setuid() {
         "server: setuid + linked: the defaults apply (in-process resumption, AUTORESUME_DISABLE ignored)"
     t_assert_eq "$(flt_col s /pre)" ". ." "server: setuid + LD_PRELOAD: no library, no resumption"
 }
-t_register prog.setuid t_prog_setuid
+# A setuid program cannot preload the ASan runtime first: not run under ASan.
+if [[ -z ${AR_PRELOAD_FIRST:-} ]]; then
+    t_register prog.setuid t_prog_setuid
+fi

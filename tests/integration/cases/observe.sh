@@ -39,4 +39,4 @@ t_wrapper_stats() {
 }
 
 t_register observe.stats-line t_stats_line
-t_register observe.wrapper-stats t_wrapper_stats
+t_register observe.wrapper-stats.curl t_wrapper_stats

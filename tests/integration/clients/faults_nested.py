@@ -19,27 +19,49 @@ faults_nested.py client PROXY_PORT ORIGIN_PORT N CAFILE [--two-ctx]
     and "summary connections=N ok=K failed=F outer_reused=A inner_reused=B".
     Exit 0 iff every connection succeeded.
 """
+import select
 import socket
 import ssl
 import sys
 import threading
 
 
-def relay(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s, how in ((dst, socket.SHUT_WR), (src, socket.SHUT_RD)):
+def relay(tls, up):
+    """Copy bytes both ways between the TLS socket and the upstream socket,
+    in ONE thread (an SSL object must not be read and written at once)."""
+    open_in, open_out = True, True
+    while open_in or open_out:
+        want = []
+        if open_in:
+            want.append(tls)
+        if open_out:
+            want.append(up)
+        if open_in and tls.pending():
+            ready = [tls]
+        else:
+            ready, _, _ = select.select(want, [], [], 30)
+            if not ready:
+                return
+        for s in ready:
+            src, dst = (tls, up) if s is tls else (up, tls)
             try:
-                s.shutdown(how)
-            except OSError:
-                pass
+                data = src.recv(65536)
+            except ssl.SSLWantReadError:
+                continue
+            except (OSError, ssl.SSLError):
+                data = b""
+            if data:
+                dst.sendall(data)
+                continue
+            if s is tls:
+                open_in = False
+                try:
+                    up.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+            else:
+                open_out = False
+                return  # the origin is done: close the client side
 
 
 def proxy_conn(ctx, raw, log):
@@ -58,10 +80,7 @@ def proxy_conn(ctx, raw, log):
         h, _, p = target.rpartition(":")
         up = socket.create_connection((h, int(p)), timeout=30)
         tls.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        t = threading.Thread(target=relay, args=(up, tls), daemon=True)
-        t.start()
         relay(tls, up)
-        t.join(30)
         up.close()
         tls.close()
     except (OSError, ssl.SSLError, ValueError, IndexError):
