@@ -31,7 +31,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 B := build
 LIB := $(B)/libautoresume.so
 
-.PHONY: all test unit integration fuzz-smoke check-asan check-valgrind demo install uninstall clean
+.PHONY: all test unit integration fuzz-smoke check-asan check-valgrind demo bench install uninstall clean
 
 include fuzz/fuzz.mk
 
@@ -89,6 +89,9 @@ check-valgrind: all
 
 demo: all
 	scripts/demo.sh
+
+bench: all
+	bench/run.sh
 
 install: $(LIB) $(B)/autoresume-store
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)

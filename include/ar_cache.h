@@ -73,7 +73,8 @@ void cache_free(struct ar_cache *c);
 int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t now);
 
 /*
- * cache_take - the newest unexpired session of `key`, copied into *out
+ * cache_take - the newest unexpired session of `key` (one won more than a
+ * minute in the future, after the clock moved back, counts as expired), copied into *out
  * (caller owns it; session_clear when done). A single-use one is removed
  * from the table. Expired sessions met on the way are removed.
  * Returns 1 if found, 0 if none, -1 on ENOMEM (*out zeroed unless 1).

@@ -460,7 +460,7 @@ int store_take(struct ar_store *st, const char *key, int64_t now, struct ar_sess
             name = claimed;
         }
         int rc = load_entry(kfd, name, key, e);
-        if (rc > 0 && e->s.expires > now) {
+        if (rc > 0 && e->s.expires > now && e->s.born <= now + 60 /* clock moved back */) {
             *out = e->s;
             found = 1;
         } else if (rc > 0) {

@@ -21,7 +21,7 @@ static struct ar_session mk(const char *tag, int single_use, int64_t expires)
     s.der.data = (unsigned char *)strdup(tag);
     s.chain.len = 3;
     s.chain.data = (unsigned char *)strdup("ch");
-    s.born = 100;
+    s.born = 0;
     s.expires = expires;
     s.single_use = single_use;
     return s;
@@ -171,4 +171,17 @@ Test(cache, threads_do_not_corrupt)
     for (int i = 0; i < 8; i++)
         pthread_join(th[i], NULL);
     cr_assert_leq(cache_count(c, NULL), 3);
+}
+
+Test(cache, session_from_the_future_is_not_offered)
+{
+    char t[32];
+    struct ar_session s = mk("later", 0, 100000);
+    s.born = 5000; /* won "after" now: the clock moved back since */
+    cr_assert_eq(cache_put(c, "k", &s, 1000), 0);
+    cr_assert_eq(take("k", 1000, t), 0);
+    struct ar_session ok = mk("soon", 0, 100000);
+    ok.born = 1030; /* within the slack for clocks of other processes */
+    cache_put(c, "k", &ok, 1000);
+    cr_assert_eq(take("k", 1000, t), 1);
 }
