@@ -612,7 +612,7 @@ t_store_list_clear() {
     t_assert_eq "$(reused_column b)" ". . r" \
         "server b: run 1 full; after the clear: full, then resumed"
 }
-t_register store.list-clear t_store_list_clear
+t_register store.list-clear.curl t_store_list_clear
 
 # ---------------------------------------------------------- 8. default place --
 # AUTORESUME_CACHE unset: $XDG_RUNTIME_DIR/autoresume when XDG_RUNTIME_DIR is a
