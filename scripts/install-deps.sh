@@ -13,5 +13,5 @@ apt-get update
 apt-get install -y --no-install-recommends \
     build-essential pkg-config libssl-dev openssl uthash-dev libcriterion-dev \
     nginx-light curl python3 perl libio-socket-ssl-perl ruby socat \
-    valgrind clang man-db ca-certificates procps iproute2 faketime \
+    valgrind clang libclang-rt-14-dev man-db ca-certificates procps iproute2 faketime \
     gnuplot-nox
