@@ -14,6 +14,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 struct ossl_fns ossl;
@@ -55,13 +56,41 @@ static void scan_libssl(struct libssl_scan *scan)
     dl_iterate_phdr(scan_one, scan);
 }
 
-/* Whether p points into this very library (a lookup that found our hook). */
+/* This library's loaded segments, to recognise a lookup that found our own hook. */
+static struct {
+    uintptr_t start[8], end[8];
+    int n;
+} ours;
+
+static int find_ours(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    uintptr_t self = (uintptr_t)arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (ph->p_type == PT_LOAD && self >= lo && self < hi) {
+            for (int j = 0; j < info->dlpi_phnum && ours.n < 8; j++) {
+                const ElfW(Phdr) *seg = &info->dlpi_phdr[j];
+                if (seg->p_type != PT_LOAD)
+                    continue;
+                ours.start[ours.n] = info->dlpi_addr + seg->p_vaddr;
+                ours.end[ours.n] = ours.start[ours.n] + seg->p_memsz;
+                ours.n++;
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether p points into this very library (a circular lookup). Cheap: no dladdr per symbol. */
 static int is_ours(void *p)
 {
-    Dl_info mine, theirs;
-    if (dladdr((void *)ossl_load, &mine) == 0 || dladdr(p, &theirs) == 0)
-        return 0;
-    return mine.dli_fbase == theirs.dli_fbase;
+    for (int i = 0; i < ours.n; i++)
+        if ((uintptr_t)p >= ours.start[i] && (uintptr_t)p < ours.end[i])
+            return 1;
+    return 0;
 }
 
 static void *lookup(void *handle, const char *name)
@@ -81,6 +110,8 @@ static enum ossl_status resolve_all(void)
     int missing_hooked = 0, missing_used = 0;
 
     scan_libssl(&scan);
+    if (ours.n == 0)
+        dl_iterate_phdr(find_ours, (void *)(uintptr_t)&find_ours);
     if (scan.count > 0)
         handle = dlopen(scan.path, RTLD_LAZY | RTLD_NOLOAD);
 #define OSSL_RESOLVE_HOOKED(name)                                                  \
