@@ -6,6 +6,7 @@
 #   make check-valgrind  C client and python cases under valgrind memcheck
 #   make fuzz            fuzz the store entry decoder (FUZZ_SECONDS, default 60)
 #   make bench           the benchmark (bench/run.sh): ratios measured side by side
+#   make stress          fault, behaviour and concurrency cases, three times over
 #   make demo            a local nginx and a python client, with and without us
 #   make install / uninstall   honour PREFIX and DESTDIR
 
@@ -31,7 +32,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 B := build
 LIB := $(B)/libautoresume.so
 
-.PHONY: all test unit integration fuzz-smoke check-asan check-valgrind demo bench install uninstall clean
+.PHONY: all test unit integration fuzz-smoke check-asan check-valgrind demo bench stress install uninstall clean
 
 include fuzz/fuzz.mk
 
@@ -92,6 +93,12 @@ demo: all
 
 bench: all
 	bench/run.sh
+
+# Longer stress: the fault, program-behaviour and concurrency cases three times over.
+stress: all
+	for i in 1 2 3; do \
+	    tests/integration/run.sh 'prog.*' 'fault.*' 'store.sigkill' 'store.parallel-curl' 'threads.*' || exit 1; \
+	done
 
 install: $(LIB) $(B)/autoresume-store
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)
