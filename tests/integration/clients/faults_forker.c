@@ -85,10 +85,14 @@ static int one(int *reused)
     return ok;
 }
 
+/* Bounded: without resumption the threads can outrun the forks by far, and
+ * tens of thousands of loopback connections exhaust the ephemeral ports. */
+#define MAX_CONNS_PER_THREAD 1500
+
 static void *worker(void *arg)
 {
     (void)arg;
-    while (!atomic_load(&stop)) {
+    for (int n = 0; n < MAX_CONNS_PER_THREAD && !atomic_load(&stop); n++) {
         int reused = 0;
         atomic_fetch_add(&t_conns, 1);
         if (one(&reused)) {
