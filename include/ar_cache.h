@@ -46,6 +46,13 @@ struct ar_native_ops {
 };
 void cache_set_native_ops(const struct ar_native_ops *ops);
 
+/*
+ * session_usable - not expired at `now`, and not won more than a minute in
+ * the future (the clock moved back since; the server would not take it).
+ * The minute is slack for the clocks of processes sharing the store.
+ */
+int session_usable(const struct ar_session *s, int64_t now);
+
 /* session_clear - free what *s owns and zero it. NULL-safe. */
 void session_clear(struct ar_session *s);
 
@@ -73,8 +80,7 @@ void cache_free(struct ar_cache *c);
 int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t now);
 
 /*
- * cache_take - the newest unexpired session of `key` (one won more than a
- * minute in the future, after the clock moved back, counts as expired), copied into *out
+ * cache_take - the newest usable session of `key` (see session_usable), copied into *out
  * (caller owns it; session_clear when done). A single-use one is removed
  * from the table. Expired sessions met on the way are removed.
  * Returns 1 if found, 0 if none, -1 on ENOMEM (*out zeroed unless 1).

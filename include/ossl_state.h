@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+struct ossl_native;
+
 /* Per connection. An SSL is used by one thread at a time: no lock needed. */
 struct ar_conn {
     int started;            /* the first handshake call was seen */
@@ -22,7 +24,7 @@ struct ar_conn {
     const char *why_not;    /* static reason no session was offered */
     int64_t born;           /* full-handshake time of the offered session */
     struct ar_blob chain;   /* peer chain of the offered session */
-    void *native;           /* its parsed chain (struct ossl_native), a reference */
+    struct ossl_native *native; /* its parsed chain, a reference */
     long verify_result;     /* stored verify result of the offered session */
     int recheck_after;      /* trust check deferred to the handshake's end */
     int dropped;            /* the key's stale sessions were already dropped */

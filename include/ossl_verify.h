@@ -18,15 +18,15 @@
 int chain_encode(SSL *ssl, struct ar_blob *out);
 
 /*
- * trust_recheck - verify `chain` (parsed from s->chain) as OpenSSL would verify a
+ * trust_recheck - verify `chain` (the kept peer chain) as OpenSSL would verify a
  * server certificate for `ssl` right now: its verify store, parameters
  * (expected host, purpose, flags, security level) and verify callback.
  * Returns 1 if resuming gives the program the answer a full handshake would:
- * the result equals s->verify_result, and is success if the peer is
+ * the result equals stored_result (the session's), and is success if the peer is
  * verified. Else 0 with *why set. *result gets the verification result
  * (X509_V_*). Must run with the error queue marked.
  */
-int trust_recheck(SSL *ssl, const struct ar_session *s, OPENSSL_STACK *chain, long *result,
+int trust_recheck(SSL *ssl, OPENSSL_STACK *chain, long stored_result, long *result,
                   const char **why);
 
 /*
@@ -48,6 +48,9 @@ struct ossl_native {
 
 /* native_new - take ownership of sess (may be NULL) and chain; NULL on ENOMEM (both freed). */
 struct ossl_native *native_new(SSL_SESSION *sess, OPENSSL_STACK *chain);
+
+/* native_release - drop one reference (n may be NULL). */
+void native_release(struct ossl_native *n);
 
 /* native_register - hand the reference counting to the session table, once. */
 void native_register(void);

@@ -105,19 +105,17 @@ static void entry_remove_at(struct entry *e, unsigned i)
     memset(&e->sessions[e->count], 0, sizeof e->sessions[0]);
 }
 
-/* Slack for clocks of processes sharing sessions (and small steps back). */
 #define FUTURE_SLACK 60
 
-/* Expired, or won "in the future": the clock moved back; the server would not take it. */
-static int unusable(const struct ar_session *s, int64_t now)
+int session_usable(const struct ar_session *s, int64_t now)
 {
-    return s->expires <= now || s->born > now + FUTURE_SLACK;
+    return s->expires > now && s->born <= now + FUTURE_SLACK;
 }
 
 static void entry_expire(struct entry *e, int64_t now)
 {
     for (unsigned i = e->count; i-- > 0;)
-        if (unusable(&e->sessions[i], now))
+        if (!session_usable(&e->sessions[i], now))
             entry_remove_at(e, i);
 }
 

@@ -58,10 +58,13 @@ static void drop_sessions(struct ar_conn *c)
 /*
  * The server refused the session we offered: it forgot every session of that
  * full handshake and earlier ones (restart, new ticket keys). Sessions won
- * later, maybe by another process meanwhile, stay.
+ * later, maybe by another process meanwhile, stay. Once per connection.
  */
 static void drop_stale_sessions(struct ar_conn *c)
 {
+    if (c->dropped)
+        return;
+    c->dropped = 1;
     cache_drop_born(state_table(), c->key, c->born);
     if (state_store() != NULL)
         store_drop_born(state_store(), c->key, c->born);
@@ -83,10 +86,8 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
 
     /* A TLS 1.2 server that refused our offer hands out the new session
      * within the handshake: drop the stale ones first, not after. */
-    if (c->offered && !c->dropped && !ossl.SSL_session_reused(ssl)) {
+    if (c->offered && !ossl.SSL_session_reused(ssl))
         drop_stale_sessions(c);
-        c->dropped = 1;
-    }
     memset(&s, 0, sizeof s);
     s.version = ossl.SSL_SESSION_get_protocol_version(sess);
     s.single_use = s.version >= TLS1_3_VERSION;
@@ -100,8 +101,7 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
         if (blob_copy(&s.chain, &c->chain) != 0)
             return;
         if (c->native != NULL)
-            chain = (OPENSSL_STACK *)ossl.X509_chain_up_ref(
-                (STACK_OF(X509) *)((struct ossl_native *)c->native)->chain);
+            chain = (OPENSSL_STACK *)ossl.X509_chain_up_ref((STACK_OF(X509) *)c->native->chain);
     } else {
         s.born = now;
         if (chain_encode(ssl, &s.chain) != 0)
@@ -198,7 +198,7 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     struct ossl_native *n = s.native;
     OPENSSL_STACK *chain = n != NULL ? n->chain : chain_decode(&s.chain);
     long result;
-    int trusted = trust_recheck(ssl, &s, chain, &result, &why);
+    int trusted = trust_recheck(ssl, chain, s.verify_result, &result, &why);
     if (n == NULL && chain != NULL) { /* keep the parse for the tickets this brings */
         n = native_new(NULL, chain);
         s.native = n;
@@ -209,11 +209,9 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
         log_debug("%s: trust store still empty; checking after the handshake", c->label);
     } else if (why != NULL) {
         /* Another connection, with other trust, may still use it. Reusable
-         * sessions were only copied; a taken ticket goes back where it was. */
-        if (s.single_use && from_store)
-            store_put(state_store(), c->key, c->label, &s, now_seconds());
-        else if (s.single_use)
-            cache_put(state_table(), c->key, &s, now_seconds());
+         * sessions were only copied; a taken ticket is kept again. */
+        if (s.single_use)
+            keep_session(c, &s, now_seconds());
         session_clear(&s);
         return why;
     }
@@ -289,13 +287,11 @@ static int still_in_progress(SSL *ssl, int ret)
  */
 static int deferred_recheck(SSL *ssl, struct ar_conn *c)
 {
-    struct ar_session s = {0};
     const char *why = NULL;
     long result;
-    s.verify_result = c->verify_result;
     ossl.ERR_set_mark();
-    OPENSSL_STACK *chain = c->native ? ((struct ossl_native *)c->native)->chain : NULL;
-    int ok = trust_recheck(ssl, &s, chain, &result, &why);
+    int ok = trust_recheck(ssl, c->native ? c->native->chain : NULL, c->verify_result, &result,
+                           &why);
     ossl.ERR_pop_to_mark();
     if (ok)
         return 1;
@@ -341,9 +337,7 @@ int resume_after(SSL *ssl, int ret)
             stats_add(AR_STAT_RESUMED);
             log_info("%s %s resumed", c->label, version);
         } else {
-            if (!c->dropped)
-                drop_stale_sessions(c);
-            c->dropped = 1;
+            drop_stale_sessions(c);
             stats_add(AR_STAT_REFUSED);
             log_info("%s %s full handshake (refused by server)", c->label, version);
         }

@@ -155,9 +155,7 @@ struct ar_conn *conn_attach(SSL *ssl)
 
 void conn_reset(struct ar_conn *c)
 {
-    struct ar_session holder = {0};
-    holder.native = c->native; /* dropped the way the table drops it */
-    session_clear(&holder);
+    native_release(c->native);
     c->native = NULL;
     free(c->key);
     free(c->chain.data);

@@ -183,6 +183,12 @@ struct ossl_native *native_recall(const struct ar_blob *der)
     return n;
 }
 
+void native_release(struct ossl_native *n)
+{
+    if (n != NULL)
+        native_unref(n);
+}
+
 void native_register(void)
 {
     static const struct ar_native_ops ops = {native_ref, native_unref};
@@ -205,12 +211,7 @@ int trust_store_empty(SSL *ssl)
     return objs == NULL || ossl.OPENSSL_sk_num((const OPENSSL_STACK *)objs) == 0;
 }
 
-static int ok_result(int verify_peer, int rc, long result, long stored)
-{
-    return !(verify_peer && rc <= 0) && result == stored;
-}
-
-int trust_recheck(SSL *ssl, const struct ar_session *s, OPENSSL_STACK *all, long *result_out,
+int trust_recheck(SSL *ssl, OPENSSL_STACK *all, long stored_result, long *result_out,
                   const char **why)
 {
     int ok = 0;
@@ -243,16 +244,16 @@ int trust_recheck(SSL *ssl, const struct ar_session *s, OPENSSL_STACK *all, long
     long result = ossl.X509_STORE_CTX_get_error(xs);
     *result_out = result;
     int verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
-    if (!ok_result(verify_peer, rc, result, s->verify_result))
-        log_debug("re-verification: %s (stored result: %s)",
-                  ossl.X509_verify_cert_error_string(result),
-                  ossl.X509_verify_cert_error_string(s->verify_result));
     if (verify_peer && rc <= 0)
         *why = "certificate would not verify now";
-    else if (result != s->verify_result)
+    else if (result != stored_result)
         *why = "verification result would differ";
     else
         ok = 1;
+    if (!ok)
+        log_debug("re-verification: %s (stored result: %s)",
+                  ossl.X509_verify_cert_error_string(result),
+                  ossl.X509_verify_cert_error_string(stored_result));
 out:
     ossl.X509_STORE_CTX_free(xs);
     return ok;

@@ -118,16 +118,16 @@ static int write_atomically(int dfd, const char *name, const void *data, size_t 
             break;
         done += (size_t)w;
     }
-    int ok = done == len && close(fd) == 0;
-    if (ok)
-        ok = replace ? renameat(dfd, tmp, dfd, name) == 0 : linkat(dfd, tmp, dfd, name, 0) == 0;
-    int saved = errno;
-    if (!ok || !replace)
+    int saved = done == len ? 0 : errno ? errno : ENOSPC;
+    if (close(fd) != 0 && saved == 0)
+        saved = errno;
+    if (saved == 0 &&
+        (replace ? renameat(dfd, tmp, dfd, name) : linkat(dfd, tmp, dfd, name, 0)) != 0)
+        saved = errno;
+    if (saved != 0 || !replace)
         unlinkat(dfd, tmp, 0);
-    if (!ok && done != len)
-        close(fd), saved = errno ? errno : ENOSPC;
     errno = saved;
-    return ok ? 0 : -1;
+    return saved == 0 ? 0 : -1;
 }
 
 /* Read a whole private regular file (at most max bytes). */
@@ -460,7 +460,7 @@ int store_take(struct ar_store *st, const char *key, int64_t now, struct ar_sess
             name = claimed;
         }
         int rc = load_entry(kfd, name, key, e);
-        if (rc > 0 && e->s.expires > now && e->s.born <= now + 60 /* clock moved back */) {
+        if (rc > 0 && session_usable(&e->s, now)) {
             *out = e->s;
             found = 1;
         } else if (rc > 0) {
