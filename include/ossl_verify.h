@@ -49,6 +49,13 @@ struct ossl_native {
 /* native_new - take ownership of sess (may be NULL) and chain; NULL on ENOMEM (both freed). */
 struct ossl_native *native_new(SSL_SESSION *sess, OPENSSL_STACK *chain);
 
+/*
+ * native_fork_lock / native_fork_unlock - hold the memo's lock across fork()
+ * (pthread_atfork, see ossl_state.c), so a child never inherits it taken.
+ */
+void native_fork_lock(void);
+void native_fork_unlock(void);
+
 /* native_release - drop one reference (n may be NULL). */
 void native_release(struct ossl_native *n);
 

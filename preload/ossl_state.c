@@ -48,20 +48,24 @@ static void ctx_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
     free(ptr);
 }
 
+/* Every lock a hook can hold is taken across fork(), in one order. */
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&ctx_mutex);
     cache_fork_prepare(table);
+    native_fork_lock();
 }
 
 static void fork_parent(void)
 {
+    native_fork_unlock();
     cache_fork_parent(table);
     pthread_mutex_unlock(&ctx_mutex);
 }
 
 static void fork_child(void)
 {
+    native_fork_unlock();
     cache_fork_child(table);
     pthread_mutex_unlock(&ctx_mutex);
 }

@@ -183,6 +183,16 @@ struct ossl_native *native_recall(const struct ar_blob *der)
     return n;
 }
 
+void native_fork_lock(void)
+{
+    pthread_mutex_lock(&memo_lock);
+}
+
+void native_fork_unlock(void)
+{
+    pthread_mutex_unlock(&memo_lock);
+}
+
 void native_release(struct ossl_native *n)
 {
     if (n != NULL)
