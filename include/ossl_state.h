@@ -1,12 +1,11 @@
 /*
  * ossl_state.h - what we remember about OpenSSL objects, attached to them as
- * ex_data so it lives and dies with them, and the process-wide table.
+ * ex_data so it lives and dies with them.
  */
 #ifndef OSSL_STATE_H
 #define OSSL_STATE_H
 
-#include "ar_cache.h"
-#include "ar_store.h"
+#include "ar_state.h"
 #include "ossl_sym.h"
 
 #include <stdint.h>
@@ -47,17 +46,11 @@ struct ar_ctx {
 };
 
 /*
- * state_ready - 1 once OpenSSL is resolved (OSSL_READY), resumption is
- * enabled and the ex_data slots and the table exist; 0 means pass through.
+ * ossl_ready - 1 once resumption is enabled (state_ready), OpenSSL is
+ * resolved (OSSL_READY) and the ex_data slots exist; 0 means pass through.
  * Thread-safe, cheap after the first call.
  */
-int state_ready(void);
-
-/* The process's table; valid when state_ready(). */
-struct ar_cache *state_table(void);
-
-/* The per-user store, or NULL when off or unusable (the reason was logged). */
-struct ar_store *state_store(void);
+int ossl_ready(void);
 
 /* conn_get - the connection's state or NULL. conn_attach creates it (NULL on ENOMEM). */
 struct ar_conn *conn_get(const SSL *ssl);
@@ -73,8 +66,5 @@ struct ar_ctx *ctxd_attach(SSL_CTX *ctx);
 /* ctx_lock/ctx_unlock - the one lock over all struct ar_ctx; never held across a program callback. */
 void ctx_lock(void);
 void ctx_unlock(void);
-
-/* now_seconds - wall-clock time, for lifetimes shared with other processes. */
-int64_t now_seconds(void);
 
 #endif

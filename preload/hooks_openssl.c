@@ -117,7 +117,7 @@ AR_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
 {
     REAL(SSL_CTX_ctrl, 0);
     long result;
-    if (ctx != NULL && state_ready() && ctx_hook_ctrl(ctx, cmd, larg, &result))
+    if (ctx != NULL && ossl_ready() && ctx_hook_ctrl(ctx, cmd, larg, &result))
         return result;
     return ossl.SSL_CTX_ctrl(ctx, cmd, larg, parg);
 }
@@ -126,7 +126,7 @@ AR_EXPORT void SSL_CTX_sess_set_new_cb(SSL_CTX *ctx, int (*cb)(SSL *, SSL_SESSIO
 {
     if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_sess_set_new_cb == NULL)
         return;
-    if (ctx != NULL && state_ready() && ctx_hook_set_new_cb(ctx, cb))
+    if (ctx != NULL && ossl_ready() && ctx_hook_set_new_cb(ctx, cb))
         return;
     ossl.SSL_CTX_sess_set_new_cb(ctx, cb);
 }
@@ -135,7 +135,7 @@ AR_EXPORT int (*SSL_CTX_sess_get_new_cb(SSL_CTX *ctx))(SSL *, SSL_SESSION *)
 {
     REAL(SSL_CTX_sess_get_new_cb, NULL);
     int (*cb)(SSL *, SSL_SESSION *);
-    if (ctx != NULL && state_ready() && ctx_hook_get_new_cb(ctx, &cb))
+    if (ctx != NULL && ossl_ready() && ctx_hook_get_new_cb(ctx, &cb))
         return cb;
     return ossl.SSL_CTX_sess_get_new_cb(ctx);
 }
@@ -145,7 +145,7 @@ AR_EXPORT int SSL_CTX_set_session_id_context(SSL_CTX *ctx, const unsigned char *
 {
     REAL(SSL_CTX_set_session_id_context, 0);
     int ret = ossl.SSL_CTX_set_session_id_context(ctx, sid, len);
-    if (ret == 1 && ctx != NULL && state_ready()) {
+    if (ret == 1 && ctx != NULL && ossl_ready()) {
         int saved = errno;
         ctx_note_sid(ctx, sid, len);
         errno = saved;
@@ -168,7 +168,7 @@ AR_EXPORT void SSL_CTX_set_cert_verify_callback(SSL_CTX *ctx,
     if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_set_cert_verify_callback == NULL)
         return;
     ossl.SSL_CTX_set_cert_verify_callback(ctx, cb, arg);
-    if (ctx != NULL && state_ready()) {
+    if (ctx != NULL && ossl_ready()) {
         int saved = errno;
         ctx_note_custom_verify(ctx, cb != NULL);
         errno = saved;

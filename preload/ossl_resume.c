@@ -18,56 +18,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * Keep s (consumed) for c's key. With a store, a ticket lives only there, so
- * that a single atomic claim decides which process spends it; reusable
- * sessions are kept in both (the table answers faster).
- */
-static int keep_session(struct ar_conn *c, struct ar_session *s, int64_t now)
-{
-    struct ar_store *st = state_store();
-    int stored = st != NULL && store_put(st, c->key, c->label, s, now) == 0;
-    if (stored && s->single_use) {
-        session_clear(s);
-        return 0;
-    }
-    return cache_put(state_table(), c->key, s, now) == 0 || stored ? 0 : -1;
-}
-
-/* Take a session for key: the table first, then the store. */
-static int take_session(struct ar_conn *c, struct ar_session *s, int *from_store)
-{
-    int64_t now = now_seconds();
-    int found = cache_take(state_table(), c->key, now, s);
-    *from_store = 0;
-    if (found == 0 && state_store() != NULL) {
-        found = store_take(state_store(), c->key, now, s);
-        *from_store = found > 0;
-    }
-    return found;
-}
-
 /* Forget every session of c's key, everywhere (a handshake failed after an offer). */
 static void drop_sessions(struct ar_conn *c)
 {
-    cache_drop(state_table(), c->key);
-    if (state_store() != NULL)
-        store_drop(state_store(), c->key);
+    state_drop(c->key);
 }
 
-/*
- * The server refused the session we offered: it forgot every session of that
- * full handshake and earlier ones (restart, new ticket keys). Sessions won
- * later, maybe by another process meanwhile, stay. Once per connection.
- */
+/* The server refused the session we offered (see state_drop_born). Once per connection. */
 static void drop_stale_sessions(struct ar_conn *c)
 {
     if (c->dropped)
         return;
     c->dropped = 1;
-    cache_drop_born(state_table(), c->key, c->born);
-    if (state_store() != NULL)
-        store_drop_born(state_store(), c->key, c->born);
+    state_drop_born(c->key, c->born);
 }
 
 /* Serialize a session OpenSSL just reported, with what an offer needs. */
@@ -134,7 +97,7 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
                 native_remember(&s.der, s.native);
         }
         const char *what = s.single_use ? "ticket" : "session";
-        if (keep_session(c, &s, now) == 0)
+        if (state_keep(c->key, c->label, &s, now) == 0)
             log_debug("%s: stored %s %s", c->label, what, ossl.SSL_get_version(ssl));
     }
     chain_free(chain);
@@ -189,7 +152,7 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     if (!ossl_still_single())
         return "two libssl builds loaded";
     int from_store;
-    int found = take_session(c, &s, &from_store);
+    int found = state_take(c->key, &s, &from_store);
     if (found <= 0)
         return found < 0 ? "out of memory" : "no session";
     /* Parsed forms: kept with the session, or remembered from our own capture. */
@@ -211,7 +174,7 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
         /* Another connection, with other trust, may still use it. Reusable
          * sessions were only copied; a taken ticket is kept again. */
         if (s.single_use)
-            keep_session(c, &s, now_seconds());
+            state_keep(c->key, c->label, &s, now_seconds());
         session_clear(&s);
         return why;
     }
@@ -244,7 +207,7 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
 
 void resume_before(SSL *ssl, enum start_kind how)
 {
-    if (!state_ready())
+    if (!ossl_ready())
         return;
     int saved = errno;
     ossl.ERR_set_mark();
@@ -309,7 +272,7 @@ static int deferred_recheck(SSL *ssl, struct ar_conn *c)
 
 int resume_after(SSL *ssl, int ret)
 {
-    if (!state_ready())
+    if (!ossl_ready())
         return ret;
     struct ar_conn *c = conn_get(ssl);
     if (c == NULL || !c->started || c->finished)
@@ -356,7 +319,7 @@ int resume_after(SSL *ssl, int ret)
 
 void resume_ssl_clear(SSL *ssl)
 {
-    if (!state_ready())
+    if (!ossl_ready())
         return;
     /* OpenSSL's handshake calls SSL_clear itself as it starts: that one
      * must not forget the session we just offered. */
@@ -367,7 +330,7 @@ void resume_ssl_clear(SSL *ssl)
 
 void resume_note_ssl_sid(SSL *ssl, const unsigned char *sid, unsigned len)
 {
-    if (!state_ready() || len > SSL_MAX_SID_CTX_LENGTH)
+    if (!ossl_ready() || len > SSL_MAX_SID_CTX_LENGTH)
         return;
     int saved = errno;
     struct ar_conn *c = conn_attach(ssl);

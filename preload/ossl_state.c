@@ -1,11 +1,9 @@
 /*
- * ossl_state.c - ex_data slots for our per-SSL and per-SSL_CTX state, the
- * session table, and fork safety.
+ * ossl_state.c - ex_data slots for our per-SSL and per-SSL_CTX state, and
+ * fork safety of the OpenSSL side's locks.
  */
 #include "ossl_state.h"
-#include "ar_config.h"
 #include "ar_log.h"
-#include "ar_stats.h"
 #include "ossl_verify.h"
 
 #include <pthread.h>
@@ -15,8 +13,6 @@
 #include <time.h>
 
 static int conn_idx = -1, ctx_idx = -1;
-static struct ar_cache *table;
-static struct ar_store *store;
 static int ready;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t ctx_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -48,66 +44,36 @@ static void ctx_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
     free(ptr);
 }
 
-/* Every lock a hook can hold is taken across fork(), in one order. */
+/* Our OpenSSL-side locks are taken across fork() (the table's are in state.c);
+ * none is ever held while another is taken, so their order does not matter. */
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&ctx_mutex);
-    cache_fork_prepare(table);
     native_fork_lock();
 }
 
 static void fork_parent(void)
 {
     native_fork_unlock();
-    cache_fork_parent(table);
     pthread_mutex_unlock(&ctx_mutex);
 }
 
 static void fork_child(void)
 {
     native_fork_unlock();
-    cache_fork_child(table);
     pthread_mutex_unlock(&ctx_mutex);
 }
 
-static void store_init(const struct ar_config *cfg)
+static void ossl_init(void)
 {
-    char dir[4096];
-    const char *why = NULL;
-    struct ar_store_limits lim = {cfg->max_hosts, cfg->tickets, cfg->store_bytes};
-
-    if (cfg->store_off)
-        return;
-    if (cfg->store_dir != NULL)
-        snprintf(dir, sizeof dir, "%s", cfg->store_dir);
-    else if (store_default_dir(cfg->xdg_runtime_dir, dir, sizeof dir) != 0)
-        return;
-    store = store_open(dir, &lim, &why);
-    if (store == NULL)
-        log_warn("session store %s not used: %s; sessions stay in this process", dir, why);
-    else
-        log_debug("session store %s", dir);
-}
-
-static void print_stats(void)
-{
-    char line[900];
-    stats_format(line, sizeof line);
-    log_always("%s", line);
-}
-
-static void state_init(void)
-{
-    const struct ar_config *cfg = config_get();
-    if (cfg->disabled || ossl_load() != OSSL_READY)
+    if (!state_ready() || ossl_load() != OSSL_READY)
         return;
     conn_idx = ossl.CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, 0, NULL, NULL, conn_dup_cb,
                                             conn_free_cb);
     ctx_idx = ossl.CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL,
                                            ctx_free_cb);
-    table = cache_new(cfg->max_hosts, cfg->tickets);
-    if (conn_idx < 0 || ctx_idx < 0 || table == NULL) {
-        log_error("cannot set up state (out of memory?); resumption off");
+    if (conn_idx < 0 || ctx_idx < 0) {
+        log_error("cannot set up OpenSSL state (out of memory?); resumption off");
         return;
     }
     if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0) {
@@ -115,26 +81,13 @@ static void state_init(void)
         return;
     }
     native_register();
-    store_init(cfg);
-    if (cfg->stats)
-        atexit(print_stats);
     ready = 1;
 }
 
-int state_ready(void)
+int ossl_ready(void)
 {
-    pthread_once(&init_once, state_init);
+    pthread_once(&init_once, ossl_init);
     return ready;
-}
-
-struct ar_cache *state_table(void)
-{
-    return table;
-}
-
-struct ar_store *state_store(void)
-{
-    return store;
 }
 
 struct ar_conn *conn_get(const SSL *ssl)
@@ -201,9 +154,4 @@ void ctx_lock(void)
 void ctx_unlock(void)
 {
     pthread_mutex_unlock(&ctx_mutex);
-}
-
-int64_t now_seconds(void)
-{
-    return (int64_t)time(NULL);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tests/valgrind.sh - run real clients with the library under valgrind
-# memcheck against openssl s_server (TLS 1.3 and 1.2) and fail on any error
-# or leak record whose stack passes through libautoresume.so.
+# tests/valgrind.sh - run real clients (OpenSSL and GnuTLS ones) with the
+# library under valgrind memcheck against openssl s_server (TLS 1.3 and 1.2)
+# and fail on any error or leak record whose stack passes through
+# libautoresume.so.
 # `make check-valgrind` runs it. Loopback only; servers stopped at exit.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -46,8 +47,10 @@ vg() {
         --errors-for-leak-kinds=definite --log-file="$log" "$@" >"$tmp/$label.out" 2>&1; then
         echo "FAIL $label: client failed"; tail -5 "$tmp/$label.out"; failed=$((failed + 1)); return
     fi
-    # The library must have been at work (arclient prints its reuse count).
-    if grep -q '^summary' "$tmp/$label.out" && grep -q '^summary.* reused=0$' "$tmp/$label.out"; then
+    # The library must have been at work (arclient prints its reuse count,
+    # gtls_client a line per connection).
+    if { grep -q '^summary' "$tmp/$label.out" && grep -q '^summary.* reused=0$' "$tmp/$label.out"; } ||
+        { grep -q '^conn ' "$tmp/$label.out" && ! grep -q 'resumed=1' "$tmp/$label.out"; }; then
         echo "FAIL $label: nothing resumed under valgrind"; failed=$((failed + 1)); return
     fi
     # Records are separated by lines holding only the '==PID==' prefix.
@@ -63,6 +66,7 @@ vg() {
 }
 
 mkdir -m 700 "$tmp/store"
+cc -O1 -g -o "$tmp/gtls_client" "$ROOT/tests/integration/clients/gtls_client.c" -lgnutls
 for proto in tls1_3 tls1_2; do
     start_server "$proto"
     vg "$proto.arclient" "$CLIENT" --sni localhost -n 5 127.0.0.1 "$port"
@@ -72,6 +76,12 @@ for proto in tls1_3 tls1_2; do
     vg "$proto.arclient-nonblock" "$CLIENT" --sni localhost --nonblock -n 4 127.0.0.1 "$port"
     vg "$proto.arclient-own" "$CLIENT" --sni localhost --own-session -n 4 127.0.0.1 "$port"
     vg "$proto.arclient-fork" "$CLIENT" --sni localhost --fork -n 3 127.0.0.1 "$port"
+    for mode in auto callback manual; do
+        vg "$proto.gnutls-$mode" "$tmp/gtls_client" -n 4 -v "$mode" -c "$tmp/c.pem" -s localhost \
+            127.0.0.1 "$port"
+    done
+    vg "$proto.gnutls-own" "$tmp/gtls_client" -n 3 -o -s localhost 127.0.0.1 "$port"
+    vg "$proto.wget" wget -4 -q -O /dev/null --ca-certificate="$tmp/c.pem" "https://localhost:$port/"
     vg "$proto.python" /usr/bin/python3 -c "
 import socket, ssl
 ctx = ssl.create_default_context(cafile='$tmp/c.pem')

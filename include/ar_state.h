@@ -1,0 +1,57 @@
+/*
+ * ar_state.h - what every TLS library's glue shares: the configuration in
+ * effect, the process's session table, the per-user store, and the policy
+ * of keeping, taking and dropping sessions across the two.
+ *
+ * Library-neutral: the OpenSSL and GnuTLS glue both call it with keys that
+ * carry their library's tag, so sessions never cross from one to the other.
+ */
+#ifndef AR_STATE_H
+#define AR_STATE_H
+
+#include "ar_cache.h"
+#include "ar_store.h"
+
+#include <stdint.h>
+
+/*
+ * state_ready - 1 once resumption is enabled (AUTORESUME_DISABLE unset) and
+ * the table exists (the store is opened too, or its failure logged); 0
+ * means pass everything through. Thread-safe, cheap after the first call.
+ */
+int state_ready(void);
+
+/* The process's table; valid when state_ready(). */
+struct ar_cache *state_table(void);
+
+/* The per-user store, or NULL when off or unusable (the reason was logged). */
+struct ar_store *state_store(void);
+
+/* now_seconds - wall-clock time, for lifetimes shared with other processes. */
+int64_t now_seconds(void);
+
+/*
+ * state_keep - keep *s (consumed in every case) under key. With a store, a
+ * ticket lives only there, so that one atomic claim decides which process
+ * spends it; reusable sessions are kept in both (the table answers faster).
+ * Returns 0 if kept somewhere, -1 if not.
+ */
+int state_keep(const char *key, const char *label, struct ar_session *s, int64_t now);
+
+/*
+ * state_take - the newest usable session of key: the table first, then the
+ * store (*from_store tells which). 1 found, 0 none, -1 out of memory.
+ */
+int state_take(const char *key, struct ar_session *s, int *from_store);
+
+/* state_drop - forget every session of key, everywhere (a handshake failed after an offer). */
+void state_drop(const char *key);
+
+/*
+ * state_drop_born - the server refused a session won at `born`: it forgot
+ * every session of that full handshake and earlier ones (restart, new ticket
+ * keys). Sessions won later, maybe by another process meanwhile, stay.
+ */
+void state_drop_born(const char *key, int64_t born);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * gtls_resume.h - the moments of a GnuTLS client session: created, before
+ * its handshake (offer a session), when the handshake ends (record the
+ * outcome, capture a TLS 1.2 session, replay a TLS 1.3 resumption's skipped
+ * verification), when records arrive (capture a TLS 1.3 ticket), freed.
+ *
+ * All run inside hooks, fail open (any problem means no resumption this
+ * time) and leave errno as they found it.
+ */
+#ifndef GTLS_RESUME_H
+#define GTLS_RESUME_H
+
+#include "gtls_sym.h"
+
+/* gresume_init - gnutls_init succeeded with these flags: follow a client session. */
+void gresume_init(gnutls_session_t s, unsigned flags);
+
+/* gresume_before_handshake - the first handshake call of a session we follow: offer. */
+void gresume_before_handshake(gnutls_session_t s);
+
+/*
+ * gresume_after_handshake - that call returned `ret`; returns what the hook
+ * must return: `ret`, or the error the full handshake would have failed
+ * with when a resumed TLS 1.3 session fails the program's verification.
+ */
+int gresume_after_handshake(gnutls_session_t s, int ret);
+
+/* gresume_io_refused - 1 when a failed resumed session must not move records. */
+int gresume_io_refused(gnutls_session_t s);
+
+/* gresume_after_recv - records were read: capture a TLS 1.3 ticket that came with them. */
+void gresume_after_recv(gnutls_session_t s);
+
+/* gresume_deinit - the session is about to be freed: capture a ticket not yet seen, forget it. */
+void gresume_deinit(gnutls_session_t s);
+
+/* What the program set on a session (after the real call succeeded). */
+void gresume_note_program_data(gnutls_session_t s);
+void gresume_note_custom_transport(gnutls_session_t s);
+void gresume_note_server_name(gnutls_session_t s, gnutls_server_name_type_t type,
+                              const void *name, size_t len);
+/* Returns 1 if the session is followed: then GnuTLS must get gtls_session_tramp instead of fn. */
+int gresume_note_verify_function(gnutls_session_t s, gnutls_certificate_verify_function *fn);
+void gresume_note_verify_cert(gnutls_session_t s, const gnutls_typed_vdata_st *data, unsigned n,
+                              unsigned flags);
+
+#endif

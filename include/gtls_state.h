@@ -1,0 +1,97 @@
+/*
+ * gtls_state.h - what we remember about GnuTLS sessions and certificate
+ * credentials. GnuTLS has no ex_data: both live in pointer-keyed tables,
+ * created when the object is created (gnutls_init) or configured, removed
+ * when it is freed.
+ */
+#ifndef GTLS_STATE_H
+#define GTLS_STATE_H
+
+#include "ar_state.h"
+#include "gtls_sym.h"
+
+#include <stdint.h>
+
+/* How the program asked GnuTLS to verify the server within the handshake. */
+enum gtls_verify_kind {
+    GV_NONE = 0, /* not on the session (the credentials' function may still apply) */
+    GV_FUNCTION, /* gnutls_session_set_verify_function */
+    GV_AUTO,     /* gnutls_session_set_verify_cert / _cert2 */
+};
+
+/*
+ * Per client session. A session is driven by one thread at a time, except
+ * that GnuTLS allows one thread to send while another receives: the send
+ * path only reads `poisoned`, which is set before any record moves.
+ */
+struct gtls_conn {
+    int started;           /* the first handshake call was seen */
+    int finished;          /* its outcome was recorded */
+    int offered;           /* we called gnutls_session_set_data */
+    int program_data;      /* the program set its own session data */
+    int custom_transport;  /* push/pull functions: the transport is no socket */
+    int want_ticket;       /* TLS 1.3: capture the next ticket that arrives */
+    int poisoned;          /* resumed, then its trust check failed: no I/O */
+    int dropped;           /* the key's stale sessions were already dropped */
+    int verify_ran;        /* the program's verify function ran in this handshake */
+    int picks_cert;        /* its credentials choose a client certificate per handshake */
+    int unreplayable;      /* its verification could not be recorded: never offer */
+    char *sni;             /* the DNS name given to gnutls_server_name_set (GnuTLS
+                            * cannot tell a client its own), or NULL */
+    char *key;             /* session key; NULL when none could be made */
+    char label[128];       /* "host:port" for log lines */
+    const char *why_not;   /* static reason no session was offered */
+    int64_t born;          /* full-handshake time of the offered session */
+    long status;           /* its verification status at capture */
+    struct ar_blob chain;  /* its peer chain */
+    enum gtls_verify_kind vkind;
+    gnutls_certificate_verify_function *vfn; /* GV_FUNCTION */
+    gnutls_typed_vdata_st *vdata;            /* GV_AUTO: deep copy */
+    unsigned velems, vflags;
+};
+
+/*
+ * gtls_ready - 1 once resumption is enabled (state_ready) and GnuTLS is
+ * resolved (GTLS_READY); 0 means pass through. Thread-safe, cheap after the
+ * first call.
+ */
+int gtls_ready(void);
+
+/*
+ * gconn_attach - new state for a client session just created; NULL on ENOMEM.
+ * gconn_get - its state, or NULL (not a client session we follow).
+ * gconn_free - forget it (gnutls_deinit). All thread-safe.
+ */
+struct gtls_conn *gconn_attach(gnutls_session_t s);
+struct gtls_conn *gconn_get(gnutls_session_t s);
+void gconn_free(gnutls_session_t s);
+
+/* gconn_set_vdata - record gnutls_session_set_verify_cert2's data (copied). -1 on ENOMEM. */
+int gconn_set_vdata(struct gtls_conn *c, const gnutls_typed_vdata_st *data, unsigned n,
+                    unsigned flags);
+
+/*
+ * What the program set on certificate credentials: its verify function, and
+ * whether it picks its client certificate per handshake (retrieve function).
+ * gcreds_note_* record (creating the entry; gcreds_note_verify returns -1
+ * when it could not), gcreds_get reads (0 and zeroes when unknown),
+ * gcreds_forget drops (credentials freed). Thread-safe.
+ */
+int gcreds_note_verify(gnutls_certificate_credentials_t cred,
+                       gnutls_certificate_verify_function *fn);
+void gcreds_note_picks_cert(gnutls_certificate_credentials_t cred);
+int gcreds_get(gnutls_certificate_credentials_t cred, gnutls_certificate_verify_function **fn,
+               int *picks_cert);
+void gcreds_forget(gnutls_certificate_credentials_t cred);
+
+/*
+ * gtls_give_up - something we must know could not be recorded (out of
+ * memory): from now on no GnuTLS session is followed or offered anything.
+ * Logs why once. Thread-safe.
+ */
+void gtls_give_up(const char *why);
+
+/* gtls_tracking - whether any session is followed: a lock-free fast path for record I/O. */
+int gtls_tracking(void);
+
+#endif

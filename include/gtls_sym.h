@@ -1,0 +1,68 @@
+/*
+ * gtls_sym.h - the program's own libgnutls, reached through pointers.
+ *
+ * Like ossl_sym.h: the library never links libgnutls (a program that does
+ * not use it must not map it); every GnuTLS function we call, hooked or
+ * not, is looked up in the libgnutls the program loaded, early or late
+ * (ar_dl.h). Calls go through `gtls.NAME(...)`.
+ */
+#ifndef GTLS_SYM_H
+#define GTLS_SYM_H
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+/* Functions we interpose: the real ones are needed even when disabled. */
+#define GTLS_HOOKED(X)                                                                        \
+    X(gnutls_init) X(gnutls_deinit) X(gnutls_server_name_set) X(gnutls_handshake) X(gnutls_record_recv)                 \
+    X(gnutls_record_recv_seq) X(gnutls_record_send) X(gnutls_session_set_data)                \
+    X(gnutls_session_set_verify_function) X(gnutls_session_set_verify_cert)                   \
+    X(gnutls_session_set_verify_cert2) X(gnutls_certificate_set_verify_function)              \
+    X(gnutls_certificate_free_credentials) X(gnutls_certificate_set_retrieve_function)        \
+    X(gnutls_certificate_set_retrieve_function2) X(gnutls_certificate_set_retrieve_function3) \
+    X(gnutls_transport_set_push_function) X(gnutls_transport_set_vec_push_function)           \
+    X(gnutls_transport_set_pull_function)
+
+/* Functions we only call. */
+#define GTLS_USED(X)                                                                          \
+    X(gnutls_check_version) X(gnutls_error_is_fatal) X(gnutls_session_get_flags)              \
+    X(gnutls_session_get_data2) X(gnutls_session_is_resumed) X(gnutls_protocol_get_version)   \
+    X(gnutls_protocol_get_name) X(gnutls_transport_get_int)         \
+    X(gnutls_credentials_get) X(gnutls_certificate_get_peers) X(gnutls_certificate_type_get2) \
+    X(gnutls_certificate_get_x509_crt) X(gnutls_certificate_get_verify_flags)                 \
+    X(gnutls_certificate_client_get_request_status) X(gnutls_session_get_verify_cert_status)                 \
+    X(gnutls_certificate_get_trust_list) X(gnutls_certificate_verify_peers)                   \
+    X(gnutls_certificate_verify_peers2) X(gnutls_x509_trust_list_verify_crt2)                 \
+    X(gnutls_x509_crt_init) X(gnutls_x509_crt_import) X(gnutls_x509_crt_deinit)               \
+    X(gnutls_x509_crt_get_fingerprint) X(gnutls_strerror)
+
+#define GTLS_FIELD(name) __typeof__(&name) name;
+struct gtls_fns {
+    GTLS_HOOKED(GTLS_FIELD)
+    GTLS_USED(GTLS_FIELD)
+    gnutls_free_function *free_var; /* `gnutls_free` is a variable holding a function */
+};
+#undef GTLS_FIELD
+
+/* The resolved functions. Valid for hooked ones once gtls_load() >= GTLS_PASSTHROUGH. */
+extern struct gtls_fns gtls;
+
+enum gtls_status {
+    GTLS_MISSING = 0, /* no libgnutls found: nothing can be called */
+    GTLS_PASSTHROUGH, /* hooked functions callable; no resumption */
+    GTLS_READY,       /* everything resolved: resumption possible */
+};
+
+/*
+ * gtls_load - resolve everything once (thread-safe; retried while libgnutls
+ * is not yet found) and report what can be done. Cheap after the first call.
+ * Stands aside (GTLS_PASSTHROUGH) when two libgnutls builds are mapped, or
+ * the one mapped is older than 3.6.3 (TLS 1.3 and the getters we need).
+ */
+enum gtls_status gtls_load(void);
+
+/* gtls_free_mem - free memory GnuTLS allocated for us (gnutls_free). */
+void gtls_free_mem(void *p);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * gtls_verify.h - certificates of GnuTLS sessions: keep the peer chain of a
+ * full handshake, check it against the trust a later connection holds, and
+ * run the program's own verification on a resumed TLS 1.3 handshake, where
+ * GnuTLS skips it.
+ */
+#ifndef GTLS_VERIFY_H
+#define GTLS_VERIFY_H
+
+#include "ar_cache.h"
+#include "gtls_state.h"
+
+/*
+ * gtls_chain_encode - the session's peer certificates (DER), packed as each
+ * 4-byte big-endian length then the bytes. 0, or -1 (none, no memory).
+ */
+int gtls_chain_encode(gnutls_session_t s, struct ar_blob *out);
+
+/*
+ * gtls_trust_status - verify a packed chain against what the session's
+ * certificate credentials trust now (trust list and verify flags, plus
+ * those given to gnutls_session_set_verify_cert), for `host` if not NULL.
+ * Returns the gnutls_certificate_status_t bits (0: trusted), or -1 when it
+ * cannot be checked (no credentials, unreadable chain).
+ */
+long gtls_trust_status(gnutls_session_t s, const struct gtls_conn *c,
+                       const struct ar_blob *chain, const char *host);
+
+/*
+ * gtls_replay_verify - a resumed handshake skips the verification the
+ * program configured (GnuTLS 3.7 runs it only on certificates that arrive,
+ * in TLS 1.2 as in 1.3). Unless it ran (see the trampolines), run it now as
+ * the full handshake would have: the session's function, else
+ * gnutls_session_set_verify_cert's check, else the credentials' function.
+ * Returns 0 if it accepts (or none is configured), else the error
+ * gnutls_handshake would have returned.
+ */
+int gtls_replay_verify(gnutls_session_t s, const struct gtls_conn *c);
+
+/*
+ * What GnuTLS is given in place of the program's verify functions, so that
+ * we know whether they ran in a handshake: each calls the program's
+ * function recorded for the session (gtls_session_tramp) or for the
+ * session's credentials (gtls_creds_tramp). Installed only once recorded.
+ */
+int gtls_session_tramp(gnutls_session_t s);
+int gtls_creds_tramp(gnutls_session_t s);
+
+/* gtls_expected_host - the name verification is bound to: set_verify_cert's, else the SNI. */
+const char *gtls_expected_host(gnutls_session_t s, const struct gtls_conn *c, char *buf,
+                               size_t cap);
+
+#endif

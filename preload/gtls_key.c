@@ -1,0 +1,123 @@
+/*
+ * gtls_key.c - fill struct ar_key_input from a GnuTLS session.
+ *
+ * Priorities (gnutls_priority_set*) cannot be read back from a session and
+ * are not in the key: the protocol keeps them honest (a resumed session
+ * must use a version and cipher suite the ClientHello offered).
+ */
+#include "gtls_key.h"
+#include "ar_key.h"
+#include "gtls_verify.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Numeric peer address and port of the session's socket, if it has one. */
+static int peer_of(gnutls_session_t s, const struct gtls_conn *c, char *ip, size_t cap,
+                   unsigned *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    if (c->custom_transport)
+        return 0; /* the transport pointer is the program's, not a descriptor */
+    int fd = gtls.gnutls_transport_get_int(s);
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        *port = ntohs(in->sin_port);
+        return inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)cap) != NULL;
+    }
+    if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+        *port = ntohs(in6->sin6_port);
+        return inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)cap) != NULL;
+    }
+    return 0;
+}
+
+/* SHA-256 of the first certificate of the credentials' first key, as hex; 0 none, -1 error. */
+static int client_cert_fp(gnutls_certificate_credentials_t cred, char *out, size_t cap)
+{
+    gnutls_x509_crt_t *crts = NULL;
+    unsigned n = 0;
+    unsigned char md[64];
+    size_t mdlen = sizeof md;
+
+    int ret = gtls.gnutls_certificate_get_x509_crt(cred, 0, &crts, &n);
+    if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE || ret == GNUTLS_E_INVALID_REQUEST)
+        return 0; /* no certificate (index 0 out of range) */
+    if (ret < 0)
+        return -1;
+    int rc = -1;
+    if (n > 0 && gtls.gnutls_x509_crt_get_fingerprint(crts[0], GNUTLS_DIG_SHA256, md, &mdlen) == 0 &&
+        2 * mdlen < cap) {
+        for (size_t i = 0; i < mdlen; i++)
+            snprintf(out + 2 * i, 3, "%02x", md[i]);
+        rc = 1;
+    }
+    for (unsigned i = 0; i < n; i++)
+        gtls.gnutls_x509_crt_deinit(crts[i]);
+    gtls_free_mem(crts);
+    return rc;
+}
+
+int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
+{
+    struct ar_key_input in;
+    char library[32], ip[64] = "", hostbuf[256], fp[160];
+    gnutls_certificate_credentials_t cred = NULL;
+    gnutls_certificate_verify_function *cred_fn = NULL;
+    int picks = 0;
+
+    memset(&in, 0, sizeof in);
+    const char *v = gtls.gnutls_check_version(NULL);
+    unsigned major = 0, minor = 0;
+    if (v == NULL || sscanf(v, "%u.%u", &major, &minor) != 2) {
+        *why = "unknown GnuTLS version";
+        return -1;
+    }
+    snprintf(library, sizeof library, "gnutls-%u.%u", major, minor);
+    in.library = library;
+    in.server_name = c->sni;
+    in.has_socket = peer_of(s, c, ip, sizeof ip, &in.port);
+    in.peer_ip = in.has_socket ? ip : NULL;
+    key_label(&in, c->label, sizeof c->label);
+
+    if (gtls.gnutls_credentials_get(s, GNUTLS_CRD_CERTIFICATE, (void **)&cred) == 0 && cred != NULL) {
+        gcreds_get(cred, &cred_fn, &picks);
+        /* A certificate chosen per handshake cannot be known now: such keys
+         * only ever hold sessions where the server asked for none (capture). */
+        c->picks_cert = picks;
+        int has = picks ? 0 : client_cert_fp(cred, fp, sizeof fp);
+        if (has < 0) {
+            *why = "cannot fingerprint the client certificate";
+            return -1;
+        }
+        in.client_cert = picks ? "per-handshake" : has ? fp : NULL;
+        in.verify_flags = gtls.gnutls_certificate_get_verify_flags(cred);
+    }
+    /* How the handshake verifies: 1 session function, 2 set_verify_cert,
+     * +4 credentials function. A program that verifies after the handshake
+     * (wget) does so on the resumed session's certificates too. */
+    in.verify_peer = c->vkind != GV_NONE || cred_fn != NULL;
+    in.host_flags = (unsigned long)c->vkind | (cred_fn != NULL ? 4UL : 0UL);
+    in.verify_flags |= c->vflags;
+    in.expect_hosts = c->vkind == GV_AUTO ? gtls_expected_host(s, c, hostbuf, sizeof hostbuf) : NULL;
+
+    char key[AR_KEY_MAX];
+    if (key_make(&in, key, sizeof key, why) < 0)
+        return -1;
+    free(c->key);
+    c->key = strdup(key);
+    if (c->key == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,334 @@
+/*
+ * gtls_resume.c - offer, capture, outcome for GnuTLS. See gtls_resume.h.
+ *
+ * Sessions go in and out through GnuTLS's own API: gnutls_session_set_data
+ * before the handshake, gnutls_session_get_data2 once a session is
+ * resumable (after a TLS 1.2 handshake; after a TLS 1.3 ticket arrived,
+ * which GnuTLS reports with GNUTLS_SFLAGS_SESSION_TICKET). Keys, table,
+ * store and the keep/take/drop policy are shared with OpenSSL (ar_state.h).
+ */
+#include "gtls_resume.h"
+#include "ar_env.h"
+#include "ar_log.h"
+#include "ar_stats.h"
+#include "gtls_key.h"
+#include "gtls_state.h"
+#include "gtls_verify.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int wire_version(gnutls_protocol_t v)
+{
+    switch (v) {
+    case GNUTLS_TLS1_0: return 0x0301;
+    case GNUTLS_TLS1_1: return 0x0302;
+    case GNUTLS_TLS1_2: return 0x0303;
+    case GNUTLS_TLS1_3: return 0x0304;
+    default: return 0;
+    }
+}
+
+static const char *version_name(gnutls_session_t s)
+{
+    const char *name = gtls.gnutls_protocol_get_name(gtls.gnutls_protocol_get_version(s));
+    return name ? name : "?";
+}
+
+void gresume_init(gnutls_session_t s, unsigned flags)
+{
+    /* Clients only; DTLS is left alone (its sessions are not ours to judge). */
+    if ((flags & GNUTLS_SERVER) || (flags & GNUTLS_DATAGRAM) || !gtls_ready())
+        return;
+    int saved = errno;
+    if (gconn_attach(s) == NULL)
+        log_warn("out of memory following a GnuTLS session; it will not resume");
+    errno = saved;
+}
+
+/* Keep the session GnuTLS holds now, with what an offer will need. */
+static void capture(gnutls_session_t s, struct gtls_conn *c)
+{
+    struct ar_session ss;
+    gnutls_datum_t d = {NULL, 0};
+    char hostbuf[256];
+    int64_t now = now_seconds();
+
+    if (c->key == NULL || c->program_data)
+        return;
+    if (c->picks_cert && gtls.gnutls_certificate_client_get_request_status(s)) {
+        log_debug("%s: not stored: the server asked for a client certificate the program "
+                  "chooses per handshake", c->label);
+        return;
+    }
+    memset(&ss, 0, sizeof ss);
+    ss.version = wire_version(gtls.gnutls_protocol_get_version(s));
+    if (ss.version == 0)
+        return;
+    ss.single_use = ss.version >= 0x0304;
+    if (c->offered && gtls.gnutls_session_is_resumed(s)) {
+        /* A resumption: no certificate came; the original handshake's stand. */
+        ss.born = c->born;
+        ss.verify_result = c->status;
+        if (blob_copy(&ss.chain, &c->chain) != 0)
+            return;
+    } else {
+        ss.born = now;
+        if (gtls_chain_encode(s, &ss.chain) != 0)
+            return; /* no certificate: not a session we can re-check */
+        ss.verify_result = gtls_trust_status(s, c, &ss.chain, gtls_expected_host(s, c, hostbuf, sizeof hostbuf));
+    }
+    ss.expires = ss.born + (ss.single_use ? AR_MAX_AGE_TLS13 : AR_MAX_AGE_TLS12);
+    if (gtls.gnutls_session_get_data2(s, &d) < 0 || d.data == NULL || d.size == 0) {
+        session_clear(&ss);
+        return;
+    }
+    ss.der.data = malloc(d.size);
+    if (ss.der.data != NULL) {
+        memcpy(ss.der.data, d.data, d.size);
+        ss.der.len = d.size;
+    }
+    gtls_free_mem(d.data);
+    if (ss.der.data == NULL) {
+        session_clear(&ss);
+        return;
+    }
+    const char *what = ss.single_use ? "ticket" : "session";
+    if (state_keep(c->key, c->label, &ss, now) == 0)
+        log_debug("%s: stored %s %s", c->label, what, version_name(s));
+}
+
+/* Offer a stored session; returns a reason when not. */
+static const char *offer(gnutls_session_t s, struct gtls_conn *c)
+{
+    struct ar_session ss;
+    const char *why = NULL;
+    char hostbuf[256];
+
+    if (gtls_key_make(s, c, &why) != 0)
+        return why;
+    log_debug("%s: key %s", c->label, c->key);
+    if (c->program_data)
+        return "program set its own session";
+    if (c->unreplayable)
+        return "a server name or verification we cannot key (NUL inside, out of memory)";
+    int from_store;
+    int found = state_take(c->key, &ss, &from_store);
+    if (found <= 0)
+        return found < 0 ? "out of memory" : "no session";
+    /* Trusted when it was won but not any more (other CA, other flags): a
+     * full handshake may meet a certificate that is trusted now. */
+    long now_status = gtls_trust_status(s, c, &ss.chain, gtls_expected_host(s, c, hostbuf, sizeof hostbuf));
+    if (ss.verify_result == 0 && now_status != 0) {
+        if (ss.single_use) /* another connection, with other trust, may still use it */
+            state_keep(c->key, c->label, &ss, now_seconds());
+        session_clear(&ss);
+        return "its certificate is not trusted by this connection";
+    }
+    int ret = gtls.gnutls_session_set_data(s, ss.der.data, ss.der.len);
+    if (ret < 0) {
+        log_debug("%s: gnutls_session_set_data: %s", c->label, gtls.gnutls_strerror(ret));
+        session_clear(&ss);
+        state_drop(c->key);
+        return "stored session unreadable";
+    }
+    c->offered = 1;
+    c->born = ss.born;
+    c->status = ss.verify_result;
+    c->chain = ss.chain; /* kept for the tickets this resumption brings */
+    ss.chain.data = NULL;
+    ss.chain.len = 0;
+    session_clear(&ss);
+    return NULL;
+}
+
+void gresume_before_handshake(gnutls_session_t s)
+{
+    if (!gtls_ready())
+        return;
+    struct gtls_conn *c = gconn_get(s);
+    if (c == NULL || c->started)
+        return;
+    int saved = errno;
+    c->started = 1;
+    c->verify_ran = 0;
+    stats_add(AR_STAT_CONNECTIONS);
+    c->why_not = offer(s, c);
+    if (c->program_data)
+        stats_add(AR_STAT_PROGRAM);
+    else if (c->why_not != NULL)
+        stats_not_offered(c->why_not);
+    else
+        stats_add(AR_STAT_OFFERED);
+    if (c->why_not != NULL)
+        log_debug("%s: not offered: %s", c->label[0] ? c->label : "?", c->why_not);
+    errno = saved;
+}
+
+/* The server refused our session (see state_drop_born). Once per session. */
+static void drop_stale(struct gtls_conn *c)
+{
+    if (c->dropped)
+        return;
+    c->dropped = 1;
+    state_drop_born(c->key, c->born);
+}
+
+static void log_outcome(gnutls_session_t s, struct gtls_conn *c, int resumed)
+{
+    const char *version = version_name(s);
+    if (c->program_data) {
+        log_info("%s %s %s", c->label, version,
+                 resumed ? "resumed (the program's own session)"
+                         : "full handshake (program's session refused)");
+    } else if (!c->offered) {
+        log_info("%s %s full handshake (%s)", c->label, version,
+                 c->why_not ? c->why_not : "not offered");
+    } else if (resumed) {
+        stats_add(AR_STAT_RESUMED);
+        log_info("%s %s resumed", c->label, version);
+    } else {
+        drop_stale(c);
+        stats_add(AR_STAT_REFUSED);
+        log_info("%s %s full handshake (refused by server)", c->label, version);
+    }
+}
+
+int gresume_after_handshake(gnutls_session_t s, int ret)
+{
+    if (!gtls_ready())
+        return ret;
+    struct gtls_conn *c = gconn_get(s);
+    if (c == NULL || !c->started || c->finished)
+        return ret;
+    int saved = errno;
+    if (ret == 0) {
+        c->finished = 1;
+        int resumed = gtls.gnutls_session_is_resumed(s) != 0;
+        int tls13 = gtls.gnutls_protocol_get_version(s) == GNUTLS_TLS1_3;
+        if (c->offered && resumed) {
+            int v = gtls_replay_verify(s, c);
+            if (v != 0) {
+                /* Fine for the trust it was won under: other runs with that
+                 * trust may still use the key's sessions; this one is spent. */
+                c->poisoned = 1;
+                stats_add(AR_STAT_FAILED);
+                log_info("%s handshake failed (resumed, but the program's verification "
+                         "rejects the certificate: %s)", c->label, gtls.gnutls_strerror(v));
+                errno = saved;
+                return v;
+            }
+        }
+        log_outcome(s, c, resumed);
+        if (!tls13)
+            capture(s, c);
+        else
+            c->want_ticket = c->key != NULL && !c->program_data;
+    } else if (gtls.gnutls_error_is_fatal(ret)) {
+        c->finished = 1;
+        stats_add(AR_STAT_FAILED);
+        if (c->offered && c->key != NULL)
+            state_drop(c->key);
+        log_info("%s handshake failed (%s: %s)", c->label[0] ? c->label : "?",
+                 c->offered ? "with an offered session: its sessions dropped"
+                 : c->why_not ? c->why_not : "no session offered",
+                 gtls.gnutls_strerror(ret));
+    }
+    errno = saved;
+    return ret;
+}
+
+int gresume_io_refused(gnutls_session_t s)
+{
+    if (!gtls_tracking())
+        return 0;
+    struct gtls_conn *c = gconn_get(s);
+    return c != NULL && c->poisoned;
+}
+
+static void take_ticket(gnutls_session_t s, struct gtls_conn *c)
+{
+    if (c == NULL || !c->want_ticket)
+        return;
+    if (!(gtls.gnutls_session_get_flags(s) & GNUTLS_SFLAGS_SESSION_TICKET))
+        return;
+    c->want_ticket = 0; /* GnuTLS keeps the last ticket only: one per session */
+    capture(s, c);
+}
+
+void gresume_after_recv(gnutls_session_t s)
+{
+    if (!gtls_tracking())
+        return;
+    int saved = errno;
+    take_ticket(s, gconn_get(s));
+    errno = saved;
+}
+
+void gresume_deinit(gnutls_session_t s)
+{
+    if (!gtls_tracking())
+        return;
+    int saved = errno;
+    take_ticket(s, gconn_get(s));
+    gconn_free(s);
+    errno = saved;
+}
+
+void gresume_note_program_data(gnutls_session_t s)
+{
+    struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
+    if (c != NULL && !c->started)
+        c->program_data = 1;
+}
+
+void gresume_note_server_name(gnutls_session_t s, gnutls_server_name_type_t type,
+                              const void *name, size_t len)
+{
+    struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
+    if (c == NULL || type != GNUTLS_NAME_DNS || c->started)
+        return;
+    int saved = errno;
+    free(c->sni);
+    c->sni = NULL;
+    if (name == NULL)
+        return;
+    /* GnuTLS sends the given bytes: a name with a NUL inside is no name we can key. */
+    if (memchr(name, '\0', len) != NULL || (c->sni = strndup(name, len)) == NULL)
+        c->unreplayable = 1;
+    errno = saved;
+}
+
+void gresume_note_custom_transport(gnutls_session_t s)
+{
+    struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
+    if (c != NULL)
+        c->custom_transport = 1;
+}
+
+int gresume_note_verify_function(gnutls_session_t s, gnutls_certificate_verify_function *fn)
+{
+    struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
+    if (c == NULL)
+        return 0;
+    c->vkind = fn != NULL ? GV_FUNCTION : GV_NONE;
+    c->vfn = fn;
+    return 1;
+}
+
+void gresume_note_verify_cert(gnutls_session_t s, const gnutls_typed_vdata_st *data, unsigned n,
+                              unsigned flags)
+{
+    struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
+    if (c == NULL)
+        return;
+    int saved = errno;
+    if (gconn_set_vdata(c, data, n, flags) != 0) {
+        c->unreplayable = 1; /* we could not replay its check: offer nothing */
+        log_warn("out of memory recording a verification; this session will not resume");
+    } else {
+        c->vkind = GV_AUTO;
+    }
+    errno = saved;
+}

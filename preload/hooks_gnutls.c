@@ -1,0 +1,196 @@
+/*
+ * hooks_gnutls.c - the exported GnuTLS entry points, siblings of
+ * hooks_openssl.c. Each one runs the real function (found in the program's
+ * own libgnutls) and tells gtls_resume.c / gtls_state.c what happened
+ * around it. Nothing here decides anything.
+ *
+ * GnuTLS calls its own functions directly, never through these: only the
+ * program's calls (and those of libraries it uses, like libcurl-gnutls)
+ * arrive here.
+ */
+#include "gtls_resume.h"
+#include "gtls_state.h"
+#include "gtls_sym.h"
+#include "gtls_verify.h"
+
+#include <errno.h>
+
+#define AR_EXPORT __attribute__((visibility("default")))
+
+/* Resolve the real function, or fail as a missing libgnutls would let us. */
+#define REAL(name, fail)                                                                 \
+    do {                                                                                 \
+        if (gtls_load() == GTLS_MISSING || gtls.name == NULL) {                          \
+            errno = ENOSYS;                                                              \
+            return fail;                                                                 \
+        }                                                                                \
+    } while (0)
+
+#define REAL_VOID(name)                                                                  \
+    do {                                                                                 \
+        if (gtls_load() == GTLS_MISSING || gtls.name == NULL)                            \
+            return;                                                                      \
+    } while (0)
+
+AR_EXPORT int gnutls_init(gnutls_session_t *session, unsigned int flags)
+{
+    REAL(gnutls_init, GNUTLS_E_INTERNAL_ERROR);
+    int ret = gtls.gnutls_init(session, flags);
+    if (ret == 0 && session != NULL)
+        gresume_init(*session, flags);
+    return ret;
+}
+
+AR_EXPORT int gnutls_server_name_set(gnutls_session_t session, gnutls_server_name_type_t type,
+                                     const void *name, size_t name_length)
+{
+    REAL(gnutls_server_name_set, GNUTLS_E_INTERNAL_ERROR);
+    int ret = gtls.gnutls_server_name_set(session, type, name, name_length);
+    if (ret == 0 && session != NULL)
+        gresume_note_server_name(session, type, name, name_length);
+    return ret;
+}
+
+AR_EXPORT void gnutls_deinit(gnutls_session_t session)
+{
+    REAL_VOID(gnutls_deinit);
+    if (session != NULL)
+        gresume_deinit(session);
+    gtls.gnutls_deinit(session);
+}
+
+AR_EXPORT int gnutls_handshake(gnutls_session_t session)
+{
+    REAL(gnutls_handshake, GNUTLS_E_INTERNAL_ERROR);
+    if (session == NULL || !gtls_tracking())
+        return gtls.gnutls_handshake(session);
+    gresume_before_handshake(session);
+    return gresume_after_handshake(session, gtls.gnutls_handshake(session));
+}
+
+AR_EXPORT ssize_t gnutls_record_recv(gnutls_session_t session, void *data, size_t size)
+{
+    REAL(gnutls_record_recv, GNUTLS_E_INTERNAL_ERROR);
+    if (session == NULL || !gtls_tracking())
+        return gtls.gnutls_record_recv(session, data, size);
+    if (gresume_io_refused(session))
+        return GNUTLS_E_INVALID_SESSION;
+    ssize_t ret = gtls.gnutls_record_recv(session, data, size);
+    gresume_after_recv(session);
+    return ret;
+}
+
+AR_EXPORT ssize_t gnutls_record_recv_seq(gnutls_session_t session, void *data, size_t size,
+                                         unsigned char *seq)
+{
+    REAL(gnutls_record_recv_seq, GNUTLS_E_INTERNAL_ERROR);
+    if (session == NULL || !gtls_tracking())
+        return gtls.gnutls_record_recv_seq(session, data, size, seq);
+    if (gresume_io_refused(session))
+        return GNUTLS_E_INVALID_SESSION;
+    ssize_t ret = gtls.gnutls_record_recv_seq(session, data, size, seq);
+    gresume_after_recv(session);
+    return ret;
+}
+
+AR_EXPORT ssize_t gnutls_record_send(gnutls_session_t session, const void *data, size_t size)
+{
+    REAL(gnutls_record_send, GNUTLS_E_INTERNAL_ERROR);
+    if (session != NULL && gresume_io_refused(session))
+        return GNUTLS_E_INVALID_SESSION;
+    return gtls.gnutls_record_send(session, data, size);
+}
+
+AR_EXPORT int gnutls_session_set_data(gnutls_session_t session, const void *data,
+                                      size_t size)
+{
+    REAL(gnutls_session_set_data, GNUTLS_E_INTERNAL_ERROR);
+    int ret = gtls.gnutls_session_set_data(session, data, size);
+    if (ret == 0 && session != NULL)
+        gresume_note_program_data(session);
+    return ret;
+}
+
+AR_EXPORT void gnutls_session_set_verify_function(gnutls_session_t session,
+                                                  gnutls_certificate_verify_function *func)
+{
+    REAL_VOID(gnutls_session_set_verify_function);
+    if (session != NULL && func != NULL && gresume_note_verify_function(session, func))
+        func = gtls_session_tramp; /* so we know whether it ran */
+    else if (session != NULL)
+        gresume_note_verify_function(session, NULL);
+    gtls.gnutls_session_set_verify_function(session, func);
+}
+
+AR_EXPORT void gnutls_session_set_verify_cert(gnutls_session_t session, const char *hostname,
+                                              unsigned flags)
+{
+    REAL_VOID(gnutls_session_set_verify_cert);
+    gtls.gnutls_session_set_verify_cert(session, hostname, flags);
+    if (session == NULL)
+        return;
+    gnutls_typed_vdata_st host = {GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)hostname, 0};
+    gresume_note_verify_cert(session, &host, hostname != NULL ? 1 : 0, flags);
+}
+
+AR_EXPORT void gnutls_session_set_verify_cert2(gnutls_session_t session,
+                                               gnutls_typed_vdata_st *data, unsigned elements,
+                                               unsigned flags)
+{
+    REAL_VOID(gnutls_session_set_verify_cert2);
+    gtls.gnutls_session_set_verify_cert2(session, data, elements, flags);
+    if (session != NULL)
+        gresume_note_verify_cert(session, data, data != NULL ? elements : 0, flags);
+}
+
+AR_EXPORT void gnutls_certificate_set_verify_function(gnutls_certificate_credentials_t cred,
+                                                      gnutls_certificate_verify_function *func)
+{
+    REAL_VOID(gnutls_certificate_set_verify_function);
+    if (cred != NULL && gtls_ready()) {
+        int saved = errno;
+        if (gcreds_note_verify(cred, func) == 0 && func != NULL)
+            func = gtls_creds_tramp; /* so we know whether it ran */
+        else if (func != NULL)
+            gtls_give_up("a verify function could not be recorded");
+        errno = saved;
+    }
+    gtls.gnutls_certificate_set_verify_function(cred, func);
+}
+
+AR_EXPORT void gnutls_certificate_free_credentials(gnutls_certificate_credentials_t cred)
+{
+    REAL_VOID(gnutls_certificate_free_credentials);
+    if (cred != NULL && gtls_ready())
+        gcreds_forget(cred);
+    gtls.gnutls_certificate_free_credentials(cred);
+}
+
+/* A client certificate chosen per handshake: sessions of such credentials are not offered. */
+#define PICKS_CERT(name, fn_type)                                                        \
+    AR_EXPORT void name(gnutls_certificate_credentials_t cred, fn_type *func)            \
+    {                                                                                    \
+        REAL_VOID(name);                                                                 \
+        gtls.name(cred, func);                                                           \
+        if (cred != NULL && func != NULL && gtls_ready()) {                              \
+            int saved = errno;                                                           \
+            gcreds_note_picks_cert(cred);                                                \
+            errno = saved;                                                               \
+        }                                                                                \
+    }
+PICKS_CERT(gnutls_certificate_set_retrieve_function, gnutls_certificate_retrieve_function)
+PICKS_CERT(gnutls_certificate_set_retrieve_function2, gnutls_certificate_retrieve_function2)
+PICKS_CERT(gnutls_certificate_set_retrieve_function3, gnutls_certificate_retrieve_function3)
+
+/* Push/pull functions: the transport pointer is the program's, not a socket. */
+#define CUSTOM_TRANSPORT(name, fn_type)                                                  \
+    AR_EXPORT void name(gnutls_session_t session, fn_type func)                          \
+    {                                                                                    \
+        REAL_VOID(name);                                                                 \
+        gtls.name(session, func);                                                        \
+        if (session != NULL && func != NULL)                                             \
+            gresume_note_custom_transport(session);                                      \
+    }
+CUSTOM_TRANSPORT(gnutls_transport_set_push_function, gnutls_push_func)
+CUSTOM_TRANSPORT(gnutls_transport_set_vec_push_function, gnutls_vec_push_func)
+CUSTOM_TRANSPORT(gnutls_transport_set_pull_function, gnutls_pull_func)

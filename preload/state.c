@@ -1,0 +1,137 @@
+/*
+ * state.c - the configuration, the table and the store, shared by the
+ * OpenSSL and GnuTLS glue. See ar_state.h.
+ */
+#include "ar_state.h"
+#include "ar_config.h"
+#include "ar_log.h"
+#include "ar_stats.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static struct ar_cache *table;
+static struct ar_store *store;
+static int ready;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* The table's lock is taken across fork(); the child drops its tickets. */
+static void fork_prepare(void)
+{
+    cache_fork_prepare(table);
+}
+
+static void fork_parent(void)
+{
+    cache_fork_parent(table);
+}
+
+static void fork_child(void)
+{
+    cache_fork_child(table);
+}
+
+static void store_init(const struct ar_config *cfg)
+{
+    char dir[4096];
+    const char *why = NULL;
+    struct ar_store_limits lim = {cfg->max_hosts, cfg->tickets, cfg->store_bytes};
+
+    if (cfg->store_off)
+        return;
+    if (cfg->store_dir != NULL)
+        snprintf(dir, sizeof dir, "%s", cfg->store_dir);
+    else if (store_default_dir(cfg->xdg_runtime_dir, dir, sizeof dir) != 0)
+        return;
+    store = store_open(dir, &lim, &why);
+    if (store == NULL)
+        log_warn("session store %s not used: %s; sessions stay in this process", dir, why);
+    else
+        log_debug("session store %s", dir);
+}
+
+static void print_stats(void)
+{
+    char line[900];
+    stats_format(line, sizeof line);
+    log_always("%s", line);
+}
+
+static void state_init(void)
+{
+    const struct ar_config *cfg = config_get();
+    if (cfg->disabled)
+        return;
+    table = cache_new(cfg->max_hosts, cfg->tickets);
+    if (table == NULL) {
+        log_error("cannot set up the session table (out of memory?); resumption off");
+        return;
+    }
+    if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0) {
+        log_error("pthread_atfork failed; resumption off");
+        return;
+    }
+    store_init(cfg);
+    if (cfg->stats)
+        atexit(print_stats);
+    ready = 1;
+}
+
+int state_ready(void)
+{
+    pthread_once(&init_once, state_init);
+    return ready;
+}
+
+struct ar_cache *state_table(void)
+{
+    return table;
+}
+
+struct ar_store *state_store(void)
+{
+    return store;
+}
+
+int64_t now_seconds(void)
+{
+    return (int64_t)time(NULL);
+}
+
+int state_keep(const char *key, const char *label, struct ar_session *s, int64_t now)
+{
+    int stored = store != NULL && store_put(store, key, label, s, now) == 0;
+    if (stored && s->single_use) {
+        session_clear(s);
+        return 0;
+    }
+    return cache_put(table, key, s, now) == 0 || stored ? 0 : -1;
+}
+
+int state_take(const char *key, struct ar_session *s, int *from_store)
+{
+    int64_t now = now_seconds();
+    int found = cache_take(table, key, now, s);
+    *from_store = 0;
+    if (found == 0 && store != NULL) {
+        found = store_take(store, key, now, s);
+        *from_store = found > 0;
+    }
+    return found;
+}
+
+void state_drop(const char *key)
+{
+    cache_drop(table, key);
+    if (store != NULL)
+        store_drop(store, key);
+}
+
+void state_drop_born(const char *key, int64_t born)
+{
+    cache_drop_born(table, key, born);
+    if (store != NULL)
+        store_drop_born(store, key, born);
+}

@@ -1,0 +1,202 @@
+/*
+ * gtls_client.c - a GnuTLS client for the integration tests: N connections
+ * in one process, each with a new session (and by default new credentials),
+ * an HTTP/1.0 GET each, and the ways real GnuTLS programs verify.
+ *
+ *   gtls_client [OPTION...] HOST PORT
+ *     -n N          connections (default 1)
+ *     -s NAME       SNI and expected host name (default: none / HOST)
+ *     -h NAME       expected host name only (default: -s NAME, else HOST)
+ *     -v MODE       none | auto (gnutls_session_set_verify_cert) |
+ *                   callback (gnutls_certificate_set_verify_function) |
+ *                   manual (gnutls_certificate_verify_peers3 after the
+ *                   handshake, as wget does) | manual-full (the same,
+ *                   full handshakes only: a program whose own cache (-o)
+ *                   holds only sessions it verified); default none
+ *     -c CAFILE     trust only this CA file
+ *     -C CERT -K KEY  client certificate
+ *     -p PRIORITY   priority string (default: gnutls_set_default_priority)
+ *     -o            own resumption: keep gnutls_session_get_data2 of each
+ *                   connection and gnutls_session_set_data it on the next
+ *     -k            one credentials object for all connections
+ *     -r            with -v callback: the callback rejects every certificate
+ *                   after verifying it (a pin that does not match)
+ *
+ * Prints per connection: 'conn I ok resumed=R proto=P certs=K' or
+ * 'conn I error STAGE: TEXT'. Exits 0 once all ran; the caller judges.
+ */
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char *expect_host;
+static int reject_all;
+
+static int tcp_connect(const char *host, int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    if (fd < 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1 ||
+        connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int verify_cb(gnutls_session_t session)
+{
+    unsigned status = 0;
+    if (gnutls_certificate_verify_peers3(session, expect_host, &status) < 0 || status != 0)
+        return -1;
+    return reject_all ? -1 : 0;
+}
+
+static gnutls_certificate_credentials_t make_creds(const char *ca, const char *vmode,
+                                                   const char *cert, const char *key)
+{
+    gnutls_certificate_credentials_t cred;
+    if (gnutls_certificate_allocate_credentials(&cred) < 0)
+        return NULL;
+    if (ca != NULL && gnutls_certificate_set_x509_trust_file(cred, ca, GNUTLS_X509_FMT_PEM) < 0)
+        fprintf(stderr, "cannot load %s\n", ca);
+    if (cert != NULL &&
+        gnutls_certificate_set_x509_key_file(cred, cert, key, GNUTLS_X509_FMT_PEM) < 0)
+        fprintf(stderr, "cannot load %s\n", cert);
+    if (strcmp(vmode, "callback") == 0)
+        gnutls_certificate_set_verify_function(cred, verify_cb);
+    return cred;
+}
+
+int main(int argc, char **argv)
+{
+    int n = 1, own = 0, shared_creds = 0, opt;
+    const char *sni = NULL, *vmode = "none", *ca = NULL, *cert = NULL, *key = NULL,
+               *prio = NULL, *vhost = NULL;
+    gnutls_datum_t saved = {NULL, 0};
+    gnutls_certificate_credentials_t cred = NULL;
+
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:okr")) != -1) {
+        switch (opt) {
+        case 'n': n = atoi(optarg); break;
+        case 's': sni = optarg; break;
+        case 'h': vhost = optarg; break;
+        case 'v': vmode = optarg; break;
+        case 'c': ca = optarg; break;
+        case 'C': cert = optarg; break;
+        case 'K': key = optarg; break;
+        case 'p': prio = optarg; break;
+        case 'o': own = 1; break;
+        case 'k': shared_creds = 1; break;
+        case 'r': reject_all = 1; break;
+        default: return 2;
+        }
+    }
+    if (argc - optind != 2) {
+        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-o] [-k] HOST PORT\n",
+                argv[0]);
+        return 2;
+    }
+    const char *host = argv[optind];
+    int port = atoi(argv[optind + 1]);
+    expect_host = vhost ? vhost : sni ? sni : host;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    gnutls_global_init();
+
+    for (int i = 0; i < n; i++) {
+        gnutls_session_t s;
+        const char *err = NULL;
+        int ret = 0;
+        if (cred == NULL)
+            cred = make_creds(ca, vmode, cert, key);
+        int fd = tcp_connect(host, port);
+        if (fd < 0) {
+            printf("conn %d error connect: refused\n", i);
+            continue;
+        }
+        gnutls_init(&s, GNUTLS_CLIENT);
+        if (prio != NULL)
+            gnutls_priority_set_direct(s, prio, NULL);
+        else
+            gnutls_set_default_priority(s);
+        gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
+        if (sni != NULL)
+            gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni, strlen(sni));
+        if (strcmp(vmode, "auto") == 0)
+            gnutls_session_set_verify_cert(s, expect_host, 0);
+        if (own && saved.data != NULL)
+            gnutls_session_set_data(s, saved.data, saved.size);
+        gnutls_transport_set_int(s, fd);
+        do
+            ret = gnutls_handshake(s);
+        while (ret < 0 && !gnutls_error_is_fatal(ret));
+        if (ret < 0) {
+            printf("conn %d error handshake: %s\n", i, gnutls_strerror(ret));
+            goto next;
+        }
+        unsigned listed = 0;
+        gnutls_certificate_get_peers(s, &listed);
+        if (strcmp(vmode, "manual") == 0 ||
+            (strcmp(vmode, "manual-full") == 0 && !gnutls_session_is_resumed(s))) {
+            unsigned status = 0;
+            ret = gnutls_certificate_verify_peers3(s, expect_host, &status);
+            if (ret < 0 || status != 0) {
+                printf("conn %d error verify: %s\n", i,
+                       ret < 0 ? gnutls_strerror(ret) : "certificate not trusted");
+                goto next;
+            }
+        }
+        char req[512], buf[4096];
+        snprintf(req, sizeof req, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", expect_host);
+        if (gnutls_record_send(s, req, strlen(req)) < 0) {
+            err = "send";
+        } else {
+            for (;;) {
+                ssize_t r = gnutls_record_recv(s, buf, sizeof buf);
+                if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+                    continue;
+                if (r <= 0) {
+                    if (r < 0 && r != GNUTLS_E_PREMATURE_TERMINATION)
+                        err = gnutls_strerror((int)r);
+                    break;
+                }
+            }
+        }
+        if (err != NULL) {
+            printf("conn %d error io: %s\n", i, err);
+            goto next;
+        }
+        printf("conn %d ok resumed=%d proto=%s certs=%u\n", i, gnutls_session_is_resumed(s),
+               gnutls_protocol_get_name(gnutls_protocol_get_version(s)), listed);
+        if (own) {
+            gnutls_free(saved.data);
+            saved.data = NULL;
+            if (gnutls_session_get_data2(s, &saved) < 0)
+                saved.data = NULL;
+        }
+    next:
+        gnutls_bye(s, GNUTLS_SHUT_WR);
+        gnutls_deinit(s);
+        close(fd);
+        if (!shared_creds) {
+            gnutls_certificate_free_credentials(cred);
+            cred = NULL;
+        }
+    }
+    gnutls_free(saved.data);
+    if (cred != NULL)
+        gnutls_certificate_free_credentials(cred);
+    gnutls_global_deinit();
+    return 0;
+}
