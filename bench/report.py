@@ -179,28 +179,29 @@ def section_stime(raw, out, plot):
     out.append("")
 
 
-def section_curl(raw, out, plot):
+def client_runs(raw, kind):
+    """Rows `kind` (proto variant run seconds rc) and `kind`srv (proto variant
+    ssl_protocol reused) -> per-run seconds, failures, resumed and logged counts."""
     runs = collections.defaultdict(dict)   # (proto, variant) -> {run: seconds}
     fails = collections.Counter()
-    for proto, v, run, secs, rc in raw.rows["curl"]:
+    for proto, v, run, secs, rc in raw.rows[kind]:
         if rc != "0":
             fails[(proto, v)] += 1
             continue
         runs[(proto, v)][int(run)] = float(secs)
     srv = collections.Counter()
     srv_tot = collections.Counter()
-    for proto, v, sproto, reused in raw.rows["curlsrv"]:
+    for proto, v, sproto, reused in raw.rows[kind + "srv"]:
         srv_tot[(proto, v)] += 1
         if reused == "r":
             srv[(proto, v)] += 1
-    out.append("## 2. `curl -s --cacert` through a 10 ms/direction delay proxy: wall time per run\n")
-    out.append("Separate curl processes, plain and through `scripts/autoresume` (fresh "
-               "AUTORESUME_CACHE store per protocol; its first run is a full handshake and is "
-               "counted), alternating; wall time from process start to exit. Resumed = what "
-               "nginx logged ($ssl_session_reused). The proxy delays data, not the TCP connect. "
-               "curl sets SSL_OP_NO_TICKET, so on TLS 1.2 it can resume only by session id: "
-               "these two nginx servers have `ssl_session_cache shared` besides tickets (with "
-               "tickets alone, every TLS 1.2 offer is refused by the server).\n")
+    return runs, fails, srv, srv_tot
+
+
+def client_tables(raw, out, plot_rows, kind, target12):
+    """The two tables of sections 2 and 2b: variants, and plain / autoresume
+    per-run ratios (target >= target12 on TLS 1.2 if it is not None)."""
+    runs, fails, srv, srv_tot = client_runs(raw, kind)
     out.append("| TLS | variant | runs | median ms | min | max | resumed (server) | failed |")
     out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for proto in ("12", "13"):
@@ -213,8 +214,8 @@ def section_curl(raw, out, plot):
                        f"{fmt(max(t) * 1e3, 1) if t else 'n/a'} | "
                        f"{srv[(proto, v)]}/{srv_tot[(proto, v)]} | {fails[(proto, v)]} |")
             if t:
-                plot["curl"].append((f"TLS 1.{proto[1]}", v, med(t) * 1e3, min(t) * 1e3,
-                                     max(t) * 1e3))
+                plot_rows.append((f"TLS 1.{proto[1]}", v, med(t) * 1e3, min(t) * 1e3,
+                                  max(t) * 1e3))
     out.append("")
     out.append("| TLS | ratio plain / autoresume | median | min | max | target | |")
     out.append("| --- | --- | --- | --- | --- | --- | --- |")
@@ -225,11 +226,40 @@ def section_curl(raw, out, plot):
         if not ratios:
             continue
         m = med(ratios)
-        target = ">= 1.4" if proto == "12" else "(none)"
-        v = verdict(m, 1.4) if proto == "12" else ""
+        judged = proto == "12" and target12 is not None
+        target = f">= {target12}" if judged else "(none)"
+        v = verdict(m, target12) if judged else ""
         out.append(f"| 1.{proto[1]} | per-run pairs | {fmt(m)}x | {fmt(min(ratios))} | "
                    f"{fmt(max(ratios))} | {target} | {v} |")
     out.append("")
+
+
+def section_curl(raw, out, plot):
+    out.append("## 2. `curl -s --cacert` through a 10 ms/direction delay proxy: wall time per run\n")
+    out.append("Separate curl processes, plain and through `scripts/autoresume` (fresh "
+               "AUTORESUME_CACHE store per protocol; its first run is a full handshake and is "
+               "counted), alternating; wall time from process start to exit. Resumed = what "
+               "nginx logged ($ssl_session_reused). The proxy delays data, not the TCP connect. "
+               "curl sets SSL_OP_NO_TICKET, so on TLS 1.2 it can resume only by session id: "
+               "these two nginx servers have `ssl_session_cache shared` besides tickets (with "
+               "tickets alone, every TLS 1.2 offer is refused by the server).\n")
+    client_tables(raw, out, plot["curl"], "curl", 1.4)
+
+
+def section_wget(raw, out, plot):
+    if not raw.rows["wget"]:
+        return
+    out.append("## 2b. `wget -q --ca-certificate` (GnuTLS) through the same proxy: wall time "
+               "per run\n")
+    out.append(f"{raw.info.get('wget', 'wget')}. Separate `wget --no-config --no-proxy -4 "
+               "--tries=1 -q -O /dev/null --ca-certificate=CA https://localhost:PORT/...` "
+               "processes against the same two nginx servers and delay proxies as section 2 "
+               "(`-4`: localhost as 127.0.0.1, the name the certificate has), plain and through "
+               "`scripts/autoresume` (its own fresh store per protocol; first run a full "
+               "handshake, counted), alternating; wall time from process start to exit; "
+               "resumed = what nginx logged. Run after the curl runs of both protocols. No "
+               "target: the 1.4 of section 2 was set for curl.\n")
+    client_tables(raw, out, plot["wget"], "wget", None)
 
 
 def section_cg(raw, out, plot):
@@ -437,22 +467,25 @@ def draw(plot, png, gnuplot):
                    "set ylabel 'connections / s'", f"plot {plots}"]
     else:
         script += ["set title '1. (no s_time data)'", "plot 0 notitle"]
-    # 2. curl
-    if plot["curl"]:
+    # 2. curl, 2b. wget
+    if plot["curl"] or plot["wget"]:
         with open(f"{d}/curl.dat", "w") as f:
-            for g in ("TLS 1.2", "TLS 1.3"):
-                vals = {v: (m, lo, hi) for gg, v, m, lo, hi in plot["curl"] if gg == g}
-                if not vals:
-                    continue
-                f.write(f"\"{g}\"")
-                for v in ("plain", "autoresume"):
-                    m, lo, hi = vals.get(v, (0, 0, 0))
-                    f.write(f" {m:.2f} {lo:.2f} {hi:.2f}")
-                f.write("\n")
-        script += ["set title '2. curl via 10 ms/direction proxy: ms per run (median, min-max)'",
+            for prog in ("curl", "wget"):
+                for g in ("TLS 1.2", "TLS 1.3"):
+                    vals = {v: (m, lo, hi) for gg, v, m, lo, hi in plot[prog] if gg == g}
+                    if not vals:
+                        continue
+                    f.write(f"\"{prog} {g}\"")
+                    for v in ("plain", "autoresume"):
+                        m, lo, hi = vals.get(v, (0, 0, 0))
+                        f.write(f" {m:.2f} {lo:.2f} {hi:.2f}")
+                    f.write("\n")
+        progs = " and ".join(p for p in ("curl", "wget") if plot[p])
+        script += [f"set title '2. {progs} via 10 ms/direction proxy: ms per run "
+                   f"(median, min-max)'",
                    "set ylabel 'ms per run'",
-                   f"plot '{d}/curl.dat' using 2:3:4:xtic(1) title 'plain curl', "
-                   f"'' using 5:6:7 title 'scripts/autoresume curl'"]
+                   f"plot '{d}/curl.dat' using 2:3:4:xtic(1) title 'plain', "
+                   f"'' using 5:6:7 title 'through scripts/autoresume'"]
     else:
         script += ["set title '2. (no curl data)'", "plot 0 notitle"]
     # 3. callgrind
@@ -501,7 +534,8 @@ def report(raw_path, md, png, gnuplot):
     info = raw.info
     out.append(f"Machine: {info.get('host', '?')}; load average {info.get('loadavg_start', '?')} "
                f"at start, {info.get('loadavg_end', '?')} at end. {info.get('openssl', '?')}, "
-               f"nginx {info.get('nginx', '?')}, {info.get('curl', '?')}. Tree: "
+               f"nginx {info.get('nginx', '?')}, {info.get('curl', '?')}"
+               f"{', ' + info['wget'] if 'wget' in info else ''}. Tree: "
                f"{info.get('git', '?')}. Measurements before the report took "
                f"{info.get('total_s', '?')} s. Session stores on {info.get('store_fs', '?')}. "
                f"Library measured: a copy of build/libautoresume.so taken at the start "
@@ -514,9 +548,10 @@ def report(raw_path, md, png, gnuplot):
         out.append("Load average (1 min) when each part started (2 CPUs; wall-clock numbers taken "
                    "under a high load are noisy, instruction counts are not): "
                    + ", ".join(f"{part}: {value}" for part, value in loads) + ".\n")
-    plot = {"stime": [], "curl": [], "cg": [], "mem": []}
+    plot = {"stime": [], "curl": [], "wget": [], "cg": [], "mem": []}
     section_stime(raw, out, plot)
     section_curl(raw, out, plot)
+    section_wget(raw, out, plot)
     section_cg(raw, out, plot)
     section_true(raw, out, plot)
     section_mem(raw, out, plot)

@@ -11,8 +11,9 @@
 #
 #   1. openssl s_time -new, plain / under the preload (store off, store on) /
 #      s_time -reuse (the program resuming itself): connections per second
-#   2. curl, 20 separate runs, plain / through scripts/autoresume, via a proxy
-#      adding 10 ms each way: wall time per run
+#   2. curl (OpenSSL), 20 separate runs, plain / through scripts/autoresume,
+#      via a proxy adding 10 ms each way: wall time per run; 2b. the same with
+#      wget (GnuTLS in Debian), if wget is installed
 #   3. callgrind: instructions of the library per resumed connection vs the
 #      client's; store on vs off (instructions, and wall time per connection)
 #   4. /bin/true start-up with and without LD_PRELOAD
@@ -25,9 +26,10 @@
 #
 # Knobs (environment): BENCH_ROUNDS (s_time rounds per variant, EC; 5),
 # BENCH_RSA_ROUNDS (3; 0 skips RSA), BENCH_T (s_time -time; 3),
-# BENCH_CURL_RUNS (20), BENCH_MEM_CONNS (100000), BENCH_MEM_SECONDS (120, also
-# cut to fit the budget), BENCH_BUDGET (whole run, seconds; 560), KEEP=1 keeps
-# the work directory.
+# BENCH_CURL_RUNS (20), BENCH_WGET_RUNS (BENCH_CURL_RUNS; 0 skips wget),
+# BENCH_MEM_CONNS (100000), BENCH_MEM_SECONDS (120, also cut to fit the
+# budget), BENCH_BUDGET (whole run, seconds; 560), KEEP=1 keeps the work
+# directory.
 set -u
 set -o pipefail
 
@@ -43,6 +45,7 @@ PY=/usr/bin/python3
 OPENSSL=/usr/bin/openssl
 NGINX=/usr/sbin/nginx
 CURL=/usr/bin/curl
+WGET=$(command -v wget || true)
 VALGRIND=$(command -v valgrind || true)
 GNUPLOT=$(command -v gnuplot || true)
 CC=${CC:-cc}
@@ -51,6 +54,7 @@ ROUNDS=${BENCH_ROUNDS:-5}
 RSA_ROUNDS=${BENCH_RSA_ROUNDS:-3}
 STIME_T=${BENCH_T:-3}
 CURL_RUNS=${BENCH_CURL_RUNS:-20}
+WGET_RUNS=${BENCH_WGET_RUNS:-$CURL_RUNS}
 MEM_CONNS=${BENCH_MEM_CONNS:-100000}
 MEM_SECONDS=${BENCH_MEM_SECONDS:-120}
 BUDGET=${BENCH_BUDGET:-560}
@@ -78,6 +82,10 @@ for f in "$PY" "$OPENSSL" "$NGINX" "$CURL"; do
 done
 [[ -n $VALGRIND ]] || die "valgrind missing (apt-get install valgrind)"
 [[ -n $GNUPLOT ]] || echo "bench: gnuplot missing (apt-get install gnuplot-nox): no chart" >&2
+if [[ -z $WGET && $WGET_RUNS != 0 ]]; then
+    echo "bench: wget missing (apt-get install wget): no wget measurement" >&2
+    WGET_RUNS=0
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ar-bench.XXXXXX") || die "mktemp failed"
 # Session stores: on a tmpfs when there is one, like the default place
@@ -131,6 +139,8 @@ raw info loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 raw info openssl "$($OPENSSL version)"
 raw info nginx "$($NGINX -v 2>&1 | sed 's/^nginx version: //')"
 raw info curl "$($CURL --version | head -1 | cut -d' ' -f1-2)"
+[[ -n $WGET ]] && raw info wget "$($WGET --version | head -1 | sed 's/^GNU //; s/ built on.*//'), $(
+    ldd "$WGET" | grep -o -m1 -E 'lib(gnutls|ssl)\.so[.0-9]*' || echo 'TLS library unknown')"
 raw info git "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
 # Which build we measure (others may rebuild it while we run: checked at the end).
 lib_id() { echo "sha256 $(sha256sum "$1" | cut -c1-16), built $(date -u -r "$1" '+%Y-%m-%d %H:%M:%S UTC')"; }
@@ -376,11 +386,41 @@ for proto in 12 13; do
         done
     done
 done
+# 2b. The same with wget (GnuTLS in Debian), through the same proxies and
+# servers, its own fresh store per protocol, URIs /wget-plain/N and
+# /wget-autoresume/N. wget has no --resolve: the host name must match the
+# certificate, and -4 makes localhost 127.0.0.1 (where the proxy listens).
+# --no-config, --no-proxy: no wgetrc, no *_proxy; --tries=1: no retries.
+((WGET_RUNS > 0)) && say "2b. wget: $WGET_RUNS runs per variant through the same proxy"
+for proto in 12 13; do
+    ((WGET_RUNS > 0)) || break
+    px=PX$proto
+    px=${!px}
+    store=$(fresh_store)
+    for run in $(seq "$WGET_RUNS"); do
+        for v in plain autoresume; do
+            cmd=("$WGET" --no-config --no-proxy -4 --tries=1 -q -O /dev/null
+                 --ca-certificate="$CERTS/ec-ca.pem" "https://localhost:$px/wget-$v/$run")
+            t0=$EPOCHREALTIME
+            if [[ $v == plain ]]; then
+                timeout 20 "${cmd[@]}"
+            else
+                AUTORESUME_LIBRARY=$LIB AUTORESUME_CACHE=$store timeout 20 \
+                    "$ROOT/scripts/autoresume" "${cmd[@]}"
+            fi
+            rc=$?
+            raw wget "$proto" "$v" "$run" "$(since "$t0" "$EPOCHREALTIME")" "$rc"
+        done
+    done
+done
 sleep 0.2   # let nginx write its log lines
 while read -r port uri proto reused; do
     case $port in "$P_CU12") p=12 ;; "$P_CU13") p=13 ;; *) continue ;; esac
     v=${uri#/}; v=${v%%/*}
-    raw curlsrv "$p" "$v" "$proto" "$reused"
+    case $v in
+        wget-*) raw wgetsrv "$p" "${v#wget-}" "$proto" "$reused" ;;
+        *) raw curlsrv "$p" "$v" "$proto" "$reused" ;;
+    esac
 done <"$WORK/nginx/curl.log"
 
 # ------------------------------------------------------------- 1. s_time --

@@ -28,6 +28,8 @@ struct ar_key_input {
     long max_version;
     unsigned long version_options; /* SSL_OP_NO_TLSv1_x bits and the like */
     const char *ciphers;        /* cipher list in order, any text; hashed */
+    unsigned long lib_options;  /* other library settings that shape the ClientHello
+                                 * (GnuTLS: gnutls_init flags, compatibility mode) */
     const unsigned char *sid_ctx; /* session id context, may be NULL */
     size_t sid_ctx_len;
 };

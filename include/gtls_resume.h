@@ -15,6 +15,9 @@
 /* gresume_init - gnutls_init succeeded with these flags: follow a client session. */
 void gresume_init(gnutls_session_t s, unsigned flags);
 
+/* gresume_note_compat - gnutls_session_enable_compatibility_mode was called. */
+void gresume_note_compat(gnutls_session_t s);
+
 /* gresume_before_handshake - the first handshake call of a session we follow: offer. */
 void gresume_before_handshake(gnutls_session_t s);
 
@@ -37,6 +40,8 @@ void gresume_deinit(gnutls_session_t s);
 /* What the program set on a session (after the real call succeeded). */
 void gresume_note_program_data(gnutls_session_t s);
 void gresume_note_custom_transport(gnutls_session_t s);
+/* text: the priority string; NULL = not known (e.g. a cache we did not see made). */
+void gresume_note_priority(gnutls_session_t s, const char *text);
 void gresume_note_server_name(gnutls_session_t s, gnutls_server_name_type_t type,
                               const void *name, size_t len);
 /* Returns 1 if the session is followed: then GnuTLS must get gtls_session_tramp instead of fn. */

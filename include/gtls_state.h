@@ -30,14 +30,19 @@ struct gtls_conn {
     int offered;           /* we called gnutls_session_set_data */
     int program_data;      /* the program set its own session data */
     int custom_transport;  /* push/pull functions: the transport is no socket */
+    unsigned init_flags;   /* gnutls_init's flags */
+    int compat;            /* gnutls_session_enable_compatibility_mode (no EMS) */
     int want_ticket;       /* TLS 1.3: capture the next ticket that arrives */
     int poisoned;          /* resumed, then its trust check failed: no I/O */
     int dropped;           /* the key's stale sessions were already dropped */
+    int verify_in_hs;      /* the handshake verifies (session or credentials setting) */
     int verify_ran;        /* the program's verify function ran in this handshake */
     int picks_cert;        /* its credentials choose a client certificate per handshake */
     int unreplayable;      /* its verification could not be recorded: never offer */
     char *sni;             /* the DNS name given to gnutls_server_name_set (GnuTLS
                             * cannot tell a client its own), or NULL */
+    char *prio;            /* the priority string in effect ("@default..." for the
+                            * library's default), or NULL when not known */
     char *key;             /* session key; NULL when none could be made */
     char label[128];       /* "host:port" for log lines */
     const char *why_not;   /* static reason no session was offered */
@@ -83,6 +88,16 @@ void gcreds_note_picks_cert(gnutls_certificate_credentials_t cred);
 int gcreds_get(gnutls_certificate_credentials_t cred, gnutls_certificate_verify_function **fn,
                int *picks_cert);
 void gcreds_forget(gnutls_certificate_credentials_t cred);
+
+/*
+ * Priority caches (gnutls_priority_init*) and the text they were made from,
+ * so that gnutls_priority_set can tell a session's priorities. gprio_note
+ * records (copying; -1 on ENOMEM), gprio_dup returns a malloc'd copy or
+ * NULL, gprio_forget drops (gnutls_priority_deinit). Thread-safe.
+ */
+int gprio_note(gnutls_priority_t cache, const char *text);
+char *gprio_dup(gnutls_priority_t cache);
+void gprio_forget(gnutls_priority_t cache);
 
 /*
  * gtls_give_up - something we must know could not be recorded (out of

@@ -22,7 +22,10 @@
     X(gnutls_certificate_free_credentials) X(gnutls_certificate_set_retrieve_function)        \
     X(gnutls_certificate_set_retrieve_function2) X(gnutls_certificate_set_retrieve_function3) \
     X(gnutls_transport_set_push_function) X(gnutls_transport_set_vec_push_function)           \
-    X(gnutls_transport_set_pull_function)
+    X(gnutls_transport_set_pull_function) X(gnutls_priority_init) X(gnutls_priority_init2)     \
+    X(gnutls_priority_deinit) X(gnutls_priority_set) X(gnutls_priority_set_direct)            \
+    X(gnutls_set_default_priority) X(gnutls_set_default_priority_append)                      \
+    X(gnutls_session_enable_compatibility_mode)
 
 /* Functions we only call. */
 #define GTLS_USED(X)                                                                          \

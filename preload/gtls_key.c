@@ -1,9 +1,11 @@
 /*
  * gtls_key.c - fill struct ar_key_input from a GnuTLS session.
  *
- * Priorities (gnutls_priority_set*) cannot be read back from a session and
- * are not in the key: the protocol keeps them honest (a resumed session
- * must use a version and cipher suite the ClientHello offered).
+ * Priorities cannot be read back from a session: the key holds the text
+ * the program gave (gnutls_priority_init*, _set_direct, the defaults). A
+ * session won under other priorities can fail the handshake outright (an
+ * OpenSSL server aborts when the extended master secret extension comes and
+ * goes: "inconsistent extms").
  */
 #include "gtls_key.h"
 #include "ar_key.h"
@@ -106,8 +108,20 @@ int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
      * +4 credentials function. A program that verifies after the handshake
      * (wget) does so on the resumed session's certificates too. */
     in.verify_peer = c->vkind != GV_NONE || cred_fn != NULL;
+    c->verify_in_hs = in.verify_peer;
     in.host_flags = (unsigned long)c->vkind | (cred_fn != NULL ? 4UL : 0UL);
     in.verify_flags |= c->vflags;
+    if (c->prio == NULL) {
+        *why = "priorities not known (set in a way we did not see)";
+        return -1;
+    }
+    in.ciphers = c->prio;
+    /* gnutls_init flags and compatibility mode change the ClientHello: with
+     * compatibility mode (wget) there is no extended master secret, and an
+     * OpenSSL server aborts a resumption when it comes and goes. Flags that
+     * only shape I/O are left out. */
+    unsigned io_only = GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL;
+    in.lib_options = (unsigned long)(c->init_flags & ~io_only) | (c->compat ? 1UL << 40 : 0UL);
     in.expect_hosts = c->vkind == GV_AUTO ? gtls_expected_host(s, c, hostbuf, sizeof hostbuf) : NULL;
 
     char key[AR_KEY_MAX];

@@ -42,9 +42,19 @@ void gresume_init(gnutls_session_t s, unsigned flags)
     if ((flags & GNUTLS_SERVER) || (flags & GNUTLS_DATAGRAM) || !gtls_ready())
         return;
     int saved = errno;
-    if (gconn_attach(s) == NULL)
+    struct gtls_conn *c = gconn_attach(s);
+    if (c == NULL)
         log_warn("out of memory following a GnuTLS session; it will not resume");
+    else
+        c->init_flags = flags;
     errno = saved;
+}
+
+void gresume_note_compat(gnutls_session_t s)
+{
+    struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
+    if (c != NULL && !c->started)
+        c->compat = 1;
 }
 
 /* Keep the session GnuTLS holds now, with what an offer will need. */
@@ -78,6 +88,15 @@ static void capture(gnutls_session_t s, struct gtls_conn *c)
         if (gtls_chain_encode(s, &ss.chain) != 0)
             return; /* no certificate: not a session we can re-check */
         ss.verify_result = gtls_trust_status(s, c, &ss.chain, gtls_expected_host(s, c, hostbuf, sizeof hostbuf));
+        /* Nothing in the handshake verifies: the program checks afterwards,
+         * or never, and may skip its check on a resumed session, trusting
+         * its own cache. Keep only sessions whose certificate is trusted. */
+        if (!c->verify_in_hs && ss.verify_result != 0) {
+            log_debug("%s: not stored: certificate not trusted and the handshake does not "
+                      "verify it", c->label);
+            session_clear(&ss);
+            return;
+        }
     }
     ss.expires = ss.born + (ss.single_use ? AR_MAX_AGE_TLS13 : AR_MAX_AGE_TLS12);
     if (gtls.gnutls_session_get_data2(s, &d) < 0 || d.data == NULL || d.size == 0) {
@@ -118,9 +137,10 @@ static const char *offer(gnutls_session_t s, struct gtls_conn *c)
     if (found <= 0)
         return found < 0 ? "out of memory" : "no session";
     /* Trusted when it was won but not any more (other CA, other flags): a
-     * full handshake may meet a certificate that is trusted now. */
+     * full handshake may meet a certificate that is trusted now. And where
+     * the handshake does not verify, only trusted certificates go (capture). */
     long now_status = gtls_trust_status(s, c, &ss.chain, gtls_expected_host(s, c, hostbuf, sizeof hostbuf));
-    if (ss.verify_result == 0 && now_status != 0) {
+    if (now_status != 0 && (ss.verify_result == 0 || !c->verify_in_hs)) {
         if (ss.single_use) /* another connection, with other trust, may still use it */
             state_keep(c->key, c->label, &ss, now_seconds());
         session_clear(&ss);
@@ -297,6 +317,17 @@ void gresume_note_server_name(gnutls_session_t s, gnutls_server_name_type_t type
     /* GnuTLS sends the given bytes: a name with a NUL inside is no name we can key. */
     if (memchr(name, '\0', len) != NULL || (c->sni = strndup(name, len)) == NULL)
         c->unreplayable = 1;
+    errno = saved;
+}
+
+void gresume_note_priority(gnutls_session_t s, const char *text)
+{
+    struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
+    if (c == NULL || c->started)
+        return;
+    int saved = errno;
+    free(c->prio);
+    c->prio = text != NULL ? strdup(text) : NULL;
     errno = saved;
 }
 

@@ -23,7 +23,14 @@ struct creds_entry {
     UT_hash_handle hh;
 };
 
+struct prio_entry {
+    gnutls_priority_t cache;
+    char *text;
+    UT_hash_handle hh;
+};
+
 static struct conn_entry *conns;
+static struct prio_entry *prios;
 static struct creds_entry *creds;
 static _Atomic unsigned long nconns;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -72,6 +79,7 @@ int gtls_tracking(void)
 static void conn_clear(struct gtls_conn *c)
 {
     free(c->sni);
+    free(c->prio);
     free(c->key);
     free(c->chain.data);
     for (unsigned i = 0; i < c->velems; i++)
@@ -219,4 +227,54 @@ void gcreds_forget(gnutls_certificate_credentials_t cred)
         HASH_DEL(creds, e);
     pthread_mutex_unlock(&lock);
     free(e);
+}
+
+int gprio_note(gnutls_priority_t cache, const char *text)
+{
+    struct prio_entry *e = NULL;
+    char *copy = strdup(text);
+    if (copy == NULL)
+        return -1;
+    pthread_mutex_lock(&lock);
+    HASH_FIND_PTR(prios, &cache, e);
+    if (e == NULL && (e = calloc(1, sizeof *e)) != NULL) {
+        e->cache = cache;
+        HASH_ADD_PTR(prios, cache, e);
+    }
+    char *old = NULL;
+    if (e != NULL) {
+        old = e->text;
+        e->text = copy;
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&lock);
+    free(old);
+    free(copy);
+    return e != NULL ? 0 : -1;
+}
+
+char *gprio_dup(gnutls_priority_t cache)
+{
+    struct prio_entry *e = NULL;
+    char *text = NULL;
+    pthread_mutex_lock(&lock);
+    HASH_FIND_PTR(prios, &cache, e);
+    if (e != NULL)
+        text = strdup(e->text);
+    pthread_mutex_unlock(&lock);
+    return text;
+}
+
+void gprio_forget(gnutls_priority_t cache)
+{
+    struct prio_entry *e = NULL;
+    pthread_mutex_lock(&lock);
+    HASH_FIND_PTR(prios, &cache, e);
+    if (e != NULL)
+        HASH_DEL(prios, e);
+    pthread_mutex_unlock(&lock);
+    if (e != NULL) {
+        free(e->text);
+        free(e);
+    }
 }

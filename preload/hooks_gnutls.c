@@ -14,6 +14,8 @@
 #include "gtls_verify.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #define AR_EXPORT __attribute__((visibility("default")))
 
@@ -39,6 +41,14 @@ AR_EXPORT int gnutls_init(gnutls_session_t *session, unsigned int flags)
     if (ret == 0 && session != NULL)
         gresume_init(*session, flags);
     return ret;
+}
+
+AR_EXPORT void gnutls_session_enable_compatibility_mode(gnutls_session_t session)
+{
+    REAL_VOID(gnutls_session_enable_compatibility_mode);
+    gtls.gnutls_session_enable_compatibility_mode(session);
+    if (session != NULL)
+        gresume_note_compat(session);
 }
 
 AR_EXPORT int gnutls_server_name_set(gnutls_session_t session, gnutls_server_name_type_t type,
@@ -194,3 +204,98 @@ PICKS_CERT(gnutls_certificate_set_retrieve_function3, gnutls_certificate_retriev
 CUSTOM_TRANSPORT(gnutls_transport_set_push_function, gnutls_push_func)
 CUSTOM_TRANSPORT(gnutls_transport_set_vec_push_function, gnutls_vec_push_func)
 CUSTOM_TRANSPORT(gnutls_transport_set_pull_function, gnutls_pull_func)
+
+/*
+ * Priorities: the key holds the text they were made from. A cache's text is
+ * kept from gnutls_priority_init* until gnutls_priority_deinit.
+ */
+static void note_cache(gnutls_priority_t cache, const char *text, int append)
+{
+    char buf[2048];
+    if (cache == NULL || !gtls_ready())
+        return;
+    int saved = errno;
+    if (text == NULL)
+        text = "@default";
+    else if (append && snprintf(buf, sizeof buf, "@default:%s", text) < (int)sizeof buf)
+        text = buf;
+    else if (append)
+        text = NULL;
+    if (text == NULL || gprio_note(cache, text) != 0)
+        gprio_forget(cache); /* unknown: sessions using it are not offered */
+    errno = saved;
+}
+
+AR_EXPORT int gnutls_priority_init(gnutls_priority_t *cache, const char *priorities,
+                                   const char **err_pos)
+{
+    REAL(gnutls_priority_init, GNUTLS_E_INTERNAL_ERROR);
+    int ret = gtls.gnutls_priority_init(cache, priorities, err_pos);
+    if (ret == 0 && cache != NULL)
+        note_cache(*cache, priorities, 0);
+    return ret;
+}
+
+AR_EXPORT int gnutls_priority_init2(gnutls_priority_t *cache, const char *priorities,
+                                    const char **err_pos, unsigned flags)
+{
+    REAL(gnutls_priority_init2, GNUTLS_E_INTERNAL_ERROR);
+    int ret = gtls.gnutls_priority_init2(cache, priorities, err_pos, flags);
+    if (ret == 0 && cache != NULL)
+        note_cache(*cache, priorities, (flags & GNUTLS_PRIORITY_INIT_DEF_APPEND) != 0);
+    return ret;
+}
+
+AR_EXPORT void gnutls_priority_deinit(gnutls_priority_t cache)
+{
+    REAL_VOID(gnutls_priority_deinit);
+    if (cache != NULL && gtls_ready())
+        gprio_forget(cache);
+    gtls.gnutls_priority_deinit(cache);
+}
+
+AR_EXPORT int gnutls_priority_set(gnutls_session_t session, gnutls_priority_t cache)
+{
+    REAL(gnutls_priority_set, GNUTLS_E_INTERNAL_ERROR);
+    int ret = gtls.gnutls_priority_set(session, cache);
+    if (ret == 0 && session != NULL && gtls_tracking()) {
+        int saved = errno;
+        char *text = cache != NULL ? gprio_dup(cache) : NULL;
+        gresume_note_priority(session, text);
+        free(text);
+        errno = saved;
+    }
+    return ret;
+}
+
+AR_EXPORT int gnutls_priority_set_direct(gnutls_session_t session, const char *priorities,
+                                         const char **err_pos)
+{
+    REAL(gnutls_priority_set_direct, GNUTLS_E_INTERNAL_ERROR);
+    int ret = gtls.gnutls_priority_set_direct(session, priorities, err_pos);
+    if (ret == 0 && session != NULL)
+        gresume_note_priority(session, priorities != NULL ? priorities : "@default");
+    return ret;
+}
+
+AR_EXPORT int gnutls_set_default_priority(gnutls_session_t session)
+{
+    REAL(gnutls_set_default_priority, GNUTLS_E_INTERNAL_ERROR);
+    int ret = gtls.gnutls_set_default_priority(session);
+    if (ret == 0 && session != NULL)
+        gresume_note_priority(session, "@default");
+    return ret;
+}
+
+AR_EXPORT int gnutls_set_default_priority_append(gnutls_session_t session, const char *add_prio,
+                                                 const char **err_pos, unsigned flags)
+{
+    REAL(gnutls_set_default_priority_append, GNUTLS_E_INTERNAL_ERROR);
+    int ret = gtls.gnutls_set_default_priority_append(session, add_prio, err_pos, flags);
+    if (ret == 0 && session != NULL && gtls_tracking()) {
+        char buf[2048];
+        int n = snprintf(buf, sizeof buf, "@default:%s", add_prio ? add_prio : "");
+        gresume_note_priority(session, n > 0 && n < (int)sizeof buf ? buf : NULL);
+    }
+    return ret;
+}

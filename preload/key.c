@@ -115,7 +115,7 @@ int key_make(const struct ar_key_input *in, char *out, size_t cap, const char **
     put_fmt(&s, "|ver=%lx-%lx|vo=%lx", (unsigned long)in->min_version,
             (unsigned long)in->max_version, in->version_options);
     const char *ciphers = in->ciphers ? in->ciphers : "";
-    put_fmt(&s, "|ciph=%016llx", key_hash64(ciphers, strlen(ciphers)));
+    put_fmt(&s, "|ciph=%016llx|lo=%lx", key_hash64(ciphers, strlen(ciphers)), in->lib_options);
     put_field(&s, "sid", in->sid_ctx, in->sid_ctx_len, 1);
     if (s.overflow) {
         *why = "key too long";

@@ -45,12 +45,12 @@ vg() {
     if ! env LD_PRELOAD="$LIB" AUTORESUME_CACHE="$tmp/store" PYTHONMALLOC=malloc \
         valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
         --errors-for-leak-kinds=definite --log-file="$log" "$@" >"$tmp/$label.out" 2>&1; then
-        echo "FAIL $label: client failed"; tail -5 "$tmp/$label.out"; failed=$((failed + 1)); return
+        echo "FAIL $label: client failed"; tail -n 5 "$tmp/$label.out" "$log"; failed=$((failed + 1)); return
     fi
     # The library must have been at work (arclient prints its reuse count,
     # gtls_client a line per connection).
     if { grep -q '^summary' "$tmp/$label.out" && grep -q '^summary.* reused=0$' "$tmp/$label.out"; } ||
-        { grep -q '^conn ' "$tmp/$label.out" && ! grep -q 'resumed=1' "$tmp/$label.out"; }; then
+        { grep -q '^conn .* resumed=' "$tmp/$label.out" && ! grep -q 'resumed=1' "$tmp/$label.out"; }; then
         echo "FAIL $label: nothing resumed under valgrind"; failed=$((failed + 1)); return
     fi
     # Records are separated by lines holding only the '==PID==' prefix.
@@ -81,7 +81,7 @@ for proto in tls1_3 tls1_2; do
             127.0.0.1 "$port"
     done
     vg "$proto.gnutls-own" "$tmp/gtls_client" -n 3 -o -s localhost 127.0.0.1 "$port"
-    vg "$proto.wget" wget -4 -q -O /dev/null --ca-certificate="$tmp/c.pem" "https://localhost:$port/"
+    vg "$proto.wget" wget -4 -nv -O /dev/null --ca-certificate="$tmp/c.pem" "https://localhost:$port/"
     vg "$proto.python" /usr/bin/python3 -c "
 import socket, ssl
 ctx = ssl.create_default_context(cafile='$tmp/c.pem')

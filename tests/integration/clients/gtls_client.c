@@ -21,6 +21,8 @@
  *     -k            one credentials object for all connections
  *     -r            with -v callback: the callback rejects every certificate
  *                   after verifying it (a pin that does not match)
+ *     -x            end with _exit(0), skipping exit-time destructors (under
+ *                   the ASan runtime, libp11-kit's hangs in freelocale)
  *
  * Prints per connection: 'conn I ok resumed=R proto=P certs=K' or
  * 'conn I error STAGE: TEXT'. Exits 0 once all ran; the caller judges.
@@ -81,13 +83,13 @@ static gnutls_certificate_credentials_t make_creds(const char *ca, const char *v
 
 int main(int argc, char **argv)
 {
-    int n = 1, own = 0, shared_creds = 0, opt;
+    int n = 1, own = 0, shared_creds = 0, fast_exit = 0, opt;
     const char *sni = NULL, *vmode = "none", *ca = NULL, *cert = NULL, *key = NULL,
                *prio = NULL, *vhost = NULL;
     gnutls_datum_t saved = {NULL, 0};
     gnutls_certificate_credentials_t cred = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:okr")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:okrx")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -99,12 +101,13 @@ int main(int argc, char **argv)
         case 'p': prio = optarg; break;
         case 'o': own = 1; break;
         case 'k': shared_creds = 1; break;
+        case 'x': fast_exit = 1; break;
         case 'r': reject_all = 1; break;
         default: return 2;
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-o] [-k] HOST PORT\n",
+        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-o] [-k] [-r] [-x] HOST PORT\n",
                 argv[0]);
         return 2;
     }
@@ -198,5 +201,9 @@ int main(int argc, char **argv)
     if (cred != NULL)
         gnutls_certificate_free_credentials(cred);
     gnutls_global_deinit();
+    if (fast_exit) {
+        fflush(stdout);
+        _exit(0);
+    }
     return 0;
 }
