@@ -31,6 +31,9 @@ int gresume_after_handshake(gnutls_session_t s, int ret);
 /* gresume_io_refused - 1 when a failed resumed session must not move records. */
 int gresume_io_refused(gnutls_session_t s);
 
+/* gresume_after_send - the program wrote: close a TCP_NODELAY window (ar_nodelay.h). */
+void gresume_after_send(gnutls_session_t s);
+
 /* gresume_after_recv - records were read: capture a TLS 1.3 ticket that came with them. */
 void gresume_after_recv(gnutls_session_t s);
 

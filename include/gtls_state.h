@@ -7,6 +7,7 @@
 #ifndef GTLS_STATE_H
 #define GTLS_STATE_H
 
+#include "ar_nodelay.h"
 #include "ar_state.h"
 #include "gtls_sym.h"
 
@@ -35,6 +36,7 @@ struct gtls_conn {
     int want_ticket;       /* TLS 1.3: capture the next ticket that arrives */
     int poisoned;          /* resumed, then its trust check failed: no I/O */
     int dropped;           /* the key's stale sessions were already dropped */
+    struct ar_nodelay nodelay; /* TCP_NODELAY window after a resumed handshake */
     int verify_in_hs;      /* the handshake verifies (session or credentials setting) */
     int verify_ran;        /* the program's verify function ran in this handshake */
     int picks_cert;        /* its credentials choose a client certificate per handshake */

@@ -37,6 +37,10 @@ void resume_before(SSL *ssl, enum start_kind how);
  */
 int resume_after(SSL *ssl, int ret);
 
+/* resume_after_write - the program wrote on a finished connection: close a
+ * TCP_NODELAY window (ar_nodelay.h). Call only when nodelay_any_open(). */
+void resume_after_write(SSL *ssl);
+
 /* resume_ssl_clear - a connection is reused: forget its per-handshake state
  * (a clear during a handshake we follow is OpenSSL's own, and is ignored). */
 void resume_ssl_clear(SSL *ssl);

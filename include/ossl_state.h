@@ -5,6 +5,7 @@
 #ifndef OSSL_STATE_H
 #define OSSL_STATE_H
 
+#include "ar_nodelay.h"
 #include "ar_state.h"
 #include "ossl_sym.h"
 
@@ -27,6 +28,7 @@ struct ar_conn {
     long verify_result;     /* stored verify result of the offered session */
     int recheck_after;      /* trust check deferred to the handshake's end */
     int dropped;            /* the key's stale sessions were already dropped */
+    struct ar_nodelay nodelay; /* TCP_NODELAY window after a resumed handshake */
     int sid_set;            /* sid_ctx known (from SSL_new or the setter) */
     unsigned sid_len;
     unsigned char sid[SSL_MAX_SID_CTX_LENGTH];

@@ -241,6 +241,8 @@ int gresume_after_handshake(gnutls_session_t s, int ret)
             }
         }
         log_outcome(s, c, resumed);
+        if (c->offered && resumed && !c->custom_transport)
+            nodelay_begin(&c->nodelay, gtls.gnutls_transport_get_int(s));
         if (!tls13)
             capture(s, c);
         else
@@ -277,6 +279,15 @@ static void take_ticket(gnutls_session_t s, struct gtls_conn *c)
     capture(s, c);
 }
 
+void gresume_after_send(gnutls_session_t s)
+{
+    if (!gtls_tracking())
+        return;
+    struct gtls_conn *c = gconn_get(s);
+    if (c != NULL)
+        nodelay_end(&c->nodelay);
+}
+
 void gresume_after_recv(gnutls_session_t s)
 {
     if (!gtls_tracking())
@@ -291,7 +302,10 @@ void gresume_deinit(gnutls_session_t s)
     if (!gtls_tracking())
         return;
     int saved = errno;
-    take_ticket(s, gconn_get(s));
+    struct gtls_conn *c = gconn_get(s);
+    take_ticket(s, c);
+    if (c != NULL)
+        nodelay_end(&c->nodelay);
     gconn_free(s);
     errno = saved;
 }

@@ -106,9 +106,13 @@ AR_EXPORT ssize_t gnutls_record_recv_seq(gnutls_session_t session, void *data, s
 AR_EXPORT ssize_t gnutls_record_send(gnutls_session_t session, const void *data, size_t size)
 {
     REAL(gnutls_record_send, GNUTLS_E_INTERNAL_ERROR);
-    if (session != NULL && gresume_io_refused(session))
+    if (session == NULL || !gtls_tracking())
+        return gtls.gnutls_record_send(session, data, size);
+    if (gresume_io_refused(session))
         return GNUTLS_E_INVALID_SESSION;
-    return gtls.gnutls_record_send(session, data, size);
+    ssize_t ret = gtls.gnutls_record_send(session, data, size);
+    gresume_after_send(session);
+    return ret;
 }
 
 AR_EXPORT int gnutls_session_set_data(gnutls_session_t session, const void *data,

@@ -97,12 +97,23 @@ AR_EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
     HANDSHAKE_CALL(START_IO, ossl.SSL_peek_ex(ssl, buf, num, readbytes));
 }
 
+/* The first write after a resumed handshake closes its TCP_NODELAY window. */
+#define WRITE_CALL(call)                                                                 \
+    do {                                                                                 \
+        if (ossl.SSL_is_init_finished(ssl) && nodelay_any_open()) {                      \
+            int ret_ = call;                                                             \
+            resume_after_write(ssl);                                                     \
+            return ret_;                                                                 \
+        }                                                                                \
+        HANDSHAKE_CALL(START_IO, call);                                                  \
+    } while (0)
+
 AR_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
 {
     REAL(SSL_write, -1);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_write(ssl, buf, num);
-    HANDSHAKE_CALL(START_IO, ossl.SSL_write(ssl, buf, num));
+    WRITE_CALL(ossl.SSL_write(ssl, buf, num));
 }
 
 AR_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
@@ -110,7 +121,7 @@ AR_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *writte
     REAL(SSL_write_ex, 0);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_write_ex(ssl, buf, num, written);
-    HANDSHAKE_CALL(START_IO, ossl.SSL_write_ex(ssl, buf, num, written));
+    WRITE_CALL(ossl.SSL_write_ex(ssl, buf, num, written));
 }
 
 AR_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)

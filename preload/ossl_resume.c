@@ -299,6 +299,7 @@ int resume_after(SSL *ssl, int ret)
         } else if (ossl.SSL_session_reused(ssl)) {
             stats_add(AR_STAT_RESUMED);
             log_info("%s %s resumed", c->label, version);
+            nodelay_begin(&c->nodelay, ossl.SSL_get_fd(ssl)); /* ar_nodelay.h */
         } else {
             drop_stale_sessions(c);
             stats_add(AR_STAT_REFUSED);
@@ -315,6 +316,13 @@ int resume_after(SSL *ssl, int ret)
     }
     errno = saved;
     return ret;
+}
+
+void resume_after_write(SSL *ssl)
+{
+    struct ar_conn *c = ossl_ready() ? conn_get(ssl) : NULL;
+    if (c != NULL)
+        nodelay_end(&c->nodelay);
 }
 
 void resume_ssl_clear(SSL *ssl)

@@ -23,6 +23,7 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
     struct ar_conn *c = ptr;
     if (c == NULL)
         return;
+    nodelay_end(&c->nodelay);
     conn_reset(c);
     free(c->key);
     free(c->chain.data);
@@ -112,6 +113,7 @@ struct ar_conn *conn_attach(SSL *ssl)
 
 void conn_reset(struct ar_conn *c)
 {
+    nodelay_end(&c->nodelay);
     native_release(c->native);
     c->native = NULL;
     free(c->key);

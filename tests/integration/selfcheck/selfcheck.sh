@@ -10,6 +10,12 @@
 #    names or client certificates): every sec.* test but sec.own-session and
 #    sec.new-session-cb (it leaves callbacks alone) must FAIL, and the
 #    resumption matrix must PASS (the harness can pass).
+# 3. The same for GnuTLS with naive_gnutls.so: the gnutls.sec.* tests of
+#    programs that verify within the handshake (auto, callback, a pin, a
+#    name change) and the wget insecure-then-verify test must FAIL, and the
+#    gnutls.c.verify-* tests must PASS. (Programs that verify after the
+#    handshake, mode manual, check the stored certificate themselves: their
+#    tests hold even against the naive preload.)
 #
 # Needs build/arclient (or ARCLIENT=...).  Prints 'N passed, N failed' over
 # these expectations.
@@ -21,6 +27,7 @@ tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
 ${CC:-cc} -O2 -shared -fPIC -o "$tmp/naive_preload.so" "$HERE/naive_preload.c" -ldl -lpthread || exit 2
+${CC:-cc} -O2 -shared -fPIC -o "$tmp/naive_gnutls.so" "$HERE/naive_gnutls.c" -ldl || exit 2
 
 ok=0 bad=0
 # expect FILE REGEX PASS|FAIL: every test whose name matches has that outcome.
@@ -38,8 +45,8 @@ expect() {
     ((n > 0)) || { bad=$((bad + 1)); echo "UNEXPECTED: no test matches /$re/ in $fn"; }
 }
 
-need_resumption='^(resume\.|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private))'
-must_hold='^(sec\.|off\.|inert\.true|env\.|log\.quiet|store\.off)'
+need_resumption='^(resume\.|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private)|gnutls\.(wget\.tls1[23]|cli\.|no-cross|c\.verify))'
+must_hold='^(sec\.|off\.|inert\.true|env\.|log\.quiet|store\.off|gnutls\.(sec\.|c\.own|wget\.insecure))'
 
 for mode in off disabled; do
     echo "== AR_PRELOAD_MODE=$mode"
@@ -54,6 +61,12 @@ AR_LIB="$tmp/naive_preload.so" "$RUN" '^sec\.' '^resume\.' >"$tmp/naive.out" 2>&
 tail -n 1 "$tmp/naive.out"
 expect "$tmp/naive.out" '^sec\.(c\.|insecure|client-cert|hostname|trust-store|cache-off)' FAIL
 expect "$tmp/naive.out" '^resume\.' PASS
+
+echo "== naive GnuTLS preload"
+AR_LIB="$tmp/naive_gnutls.so" "$RUN" '^gnutls\.(sec|c\.verify|wget\.insecure)' >"$tmp/naive-gnutls.out" 2>&1
+tail -n 1 "$tmp/naive-gnutls.out"
+expect "$tmp/naive-gnutls.out" '^gnutls\.(sec\.(trust-change|insecure-then-verify|verify-name-change)\.(auto|callback)|sec\.(name-change|pin-change)|wget\.insecure)' FAIL
+expect "$tmp/naive-gnutls.out" '^gnutls\.c\.verify-' PASS
 
 echo "$ok passed, $bad failed"
 ((bad == 0))

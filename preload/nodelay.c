@@ -1,0 +1,65 @@
+/*
+ * nodelay.c - a TCP_NODELAY window after resumed handshakes. See ar_nodelay.h.
+ */
+#include "ar_nodelay.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+static _Atomic long open_windows;
+
+int nodelay_any_open(void)
+{
+    return atomic_load_explicit(&open_windows, memory_order_relaxed) > 0;
+}
+
+static int same_socket(const struct ar_nodelay *n)
+{
+    struct stat st;
+    return fstat(n->fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == n->dev &&
+           st.st_ino == n->ino;
+}
+
+void nodelay_begin(struct ar_nodelay *n, int fd)
+{
+    int saved = errno, v = 0, one = 1, type = 0;
+    socklen_t len = sizeof v, tlen = sizeof type;
+    struct stat st;
+
+    n->on = 0;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+        goto out;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM)
+        goto out;
+    /* A unix socket has no TCP level: getsockopt fails and we stay out. */
+    if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) != 0 || v != 0)
+        goto out;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+        goto out;
+    n->on = 1;
+    atomic_fetch_add(&open_windows, 1);
+    n->fd = fd;
+    n->dev = st.st_dev;
+    n->ino = st.st_ino;
+out:
+    errno = saved;
+}
+
+void nodelay_end(struct ar_nodelay *n)
+{
+    if (!n->on)
+        return;
+    int saved = errno, v = 0, zero = 0;
+    socklen_t len = sizeof v;
+    n->on = 0;
+    atomic_fetch_sub(&open_windows, 1);
+    /* Still the same socket, and still on (if the program turned it off
+     * itself meanwhile there is nothing to give back). */
+    if (same_socket(n) && getsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0 && v != 0)
+        setsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof zero);
+    errno = saved;
+}

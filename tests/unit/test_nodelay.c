@@ -1,0 +1,113 @@
+/* Unit tests for nodelay.c: the TCP_NODELAY window after a resumed handshake. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ar_nodelay.h"
+
+/* A connected loopback TCP pair; returns the client end, *peer the server end. */
+static int tcp_pair(int *peer)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(l >= 0);
+    cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(l, 1), 0);
+    cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+    *peer = accept(l, NULL, NULL);
+    cr_assert(*peer >= 0);
+    close(l);
+    return c;
+}
+
+static int nodelay_of(int fd)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+    return v;
+}
+
+static void set_nodelay(int fd, int v)
+{
+    cr_assert_eq(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v), 0);
+}
+
+Test(nodelay, window_opens_and_closes)
+{
+    int peer, fd = tcp_pair(&peer);
+    struct ar_nodelay n;
+    cr_assert_eq(nodelay_of(fd), 0, "Nagle is on by default");
+    errno = 1234;
+    nodelay_begin(&n, fd);
+    cr_assert_eq(errno, 1234, "errno kept");
+    cr_assert(n.on);
+    cr_assert_neq(nodelay_of(fd), 0);
+    nodelay_end(&n);
+    cr_assert_eq(errno, 1234, "errno kept");
+    cr_assert_eq(nodelay_of(fd), 0, "the program's setting is back");
+    nodelay_end(&n); /* idempotent */
+    cr_assert_eq(nodelay_of(fd), 0);
+    close(fd);
+    close(peer);
+}
+
+Test(nodelay, program_setting_on_is_left_alone)
+{
+    int peer, fd = tcp_pair(&peer);
+    struct ar_nodelay n;
+    set_nodelay(fd, 1);
+    nodelay_begin(&n, fd);
+    cr_assert(!n.on, "nothing to do: the program has it on");
+    nodelay_end(&n);
+    cr_assert_neq(nodelay_of(fd), 0, "still on");
+    close(fd);
+    close(peer);
+}
+
+Test(nodelay, reused_descriptor_is_left_alone)
+{
+    int peer, fd = tcp_pair(&peer);
+    struct ar_nodelay n;
+    nodelay_begin(&n, fd);
+    cr_assert(n.on);
+    close(fd);
+    close(peer);
+    /* Another socket gets the same number and wants TCP_NODELAY on. */
+    int peer2, fd2 = tcp_pair(&peer2);
+    if (fd2 != fd) {
+        cr_assert_eq(dup2(fd2, fd), fd);
+        close(fd2);
+        fd2 = fd;
+    }
+    set_nodelay(fd2, 1);
+    nodelay_end(&n);
+    cr_assert_neq(nodelay_of(fd2), 0, "another socket's setting is not touched");
+    close(fd2);
+    close(peer2);
+}
+
+Test(nodelay, not_a_tcp_socket)
+{
+    struct ar_nodelay n;
+    int p[2], u[2];
+    cr_assert_eq(pipe(p), 0);
+    errno = 77;
+    nodelay_begin(&n, p[1]);
+    cr_assert(!n.on);
+    cr_assert_eq(errno, 77);
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, u), 0);
+    nodelay_begin(&n, u[0]);
+    cr_assert(!n.on, "a unix socket has no Nagle");
+    nodelay_begin(&n, -1);
+    cr_assert(!n.on);
+    nodelay_end(&n);
+    cr_assert_eq(errno, 77);
+    close(p[0]), close(p[1]), close(u[0]), close(u[1]);
+}
