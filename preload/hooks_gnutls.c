@@ -175,7 +175,7 @@ AR_EXPORT void gnutls_certificate_set_verify_function(gnutls_certificate_credent
 AR_EXPORT void gnutls_certificate_free_credentials(gnutls_certificate_credentials_t cred)
 {
     REAL_VOID(gnutls_certificate_free_credentials);
-    if (cred != NULL && gtls_ready())
+    if (cred != NULL) /* even when off by now: the address may be reused */
         gcreds_forget(cred);
     gtls.gnutls_certificate_free_credentials(cred);
 }
@@ -253,7 +253,7 @@ AR_EXPORT int gnutls_priority_init2(gnutls_priority_t *cache, const char *priori
 AR_EXPORT void gnutls_priority_deinit(gnutls_priority_t cache)
 {
     REAL_VOID(gnutls_priority_deinit);
-    if (cache != NULL && gtls_ready())
+    if (cache != NULL) /* even when off by now: the address may be reused */
         gprio_forget(cache);
     gtls.gnutls_priority_deinit(cache);
 }

@@ -25,6 +25,11 @@
 #   gnutls.c.verify-MODE.PROTO
 #       gtls_client -n 5 in one process (store off), verifying the way
 #       GnuTLS programs do (MODE none, auto, callback, manual): 4 of 5 resumed.
+#   gnutls.c.threads.PROTO
+#       8 threads x 25 connections in one process: all succeed, 80% resumed.
+#   gnutls.c.nodelay-window.PROTO
+#       TCP_NODELAY is on right after a resumed handshake only, and back off
+#       after the program's first write.
 #   gnutls.sec.trust-change.MODE.PROTO, gnutls.sec.name-change.PROTO,
 #   gnutls.sec.verify-name-change.MODE.PROTO, gnutls.sec.pin-change.PROTO,
 #   gnutls.sec.insecure-then-verify.MODE.PROTO
@@ -396,4 +401,56 @@ for proto in tls13 tls12; do
     done
     t_register "gnutls.sec.name-change.$proto" "t_gnutls_sec_name $proto"
     t_register "gnutls.sec.pin-change.$proto" "t_gnutls_sec_pin $proto"
+done
+
+# ------------------------------------------------- 8. the TCP_NODELAY window --
+# After a resumed handshake the library turns TCP_NODELAY on until the
+# program's first write (ar_nodelay.h), so that Nagle does not hold the
+# request behind the client's last handshake flight. The program (which
+# never sets it) must find it on right after a resumed handshake only, and
+# off again after its first write.
+
+t_gnutls_nodelay() {
+    local proto=$1
+    gtls_build
+    nginx_start s "$proto" tickets nocache || t_fatal "nginx did not start"
+    gtls_run c off -N -n 3 -c "$CERTS/ca1.pem" -s localhost
+    t_assert_status $? 0 "gtls_client -N"
+    grep -E '^(nodelay|conn) ' "$T_DIR/c.out" | sed 's/^/  /'
+    t_assert_eq "$(gtls_count c '^nodelay [0-9]+ hs=[01] write=0$')" 3 \
+        "TCP_NODELAY off after the first write, every connection (the program's setting)"
+    t_assert_eq "$(grep '^nodelay 0 ' "$T_DIR/c.out")" "nodelay 0 hs=0 write=0" \
+        "full handshake: left alone"
+    t_assert_eq "$(gtls_count c '^nodelay [12] hs=1 write=0$')" 2 \
+        "resumed handshakes: on until the first write"
+    server_check s 3 2
+}
+
+for proto in tls13 tls12; do
+    t_register "gnutls.c.nodelay-window.$proto" "t_gnutls_nodelay $proto"
+done
+
+# ------------------------------------------------------------ 9. threads --
+# gtls_client -t 8 -n 25: eight threads, each with its own credentials and
+# sessions, in one process (store off): every connection succeeds and the
+# server resumes at least 80% (the first connection of each thread may find
+# nothing yet; TLS 1.3 tickets are single use).
+
+t_gnutls_threads() {
+    local proto=$1 lines reused
+    gtls_build
+    nginx_start s "$proto" tickets nocache || t_fatal "nginx did not start"
+    gtls_run c off -t 8 -n 25 -v auto -c "$CERTS/ca1.pem" -s localhost
+    t_assert_status $? 0 "gtls_client -t 8 -n 25"
+    t_assert_eq "$(gtls_count c '^conn [0-9]+ ok ')" 200 "connections ok"
+    nginx_stop s
+    lines=$(count_lines s)
+    reused=$(count_reused s)
+    echo "measured: gtls_client 8 threads x 25 $proto: resumed $reused of $lines (server)"
+    t_assert_eq "$lines" 200 "requests seen by the server"
+    t_assert_ge "$((reused * 100 / 200))" 80 "percent resumed (server)"
+}
+
+for proto in tls13 tls12; do
+    t_register "gnutls.c.threads.$proto" "t_gnutls_threads $proto"
 done

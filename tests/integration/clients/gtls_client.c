@@ -19,6 +19,10 @@
  *     -o            own resumption: keep gnutls_session_get_data2 of each
  *                   connection and gnutls_session_set_data it on the next
  *     -k            one credentials object for all connections
+ *     -t T          T threads, each making the N connections (conn numbers
+ *                   thread*N+i), sharing nothing but the process
+ *     -N            print TCP_NODELAY after the handshake and after the first
+ *                   write ('nodelay I hs=A write=B'; the program never sets it)
  *     -r            with -v callback: the callback rejects every certificate
  *                   after verifying it (a pin that does not match)
  *     -x            end with _exit(0), skipping exit-time destructors (under
@@ -31,6 +35,9 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +46,14 @@
 
 static const char *expect_host;
 static int reject_all;
+
+static int nodelay_of(int fd)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len);
+    return v;
+}
 
 static int tcp_connect(const char *host, int port)
 {
@@ -81,43 +96,18 @@ static gnutls_certificate_credentials_t make_creds(const char *ca, const char *v
     return cred;
 }
 
-int main(int argc, char **argv)
+/* Options, read-only once the workers run. */
+static int n = 1, own = 0, shared_creds = 0, show_nodelay = 0, port;
+static const char *sni = NULL, *vmode = "none", *ca = NULL, *cert = NULL, *key = NULL,
+                  *prio = NULL, *host;
+
+static void *worker(void *arg)
 {
-    int n = 1, own = 0, shared_creds = 0, fast_exit = 0, opt;
-    const char *sni = NULL, *vmode = "none", *ca = NULL, *cert = NULL, *key = NULL,
-               *prio = NULL, *vhost = NULL;
+    int base = (int)(intptr_t)arg * n;
     gnutls_datum_t saved = {NULL, 0};
     gnutls_certificate_credentials_t cred = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:okrx")) != -1) {
-        switch (opt) {
-        case 'n': n = atoi(optarg); break;
-        case 's': sni = optarg; break;
-        case 'h': vhost = optarg; break;
-        case 'v': vmode = optarg; break;
-        case 'c': ca = optarg; break;
-        case 'C': cert = optarg; break;
-        case 'K': key = optarg; break;
-        case 'p': prio = optarg; break;
-        case 'o': own = 1; break;
-        case 'k': shared_creds = 1; break;
-        case 'x': fast_exit = 1; break;
-        case 'r': reject_all = 1; break;
-        default: return 2;
-        }
-    }
-    if (argc - optind != 2) {
-        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-o] [-k] [-r] [-x] HOST PORT\n",
-                argv[0]);
-        return 2;
-    }
-    const char *host = argv[optind];
-    int port = atoi(argv[optind + 1]);
-    expect_host = vhost ? vhost : sni ? sni : host;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    gnutls_global_init();
-
-    for (int i = 0; i < n; i++) {
+    for (int i = base; i < base + n; i++) {
         gnutls_session_t s;
         const char *err = NULL;
         int ret = 0;
@@ -162,9 +152,12 @@ int main(int argc, char **argv)
         }
         char req[512], buf[4096];
         snprintf(req, sizeof req, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", expect_host);
+        int nd_hs = nodelay_of(fd);
         if (gnutls_record_send(s, req, strlen(req)) < 0) {
             err = "send";
         } else {
+            if (show_nodelay)
+                printf("nodelay %d hs=%d write=%d\n", i, nd_hs, nodelay_of(fd));
             for (;;) {
                 ssize_t r = gnutls_record_recv(s, buf, sizeof buf);
                 if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
@@ -200,6 +193,52 @@ int main(int argc, char **argv)
     gnutls_free(saved.data);
     if (cred != NULL)
         gnutls_certificate_free_credentials(cred);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 1, fast_exit = 0, opt;
+    const char *vhost = NULL;
+
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:okrxNt:")) != -1) {
+        switch (opt) {
+        case 'n': n = atoi(optarg); break;
+        case 's': sni = optarg; break;
+        case 'h': vhost = optarg; break;
+        case 'v': vmode = optarg; break;
+        case 'c': ca = optarg; break;
+        case 'C': cert = optarg; break;
+        case 'K': key = optarg; break;
+        case 'p': prio = optarg; break;
+        case 'o': own = 1; break;
+        case 'k': shared_creds = 1; break;
+        case 'x': fast_exit = 1; break;
+        case 'r': reject_all = 1; break;
+        case 'N': show_nodelay = 1; break;
+        case 't': threads = atoi(optarg); break;
+        default: return 2;
+        }
+    }
+    if (argc - optind != 2) {
+        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-o] [-k] [-r] [-x] [-N] [-t T] HOST PORT\n",
+                argv[0]);
+        return 2;
+    }
+    host = argv[optind];
+    port = atoi(argv[optind + 1]);
+    expect_host = vhost ? vhost : sni ? sni : host;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    gnutls_global_init();
+
+    pthread_t tids[64];
+    if (threads < 1 || threads > 64)
+        return 2;
+    for (int t = 0; t < threads; t++)
+        if (pthread_create(&tids[t], NULL, worker, (void *)(intptr_t)t) != 0)
+            return 1;
+    for (int t = 0; t < threads; t++)
+        pthread_join(tids[t], NULL);
     gnutls_global_deinit();
     if (fast_exit) {
         fflush(stdout);
