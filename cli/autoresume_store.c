@@ -45,12 +45,12 @@ static void print_row(const struct ar_store_info *info, void *arg)
     char age[32], exp[32];
     int *rows = arg;
     if ((*rows)++ == 0)
-        printf("%-40s %-8s %8s %10s %7s %8s\n", "SERVER", "PROTOCOL", "AGE", "EXPIRES IN",
-               "TICKETS", "SESSIONS");
+        printf("%-40s %-12s %-8s %8s %10s %7s %8s\n", "SERVER", "LIBRARY", "PROTOCOL", "AGE",
+               "EXPIRES IN", "TICKETS", "SESSIONS");
     duration(info->age, age, sizeof age);
     duration(info->expires_in, exp, sizeof exp);
-    printf("%-40s %-8s %8s %10s %7u %8u\n", info->label, version_name(info->version), age, exp,
-           info->tickets, info->sessions);
+    printf("%-40s %-12s %-8s %8s %10s %7u %8u\n", info->label, info->library,
+           version_name(info->version), age, exp, info->tickets, info->sessions);
 }
 
 int main(int argc, char **argv)

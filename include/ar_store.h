@@ -69,6 +69,7 @@ void store_drop_born(struct ar_store *st, const char *key, int64_t born_max);
 
 struct ar_store_info {
     const char *label;
+    char library[24];   /* the key's library tag ("openssl-3.0", "gnutls-3.7"), "?" if unreadable */
     int version;        /* protocol version of the newest session */
     int64_t age;        /* seconds since its full handshake */
     int64_t expires_in; /* seconds */

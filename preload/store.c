@@ -526,6 +526,24 @@ static int cmp_mtime(const void *a, const void *b)
 }
 
 /* Summarize one key directory; removes invalid or expired entries. 0 if empty. */
+/* The "lib=" field of a key (key.c writes it second, escaped to [A-Za-z0-9._:-]). */
+static void key_library(const char *key, char *out, size_t cap)
+{
+    const char *p = strstr(key, "|lib=");
+    size_t n = 0;
+    if (p != NULL) {
+        p += 5;
+        while (p[n] != '\0' && p[n] != '|' && n + 1 < cap)
+            n++;
+    }
+    if (n == 0) {
+        snprintf(out, cap, "?");
+        return;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
 static int summarize(int kfd, int64_t now, struct ar_store_info *info, char *label, size_t *bytes)
 {
     struct name_list l;
@@ -550,6 +568,7 @@ static int summarize(int kfd, int64_t now, struct ar_store_info *info, char *lab
             *bytes += (size_t)sb.st_size;
         if (!have) { /* newest first */
             snprintf(label, AR_ENTRY_MAX_LABEL + 1, "%s", e->label);
+            key_library(e->key, info->library, sizeof info->library);
             info->version = e->s.version;
             info->age = now - e->s.born;
             info->expires_in = e->s.expires - now;

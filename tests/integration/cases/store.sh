@@ -569,17 +569,17 @@ t_store_list_clear() {
     ar_store_cmd l1 --list
     t_assert_status $? 0 "autoresume --list"
     out=$T_DIR/l1.out
-    hdr='^SERVER +PROTOCOL +AGE +EXPIRES IN +TICKETS +SESSIONS$'
+    hdr='^SERVER +LIBRARY +PROTOCOL +AGE +EXPIRES IN +TICKETS +SESSIONS$'
     row='[0-9]+[smhd]([0-9]{2}[mh])? +[0-9]+[smhd]([0-9]{2}[mh])? +[0-9]+ +[0-9]+$'
     t_assert_match "$(head -n 1 "$out")" "$hdr" "--list header"
     t_assert_eq "$(grep -c . "$out")" 4 "--list lines (header + 3 servers)"
-    re="^localhost:$p1 +TLSv1\.3 +$row"
+    re="^localhost:$p1 +openssl-3\.[0-9]+ +TLSv1\.3 +$row"
     t_assert_match "$(grep "^localhost:$p1 " "$out")" "$re" "row of the TLS 1.3 server (python)"
-    t_assert_ge "$(grep "^localhost:$p1 " "$out" | awk '{ print $5 }')" 1 "its tickets"
-    t_assert_match "$(grep "^localhost:$p2 " "$out")" "^localhost:$p2 +TLSv1\.2 +$row" "row of the TLS 1.2 server"
-    t_assert_eq "$(grep "^localhost:$p2 " "$out" | awk '{ print $6 }')" 1 "its reusable sessions"
-    t_assert_match "$(grep '^localhost:? ' "$out")" "^localhost:\? +TLSv1\.3 +$row" "row of curl's session (no port)"
-    t_assert_eq "$(grep -cvE "$hdr|^localhost:($p1|$p2|\?) +TLSv1\.[23] +$row" "$out")" 0 \
+    t_assert_ge "$(grep "^localhost:$p1 " "$out" | awk '{ print $6 }')" 1 "its tickets"
+    t_assert_match "$(grep "^localhost:$p2 " "$out")" "^localhost:$p2 +openssl-3\.[0-9]+ +TLSv1\.2 +$row" "row of the TLS 1.2 server"
+    t_assert_eq "$(grep "^localhost:$p2 " "$out" | awk '{ print $7 }')" 1 "its reusable sessions"
+    t_assert_match "$(grep '^localhost:? ' "$out")" "^localhost:\? +openssl-3\.[0-9]+ +TLSv1\.3 +$row" "row of curl's session (no port)"
+    t_assert_eq "$(grep -cvE "$hdr|^localhost:($p1|$p2|\?) +openssl-3\.[0-9]+ +TLSv1\.[23] +$row" "$out")" 0 \
         "--list lines that are not the header or a known row"
     t_assert_eq "$(grep -cE '[0-9A-Fa-f]{16,}' "$out" "$T_DIR/l1.err" | awk -F: '{ s += $NF } END { print s }')" 0 \
         "--list lines holding a long hex string"
