@@ -15,6 +15,14 @@
 /* gresume_init - gnutls_init succeeded with these flags: follow a client session. */
 void gresume_init(gnutls_session_t s, unsigned flags);
 
+/*
+ * gresume_set_hook - the program sets a handshake hook: returns 1 if we
+ * followed the session and installed the chain (ours sees each
+ * NewSessionTicket's lifetime, then calls the program's as GnuTLS would
+ * have), 0 if the real call must be made with the program's arguments.
+ */
+int gresume_set_hook(gnutls_session_t s, unsigned htype, int when, gnutls_handshake_hook_func func);
+
 /* gresume_note_compat - gnutls_session_enable_compatibility_mode was called. */
 void gresume_note_compat(gnutls_session_t s);
 

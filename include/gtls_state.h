@@ -36,6 +36,11 @@ struct gtls_conn {
     int want_ticket;       /* TLS 1.3: capture the next ticket that arrives */
     int poisoned;          /* resumed, then its trust check failed: no I/O */
     int dropped;           /* the key's stale sessions were already dropped */
+    int lifetime_known;    /* the last NewSessionTicket's lifetime (seconds) was seen */
+    unsigned long lifetime;
+    gnutls_handshake_hook_func phook; /* the program's handshake hook, and its filter */
+    unsigned phtype;
+    int phwhen;
     struct ar_nodelay nodelay; /* TCP_NODELAY window after a resumed handshake */
     int verify_in_hs;      /* the handshake verifies (session or credentials setting) */
     int verify_ran;        /* the program's verify function ran in this handshake */

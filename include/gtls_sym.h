@@ -25,7 +25,7 @@
     X(gnutls_transport_set_pull_function) X(gnutls_priority_init) X(gnutls_priority_init2)     \
     X(gnutls_priority_deinit) X(gnutls_priority_set) X(gnutls_priority_set_direct)            \
     X(gnutls_set_default_priority) X(gnutls_set_default_priority_append)                      \
-    X(gnutls_session_enable_compatibility_mode)
+    X(gnutls_session_enable_compatibility_mode) X(gnutls_handshake_set_hook_function)
 
 /* Functions we only call. */
 #define GTLS_USED(X)                                                                          \

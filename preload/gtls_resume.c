@@ -36,6 +36,49 @@ static const char *version_name(gnutls_session_t s)
     return name ? name : "?";
 }
 
+/*
+ * Our handshake hook: a NewSessionTicket (TLS 1.3, and TLS 1.2's RFC 5077)
+ * starts with its lifetime in seconds, 32 bits big-endian. Read before
+ * GnuTLS parses it (GNUTLS_HOOK_PRE): the POST call gets what parsing left.
+ * Then the program's hook, if its filter matches, as _gnutls_call_hook_func
+ * would.
+ */
+static int ticket_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
+                       const gnutls_datum_t *msg)
+{
+    struct gtls_conn *c = gconn_get(s);
+    if (c == NULL)
+        return 0;
+    if (htype == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && when == GNUTLS_HOOK_PRE && incoming &&
+        msg != NULL && msg->data != NULL && msg->size >= 4) {
+        const unsigned char *p = msg->data;
+        c->lifetime = (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 |
+                      (unsigned long)p[2] << 8 | p[3];
+        c->lifetime_known = 1;
+    }
+    if (c->phook != NULL && (c->phtype == GNUTLS_HANDSHAKE_ANY || c->phtype == htype) &&
+        (c->phwhen == GNUTLS_HOOK_BOTH || c->phwhen == (int)when))
+        return c->phook(s, htype, when, incoming, msg);
+    return 0;
+}
+
+int gresume_set_hook(gnutls_session_t s, unsigned htype, int when, gnutls_handshake_hook_func func)
+{
+    struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
+    /* GnuTLS treats a hook for CHANGE_CIPHER_SPEC alone specially: leave it be. */
+    if (c == NULL || htype == GNUTLS_HANDSHAKE_CHANGE_CIPHER_SPEC)
+        return 0;
+    c->phook = func;
+    c->phtype = htype;
+    c->phwhen = when;
+    if (func != NULL)
+        gtls.gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH, ticket_hook);
+    else
+        gtls.gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+                                                GNUTLS_HOOK_PRE, ticket_hook);
+    return 1;
+}
+
 void gresume_init(gnutls_session_t s, unsigned flags)
 {
     /* Clients only; DTLS is left alone (its sessions are not ours to judge). */
@@ -45,8 +88,11 @@ void gresume_init(gnutls_session_t s, unsigned flags)
     struct gtls_conn *c = gconn_attach(s);
     if (c == NULL)
         log_warn("out of memory following a GnuTLS session; it will not resume");
-    else
+    else {
         c->init_flags = flags;
+        gtls.gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+                                                GNUTLS_HOOK_PRE, ticket_hook);
+    }
     errno = saved;
 }
 
@@ -99,6 +145,16 @@ static void capture(gnutls_session_t s, struct gtls_conn *c)
         }
     }
     ss.expires = ss.born + (ss.single_use ? AR_MAX_AGE_TLS13 : AR_MAX_AGE_TLS12);
+    /* The server's lifetime of the ticket that came last, if one came. */
+    if (c->lifetime_known) {
+        c->lifetime_known = 0;
+        if (ss.single_use && c->lifetime == 0) {
+            session_clear(&ss); /* RFC 8446 4.6.1: lifetime 0 means do not keep */
+            return;
+        }
+        if (c->lifetime > 0 && now + (int64_t)c->lifetime < ss.expires)
+            ss.expires = now + (int64_t)c->lifetime;
+    }
     if (gtls.gnutls_session_get_data2(s, &d) < 0 || d.data == NULL || d.size == 0) {
         session_clear(&ss);
         return;
@@ -243,7 +299,8 @@ int gresume_after_handshake(gnutls_session_t s, int ret)
         log_outcome(s, c, resumed);
         if (c->offered && resumed && !c->custom_transport)
             nodelay_begin(&c->nodelay, gtls.gnutls_transport_get_int(s));
-        if (!tls13)
+        /* TLS 1.2: the session, unless this resumed it and no new ticket came. */
+        if (!tls13 && (!resumed || (gtls.gnutls_session_get_flags(s) & GNUTLS_SFLAGS_SESSION_TICKET)))
             capture(s, c);
         else
             c->want_ticket = c->key != NULL && !c->program_data;

@@ -43,6 +43,15 @@ AR_EXPORT int gnutls_init(gnutls_session_t *session, unsigned int flags)
     return ret;
 }
 
+AR_EXPORT void gnutls_handshake_set_hook_function(gnutls_session_t session, unsigned int htype,
+                                                  int when, gnutls_handshake_hook_func func)
+{
+    REAL_VOID(gnutls_handshake_set_hook_function);
+    if (session != NULL && gresume_set_hook(session, htype, when, func))
+        return;
+    gtls.gnutls_handshake_set_hook_function(session, htype, when, func);
+}
+
 AR_EXPORT void gnutls_session_enable_compatibility_mode(gnutls_session_t session)
 {
     REAL_VOID(gnutls_session_enable_compatibility_mode);

@@ -19,12 +19,16 @@
 #       status, nothing served), and a third insecure run is not resumed
 #       either: wget verifies after the handshake, where the library cannot
 #       see it, so an untrusted certificate's session is never kept.
+#   gnutls.wget.ticket-lifetime.PROTO
+#       the session is kept no longer than the server's ticket lifetime.
 #   gnutls.c.own-resumption
 #       gtls_client -o (the program resumes by itself, store off): the same
 #       output as without the library, 4 of 5 resumed.
 #   gnutls.c.verify-MODE.PROTO
 #       gtls_client -n 5 in one process (store off), verifying the way
 #       GnuTLS programs do (MODE none, auto, callback, manual): 4 of 5 resumed.
+#   gnutls.c.program-hook.WHICH
+#       a program's handshake hook is called as without the library.
 #   gnutls.c.threads.PROTO
 #       8 threads x 25 connections in one process: all succeed, 80% resumed.
 #   gnutls.c.nodelay-window.PROTO
@@ -453,4 +457,72 @@ t_gnutls_threads() {
 
 for proto in tls13 tls12; do
     t_register "gnutls.c.threads.$proto" "t_gnutls_threads $proto"
+done
+
+# ------------------------------------------------ 10. the ticket's lifetime --
+# The library reads each NewSessionTicket's lifetime (a handshake hook, before
+# GnuTLS parses the message) and keeps the session no longer: with nginx's
+# 2 s lifetime, --list shows the session for at most 2 s, and a run after
+# that finds nothing to offer (a full handshake, not a refused offer).
+
+t_gnutls_lifetime() {
+    local proto=$1 st log=$T_DIR/ar.log exp
+    gtls_need_tool "$WGET"
+    st=$(new_store)
+    nginx_start s "$proto" tickets nocache timeout=2s || t_fatal "nginx did not start"
+    wget_get r1 "$st" "$NGINX_PORT" --ca-certificate="$CERTS/ca1.pem"
+    t_assert_status $? 0 "run 1"
+    wget_get r2 "$st" "$NGINX_PORT" --ca-certificate="$CERTS/ca1.pem"
+    t_assert_status $? 0 "run 2"
+    AUTORESUME_CACHE=$st run_client l1 "$ROOT/scripts/autoresume" --list
+    exp=$(awk -v p="localhost:$NGINX_PORT" '$1 == p && $2 ~ /^gnutls/ { print $5 }' "$T_DIR/l1.out")
+    t_assert_match "$exp" '^[0-2]s$' "EXPIRES IN of the GnuTLS session (server lifetime 2 s)"
+    sleep 3 # the clock is what is tested: let the lifetime pass
+    AUTORESUME_CACHE=$st run_client l2 "$ROOT/scripts/autoresume" --list
+    t_assert_match "$(cat "$T_DIR/l2.out")" '^no sessions stored in ' "--list once the lifetime is over"
+    AUTORESUME_LOG=info AUTORESUME_LOG_FILE=$log wget_get r3 "$st" "$NGINX_PORT" --ca-certificate="$CERTS/ca1.pem"
+    t_assert_status $? 0 "run 3 (after the lifetime)"
+    sed 's/^/  ar: /' "$log" 2>/dev/null
+    t_assert_match "$(cat "$log" 2>/dev/null)" 'full handshake \(no session\)$' "run 3: nothing to offer"
+    wget_get r4 "$st" "$NGINX_PORT" --ca-certificate="$CERTS/ca1.pem"
+    t_assert_status $? 0 "run 4"
+    nginx_stop s
+    echo "measured: wget ticket-lifetime $proto: server $(reused_column s)"
+    t_assert_eq "$(reused_column s)" ". r . r" "server: run 2 resumed, run 3 full, run 4 resumed"
+}
+
+for proto in tls13 tls12; do
+    ((GTLS_ASAN)) && break
+    t_register "gnutls.wget.ticket-lifetime.$proto" "t_gnutls_lifetime $proto"
+done
+
+# ------------------------------------------- 11. the program's handshake hook --
+# The library has its own handshake hook (ticket lifetimes); a program's hook
+# (gnutls_handshake_set_hook_function) must be called exactly as without the
+# library: gtls_client -H counts its calls per connection. With -o (the
+# program resumes by itself) the output must equal a run without the library;
+# without -o the library resumes, and the program's hook still runs.
+
+t_gnutls_hook() {
+    local which=$1
+    gtls_build
+    nginx_start s tls13 tickets nocache || t_fatal "nginx did not start"
+    gtls_base base -H "$which" -o -n 3 -c "$CERTS/ca1.pem" -s localhost
+    t_assert_status $? 0 "gtls_client -H $which -o without the library"
+    gtls_run own off -H "$which" -o -n 3 -c "$CERTS/ca1.pem" -s localhost
+    t_assert_status $? 0 "gtls_client -H $which -o with the library"
+    t_assert_eq "$(grep -E '^(hooks|conn) ' "$T_DIR/own.out")" \
+        "$(grep -E '^(hooks|conn) ' "$T_DIR/base.out")" "hook calls and outcomes: as without the library"
+    gtls_run lib off -H "$which" -n 3 -c "$CERTS/ca1.pem" -s localhost
+    t_assert_status $? 0 "gtls_client -H $which with the library resuming"
+    t_assert_eq "$(gtls_count lib '^hooks [0-9]+ pre=[0-9]+ post=[1-9]')" 3 \
+        "the program's hook ran in every connection"
+    nginx_stop s
+    echo "server: $(reused_column s)"
+    t_assert_eq "$(reused_column s)" ". r r . r r . r r" \
+        "server: the program's own resumption (without and with the library), then the library's"
+}
+
+for which in any ticket; do
+    t_register "gnutls.c.program-hook.$which" "t_gnutls_hook $which"
 done

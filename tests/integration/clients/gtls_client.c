@@ -21,6 +21,9 @@
  *     -k            one credentials object for all connections
  *     -t T          T threads, each making the N connections (conn numbers
  *                   thread*N+i), sharing nothing but the process
+ *     -H WHICH      a handshake hook counting its calls, printed per connection
+ *                   ('hooks I pre=A post=B'): WHICH = any (every message, both
+ *                   points) or ticket (NewSessionTicket, after parsing)
  *     -N            print TCP_NODELAY after the handshake and after the first
  *                   write ('nodelay I hs=A write=B'; the program never sets it)
  *     -r            with -v callback: the callback rejects every certificate
@@ -46,6 +49,18 @@
 
 static const char *expect_host;
 static int reject_all;
+static __thread int hook_pre, hook_post;
+
+static int count_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
+                      const gnutls_datum_t *msg)
+{
+    (void)s, (void)htype, (void)incoming, (void)msg;
+    if (when == GNUTLS_HOOK_PRE)
+        hook_pre++;
+    else
+        hook_post++;
+    return 0;
+}
 
 static int nodelay_of(int fd)
 {
@@ -98,6 +113,7 @@ static gnutls_certificate_credentials_t make_creds(const char *ca, const char *v
 
 /* Options, read-only once the workers run. */
 static int n = 1, own = 0, shared_creds = 0, show_nodelay = 0, port;
+static const char *hooks = NULL;
 static const char *sni = NULL, *vmode = "none", *ca = NULL, *cert = NULL, *key = NULL,
                   *prio = NULL, *host;
 
@@ -130,6 +146,12 @@ static void *worker(void *arg)
             gnutls_session_set_verify_cert(s, expect_host, 0);
         if (own && saved.data != NULL)
             gnutls_session_set_data(s, saved.data, saved.size);
+        hook_pre = hook_post = 0;
+        if (hooks != NULL && strcmp(hooks, "any") == 0)
+            gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH, count_hook);
+        else if (hooks != NULL)
+            gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+                                               GNUTLS_HOOK_POST, count_hook);
         gnutls_transport_set_int(s, fd);
         do
             ret = gnutls_handshake(s);
@@ -173,6 +195,8 @@ static void *worker(void *arg)
             printf("conn %d error io: %s\n", i, err);
             goto next;
         }
+        if (hooks != NULL)
+            printf("hooks %d pre=%d post=%d\n", i, hook_pre, hook_post);
         printf("conn %d ok resumed=%d proto=%s certs=%u\n", i, gnutls_session_is_resumed(s),
                gnutls_protocol_get_name(gnutls_protocol_get_version(s)), listed);
         if (own) {
@@ -201,7 +225,7 @@ int main(int argc, char **argv)
     int threads = 1, fast_exit = 0, opt;
     const char *vhost = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:okrxNt:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:okrxNt:H:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -217,11 +241,12 @@ int main(int argc, char **argv)
         case 'r': reject_all = 1; break;
         case 'N': show_nodelay = 1; break;
         case 't': threads = atoi(optarg); break;
+        case 'H': hooks = optarg; break;
         default: return 2;
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-o] [-k] [-r] [-x] [-N] [-t T] HOST PORT\n",
+        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-o] [-k] [-r] [-x] [-N] [-t T] [-H any|ticket] HOST PORT\n",
                 argv[0]);
         return 2;
     }
