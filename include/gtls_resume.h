@@ -12,7 +12,18 @@
 
 #include "gtls_sym.h"
 
-/* gresume_init - gnutls_init succeeded with these flags: follow a client session. */
+/*
+ * gresume_init_flags - the flags to give the real gnutls_init for the
+ * program's `flags`. GNUTLS_NO_TICKETS keeps GnuTLS from sending any stored
+ * session: no pre_shared_key in TLS 1.3 (ext/pre_shared_key.c), no
+ * SessionTicket in TLS 1.2. libcurl up to 8.10 (git's https transport) sets
+ * it because its own cache could not use tickets; curl 8.11 sets
+ * GNUTLS_NO_TICKETS_TLS12 instead, which we do for it: TLS 1.2 tickets stay
+ * off as asked (like OpenSSL's SSL_OP_NO_TICKET), TLS 1.3 may resume.
+ */
+unsigned gresume_init_flags(unsigned flags);
+
+/* gresume_init - gnutls_init succeeded with these flags (the program's): follow a client session. */
 void gresume_init(gnutls_session_t s, unsigned flags);
 
 /*
@@ -48,8 +59,10 @@ void gresume_after_recv(gnutls_session_t s);
 /* gresume_deinit - the session is about to be freed: capture a ticket not yet seen, forget it. */
 void gresume_deinit(gnutls_session_t s);
 
-/* What the program set on a session (after the real call succeeded). */
-void gresume_note_program_data(gnutls_session_t s);
+/* What the program set on a session (after the real call succeeded). Session
+ * data that is GnuTLS's "no ticket yet" placeholder (4 zero bytes, which
+ * gnutls_session_set_data ignores; libcurl keeps and sets it) is no session. */
+void gresume_note_program_data(gnutls_session_t s, const void *data, size_t size);
 void gresume_note_custom_transport(gnutls_session_t s);
 /* text: the priority string; NULL = not known (e.g. a cache we did not see made). */
 void gresume_note_priority(gnutls_session_t s, const char *text);

@@ -79,6 +79,13 @@ int gresume_set_hook(gnutls_session_t s, unsigned htype, int when, gnutls_handsh
     return 1;
 }
 
+unsigned gresume_init_flags(unsigned flags)
+{
+    if ((flags & (GNUTLS_SERVER | GNUTLS_DATAGRAM)) || !(flags & GNUTLS_NO_TICKETS) || !gtls_ready())
+        return flags;
+    return (flags & ~(unsigned)GNUTLS_NO_TICKETS) | GNUTLS_NO_TICKETS_TLS12;
+}
+
 void gresume_init(gnutls_session_t s, unsigned flags)
 {
     /* Clients only; DTLS is left alone (its sessions are not ours to judge). */
@@ -367,8 +374,10 @@ void gresume_deinit(gnutls_session_t s)
     errno = saved;
 }
 
-void gresume_note_program_data(gnutls_session_t s)
+void gresume_note_program_data(gnutls_session_t s, const void *data, size_t size)
 {
+    if (size == 4 && data != NULL && memcmp(data, "\0\0\0\0", 4) == 0)
+        return;
     struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
     if (c != NULL && !c->started)
         c->program_data = 1;

@@ -37,7 +37,7 @@
 AR_EXPORT int gnutls_init(gnutls_session_t *session, unsigned int flags)
 {
     REAL(gnutls_init, GNUTLS_E_INTERNAL_ERROR);
-    int ret = gtls.gnutls_init(session, flags);
+    int ret = gtls.gnutls_init(session, gresume_init_flags(flags));
     if (ret == 0 && session != NULL)
         gresume_init(*session, flags);
     return ret;
@@ -130,7 +130,7 @@ AR_EXPORT int gnutls_session_set_data(gnutls_session_t session, const void *data
     REAL(gnutls_session_set_data, GNUTLS_E_INTERNAL_ERROR);
     int ret = gtls.gnutls_session_set_data(session, data, size);
     if (ret == 0 && session != NULL)
-        gresume_note_program_data(session);
+        gresume_note_program_data(session, data, size);
     return ret;
 }
 

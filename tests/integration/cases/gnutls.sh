@@ -8,6 +8,8 @@
 #   gnutls.wget.PROTO, gnutls.cli.PROTO
 #       6 separate processes (`autoresume wget`, `autoresume gnutls-cli`),
 #       one store: all succeed, the server resumes at least 5.
+#   gnutls.git.CFG
+#       4 separate `autoresume git ls-remote` runs (libcurl-gnutls): 3 resumed.
 #   gnutls.no-cross-library[.curl].PROTO
 #       one store shared by GnuTLS and OpenSSL clients (wget, python, [curl,]
 #       wget, python): a GnuTLS session is never offered to OpenSSL (the
@@ -24,6 +26,9 @@
 #   gnutls.c.own-resumption
 #       gtls_client -o (the program resumes by itself, store off): the same
 #       output as without the library, 4 of 5 resumed.
+#   gnutls.c.no-tickets-flag.CFG
+#       gnutls_init with GNUTLS_NO_TICKETS (libcurl 7.88, git) still resumes
+#       TLS 1.3, and TLS 1.2 by session id, as without the flag's TLS 1.3 part.
 #   gnutls.c.verify-MODE.PROTO
 #       gtls_client -n 5 in one process (store off), verifying the way
 #       GnuTLS programs do (MODE none, auto, callback, manual): 4 of 5 resumed.
@@ -303,6 +308,32 @@ t_gnutls_own() {
 
 t_register gnutls.c.own-resumption t_gnutls_own
 
+# ------------------------------------- 5b. GNUTLS_NO_TICKETS in gnutls_init --
+# libcurl 7.88 (Debian 12; git's https transport) inits with GNUTLS_NO_TICKETS,
+# with which GnuTLS sends no stored session at all. The library passes
+# GNUTLS_NO_TICKETS_TLS12 instead (as curl 8.11 does): TLS 1.3 resumes; TLS
+# 1.2 tickets stay off as the program asked, so TLS 1.2 resumes by session id
+# against a server with a session cache only. Control: a %NO_TICKETS
+# priority (the program's explicit choice) still turns all of it off.
+
+t_gnutls_no_tickets() {
+    local cfg=$1 want=$2 col
+    gtls_build
+    nginx_start s $(cfg_opts "$cfg") || t_fatal "nginx did not start"
+    gtls_run c off -T -n 5 -v auto -c "$CERTS/ca1.pem" -s localhost
+    t_assert_status $? 0 "gtls_client -T (GNUTLS_NO_TICKETS)"
+    gtls_run p off -n 3 -v auto -c "$CERTS/ca1.pem" -s localhost -p 'NORMAL:%NO_TICKETS'
+    t_assert_status $? 0 "gtls_client -p NORMAL:%NO_TICKETS"
+    nginx_stop s
+    col=$(reused_column s)
+    echo "measured: GNUTLS_NO_TICKETS $cfg: server $col (5 with the init flag, then 3 with %NO_TICKETS)"
+    t_assert_eq "${col// /}" "$want" "server (. full, r resumed)"
+}
+
+t_register gnutls.c.no-tickets-flag.tls13-tickets "t_gnutls_no_tickets tls13-tickets .rrrr..."
+t_register gnutls.c.no-tickets-flag.tls12-cache "t_gnutls_no_tickets tls12-cache .rrrr.rr"
+t_register gnutls.c.no-tickets-flag.tls12-tickets "t_gnutls_no_tickets tls12-tickets ........"
+
 # ---------------------------------------- 6. one process, N connections --
 # gtls_client -n 5, a new session (and credentials) per connection, store off:
 # the library alone makes connections 2..5 resume.  The client's own
@@ -525,4 +556,34 @@ t_gnutls_hook() {
 
 for which in any ticket; do
     t_register "gnutls.c.program-hook.$which" "t_gnutls_hook $which"
+done
+
+# ----------------------------------------- 12. git (libcurl-gnutls) across runs --
+# git's https transport (git-remote-https) is libcurl-gnutls 7.88, which
+# inits GnuTLS with GNUTLS_NO_TICKETS and moves data through its own
+# push/pull functions (keyed without a port). 4 separate `autoresume git
+# ls-remote` runs against nginx: git then fails ("not valid: is this a git
+# repository?", nginx answers "ok"), after the TLS connection, which is what
+# is judged: the server resumes at least 3. TLS 1.2 needs the server's
+# session cache (TLS 1.2 tickets stay off, as libcurl asked).
+
+t_gnutls_git() {
+    local cfg=$1 st i ok=0
+    command -v git >/dev/null || t_fatal "missing tool git"
+    st=$(new_store)
+    nginx_start s $(cfg_opts "$cfg") || t_fatal "nginx did not start"
+    for ((i = 1; i <= 4; i++)); do
+        GIT_SSL_CAINFO="$CERTS/ca1.pem" GIT_CONFIG_NOSYSTEM=1 HOME="$T_DIR" AUTORESUME_CACHE=$st \
+            run_client "git$i" ar_wrapper git ls-remote "https://localhost:$NGINX_PORT/x.git"
+        grep -q 'not valid: is this a git repository' "$T_DIR/git$i.err" && ok=$((ok + 1))
+    done
+    t_assert_eq "$ok" 4 "git runs that got through TLS to the (non-git) answer"
+    nginx_stop s
+    echo "measured: git ls-remote $cfg: resumed $(count_reused s) of $(count_lines s) processes (server)"
+    server_check s 4 3
+}
+
+for cfg in tls13-tickets tls12-cache; do
+    ((GTLS_ASAN)) && break
+    t_register "gnutls.git.$cfg" "t_gnutls_git $cfg"
 done

@@ -21,7 +21,7 @@ t_install_tree() {
     t_assert_status $? 0 "installed wrapper running python"
     t_assert_match "$(cat "$T_DIR/py.err")" 'TLSv1.3 resumed' "library log through the installed wrapper"
     AUTORESUME_CACHE=$store run_client list "$w" --list
-    t_assert_match "$(cat "$T_DIR/list.out")" 'localhost:[0-9]+ +TLSv1.3' "installed --list"
+    t_assert_match "$(cat "$T_DIR/list.out")" 'localhost:[0-9]+ +openssl-3\.[0-9]+ +TLSv1.3' "installed --list"
     server_check s "$N" $((N - 1))
 
     # The man page renders from the installed tree and matches --help's options.

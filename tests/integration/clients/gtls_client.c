@@ -19,6 +19,8 @@
  *     -o            own resumption: keep gnutls_session_get_data2 of each
  *                   connection and gnutls_session_set_data it on the next
  *     -k            one credentials object for all connections
+ *     -T            gnutls_init with GNUTLS_NO_TICKETS, as libcurl up to 8.10
+ *                   does (git's https transport on Debian 12)
  *     -t T          T threads, each making the N connections (conn numbers
  *                   thread*N+i), sharing nothing but the process
  *     -H WHICH      a handshake hook counting its calls, printed per connection
@@ -112,7 +114,7 @@ static gnutls_certificate_credentials_t make_creds(const char *ca, const char *v
 }
 
 /* Options, read-only once the workers run. */
-static int n = 1, own = 0, shared_creds = 0, show_nodelay = 0, port;
+static int n = 1, own = 0, shared_creds = 0, show_nodelay = 0, no_tickets = 0, port;
 static const char *hooks = NULL;
 static const char *sni = NULL, *vmode = "none", *ca = NULL, *cert = NULL, *key = NULL,
                   *prio = NULL, *host;
@@ -134,7 +136,7 @@ static void *worker(void *arg)
             printf("conn %d error connect: refused\n", i);
             continue;
         }
-        gnutls_init(&s, GNUTLS_CLIENT);
+        gnutls_init(&s, GNUTLS_CLIENT | (no_tickets ? GNUTLS_NO_TICKETS : 0));
         if (prio != NULL)
             gnutls_priority_set_direct(s, prio, NULL);
         else
@@ -225,7 +227,7 @@ int main(int argc, char **argv)
     int threads = 1, fast_exit = 0, opt;
     const char *vhost = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:okrxNt:H:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:okrxNTt:H:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -240,13 +242,14 @@ int main(int argc, char **argv)
         case 'x': fast_exit = 1; break;
         case 'r': reject_all = 1; break;
         case 'N': show_nodelay = 1; break;
+        case 'T': no_tickets = 1; break;
         case 't': threads = atoi(optarg); break;
         case 'H': hooks = optarg; break;
         default: return 2;
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-o] [-k] [-r] [-x] [-N] [-t T] [-H any|ticket] HOST PORT\n",
+        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-o] [-k] [-r] [-x] [-N] [-T] [-t T] [-H any|ticket] HOST PORT\n",
                 argv[0]);
         return 2;
     }

@@ -45,8 +45,8 @@ expect() {
     ((n > 0)) || { bad=$((bad + 1)); echo "UNEXPECTED: no test matches /$re/ in $fn"; }
 }
 
-need_resumption='^(resume\.|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private)|gnutls\.(wget\.tls1[23]|cli\.|no-cross|c\.(verify|threads|nodelay|program-hook)|wget\.ticket)|nodelay\.)'
-must_hold='^(sec\.|off\.|inert\.true|env\.|log\.quiet|store\.off|gnutls\.(sec\.|c\.own|wget\.insecure))'
+need_resumption='^(resume\.|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private)|gnutls\.(wget\.tls1[23]|cli\.|no-cross|c\.(verify|threads|nodelay|program-hook)|wget\.ticket|git\.|c\.no-tickets-flag\.(tls13-tickets|tls12-cache))|nodelay\.)'
+must_hold='^(sec\.|off\.|inert\.true|env\.|log\.quiet|store\.off|gnutls\.(sec\.|c\.own|wget\.insecure|c\.no-tickets-flag\.tls12-tickets))'
 
 for mode in off disabled; do
     echo "== AR_PRELOAD_MODE=$mode"
