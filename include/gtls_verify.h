@@ -46,8 +46,10 @@ int gtls_replay_verify(gnutls_session_t s, const struct gtls_conn *c);
 int gtls_session_tramp(gnutls_session_t s);
 int gtls_creds_tramp(gnutls_session_t s);
 
-/* gtls_expected_host - the name verification is bound to: set_verify_cert's, else the SNI. */
-const char *gtls_expected_host(gnutls_session_t s, const struct gtls_conn *c, char *buf,
-                               size_t cap);
+/* gtls_verify_host - the host name given to gnutls_session_set_verify_cert*, or NULL. */
+const char *gtls_verify_host(const struct gtls_conn *c);
+
+/* gtls_expected_host - the name a certificate is checked for: gtls_verify_host, else the SNI. */
+const char *gtls_expected_host(const struct gtls_conn *c);
 
 #endif

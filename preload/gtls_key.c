@@ -72,7 +72,7 @@ static int client_cert_fp(gnutls_certificate_credentials_t cred, char *out, size
 int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
 {
     struct ar_key_input in;
-    char library[32], ip[64] = "", hostbuf[256], fp[160];
+    char library[32], ip[64] = "", fp[160];
     gnutls_certificate_credentials_t cred = NULL;
     gnutls_certificate_verify_function *cred_fn = NULL;
     int picks = 0;
@@ -122,7 +122,7 @@ int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
      * only shape I/O are left out. */
     unsigned io_only = GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL;
     in.lib_options = (unsigned long)(c->init_flags & ~io_only) | (c->compat ? 1UL << 40 : 0UL);
-    in.expect_hosts = c->vkind == GV_AUTO ? gtls_expected_host(s, c, hostbuf, sizeof hostbuf) : NULL;
+    in.expect_hosts = gtls_verify_host(c);
 
     char key[AR_KEY_MAX];
     if (key_make(&in, key, sizeof key, why) < 0)

@@ -115,7 +115,6 @@ static void capture(gnutls_session_t s, struct gtls_conn *c)
 {
     struct ar_session ss;
     gnutls_datum_t d = {NULL, 0};
-    char hostbuf[256];
     int64_t now = now_seconds();
 
     if (c->key == NULL || c->program_data)
@@ -140,7 +139,7 @@ static void capture(gnutls_session_t s, struct gtls_conn *c)
         ss.born = now;
         if (gtls_chain_encode(s, &ss.chain) != 0)
             return; /* no certificate: not a session we can re-check */
-        ss.verify_result = gtls_trust_status(s, c, &ss.chain, gtls_expected_host(s, c, hostbuf, sizeof hostbuf));
+        ss.verify_result = gtls_trust_status(s, c, &ss.chain, gtls_expected_host(c));
         /* Nothing in the handshake verifies: the program checks afterwards,
          * or never, and may skip its check on a resumed session, trusting
          * its own cache. Keep only sessions whose certificate is trusted. */
@@ -186,7 +185,6 @@ static const char *offer(gnutls_session_t s, struct gtls_conn *c)
 {
     struct ar_session ss;
     const char *why = NULL;
-    char hostbuf[256];
 
     if (gtls_key_make(s, c, &why) != 0)
         return why;
@@ -202,7 +200,7 @@ static const char *offer(gnutls_session_t s, struct gtls_conn *c)
     /* Trusted when it was won but not any more (other CA, other flags): a
      * full handshake may meet a certificate that is trusted now. And where
      * the handshake does not verify, only trusted certificates go (capture). */
-    long now_status = gtls_trust_status(s, c, &ss.chain, gtls_expected_host(s, c, hostbuf, sizeof hostbuf));
+    long now_status = gtls_trust_status(s, c, &ss.chain, gtls_expected_host(c));
     if (now_status != 0 && (ss.verify_result == 0 || !c->verify_in_hs)) {
         if (ss.single_use) /* another connection, with other trust, may still use it */
             state_keep(c->key, c->label, &ss, now_seconds());

@@ -68,16 +68,20 @@ bad:
     return -1;
 }
 
-const char *gtls_expected_host(gnutls_session_t s, const struct gtls_conn *c, char *buf,
-                               size_t cap)
+const char *gtls_verify_host(const struct gtls_conn *c)
 {
-    if (c->vkind == GV_AUTO) {
-        for (unsigned i = 0; i < c->velems; i++)
-            if (c->vdata[i].type == GNUTLS_DT_DNS_HOSTNAME && c->vdata[i].data != NULL)
-                return (const char *)c->vdata[i].data;
-    }
-    (void)s, (void)buf, (void)cap;
-    return c->sni;
+    if (c->vkind != GV_AUTO)
+        return NULL;
+    for (unsigned i = 0; i < c->velems; i++)
+        if (c->vdata[i].type == GNUTLS_DT_DNS_HOSTNAME && c->vdata[i].data != NULL)
+            return (const char *)c->vdata[i].data;
+    return NULL;
+}
+
+const char *gtls_expected_host(const struct gtls_conn *c)
+{
+    const char *host = gtls_verify_host(c);
+    return host != NULL ? host : c->sni;
 }
 
 long gtls_trust_status(gnutls_session_t s, const struct gtls_conn *c,
