@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Demo: 5 HTTPS requests from python3 to a local nginx, first without the
-# library, then through scripts/autoresume -v, and what nginx saw of them.
+# library, then through scripts/autoresume -v, and what nginx saw of them;
+# then 5 separate wget processes (GnuTLS) the same way, which resume across
+# processes through a private session store.
 # `make demo` builds the library first.
 set -euo pipefail
 
@@ -107,9 +109,29 @@ run plain "$python" -c "$client"
 echo "== the same through: scripts/autoresume -v python3 ..."
 run resumed "$wrapper" -v "$python" -c "$client"
 
+tags="plain resumed"
+wget=$(command -v wget || true)
+if [[ -n $wget ]]; then
+    echo "== wget (GnuTLS), 5 separate processes, without autoresume"
+    for ((i = 0; i < 5; i++)); do
+        "$wget" -4 -q -O /dev/null --ca-certificate="$tmp/cert.pem" "https://localhost:$port/wget-plain" ||
+            { echo "demo: wget failed" >&2; exit 1; }
+    done
+    echo "== the same through: scripts/autoresume -v wget ..."
+    mkdir -m 700 "$tmp/store"
+    for ((i = 0; i < 5; i++)); do
+        AUTORESUME_CACHE=$tmp/store "$wrapper" -v "$wget" -4 -q -O /dev/null \
+            --ca-certificate="$tmp/cert.pem" "https://localhost:$port/wget-resumed" 2>>"$tmp/wget-resumed.err" ||
+            { echo "demo: wget through autoresume failed:" >&2; cat "$tmp/wget-resumed.err" >&2; exit 1; }
+    done
+    tags+=" wget-plain wget-resumed"
+else
+    echo "(no wget installed: the GnuTLS part is skipped)"
+fi
+
 stop_nginx   # graceful: the access log is complete afterwards
 
-for tag in plain resumed; do
+for tag in $tags; do
     echo
     echo "-- $tag run"
     awk -v uri="/$tag" '$1 == uri { if (!($2 in seen)) { seen[$2]; n++ } if ($4 == "r") r++ }
