@@ -22,7 +22,7 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden -Iinclude $(CFLAGS)
 LDLIBS_LIB := -ldl -lpthread
 
-CORE_SRCS := preload/log.c preload/nodelay.c preload/config.c preload/key.c preload/cache.c preload/entry.c \
+CORE_SRCS := preload/log.c preload/nodelay.c preload/sock.c preload/config.c preload/key.c preload/cache.c preload/entry.c \
              preload/store.c preload/stats.c
 SHARED_SRCS := preload/dl.c preload/state.c
 GTLS_SRCS := preload/gtls_sym.c preload/gtls_state.c preload/gtls_key.c preload/gtls_verify.c \

@@ -54,4 +54,19 @@ void state_drop(const char *key);
  */
 void state_drop_born(const char *key, int64_t born);
 
+/*
+ * state_note_offer - count, and log at debug, what the first handshake call
+ * of a client connection decided: the program set its own session, or no
+ * offer (why_not, a static reason), or an offer (why_not NULL).
+ */
+void state_note_offer(const char *label, int program_session, const char *why_not);
+
+/*
+ * state_note_handshake - count, and log at info (one line per connection),
+ * how a handshake that completed went. Returns 1 when the server refused
+ * our offer: the caller then drops the key's stale sessions.
+ */
+int state_note_handshake(const char *label, const char *version, int program_session,
+                         int offered, int resumed, const char *why_not);
+
 #endif

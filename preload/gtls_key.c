@@ -9,38 +9,20 @@
  */
 #include "gtls_key.h"
 #include "ar_key.h"
+#include "ar_sock.h"
 #include "gtls_verify.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 /* Numeric peer address and port of the session's socket, if it has one. */
 static int peer_of(gnutls_session_t s, const struct gtls_conn *c, char *ip, size_t cap,
                    unsigned *port)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-
     if (c->custom_transport)
         return 0; /* the transport pointer is the program's, not a descriptor */
-    int fd = gtls.gnutls_transport_get_int(s);
-    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-        return 0;
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-        *port = ntohs(in->sin_port);
-        return inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)cap) != NULL;
-    }
-    if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-        *port = ntohs(in6->sin6_port);
-        return inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)cap) != NULL;
-    }
-    return 0;
+    return sock_peer(gtls.gnutls_transport_get_int(s), ip, cap, port) > 0;
 }
 
 /* SHA-256 of the first certificate of the credentials' first key, as hex; 0 none, -1 error. */

@@ -234,16 +234,8 @@ void gresume_before_handshake(gnutls_session_t s)
     int saved = errno;
     c->started = 1;
     c->verify_ran = 0;
-    stats_add(AR_STAT_CONNECTIONS);
     c->why_not = offer(s, c);
-    if (c->program_data)
-        stats_add(AR_STAT_PROGRAM);
-    else if (c->why_not != NULL)
-        stats_not_offered(c->why_not);
-    else
-        stats_add(AR_STAT_OFFERED);
-    if (c->why_not != NULL)
-        log_debug("%s: not offered: %s", c->label[0] ? c->label : "?", c->why_not);
+    state_note_offer(c->label, c->program_data, c->why_not);
     errno = saved;
 }
 
@@ -254,26 +246,6 @@ static void drop_stale(struct gtls_conn *c)
         return;
     c->dropped = 1;
     state_drop_born(c->key, c->born);
-}
-
-static void log_outcome(gnutls_session_t s, struct gtls_conn *c, int resumed)
-{
-    const char *version = version_name(s);
-    if (c->program_data) {
-        log_info("%s %s %s", c->label, version,
-                 resumed ? "resumed (the program's own session)"
-                         : "full handshake (program's session refused)");
-    } else if (!c->offered) {
-        log_info("%s %s full handshake (%s)", c->label, version,
-                 c->why_not ? c->why_not : "not offered");
-    } else if (resumed) {
-        stats_add(AR_STAT_RESUMED);
-        log_info("%s %s resumed", c->label, version);
-    } else {
-        drop_stale(c);
-        stats_add(AR_STAT_REFUSED);
-        log_info("%s %s full handshake (refused by server)", c->label, version);
-    }
 }
 
 int gresume_after_handshake(gnutls_session_t s, int ret)
@@ -301,7 +273,9 @@ int gresume_after_handshake(gnutls_session_t s, int ret)
                 return v;
             }
         }
-        log_outcome(s, c, resumed);
+        if (state_note_handshake(c->label, version_name(s), c->program_data, c->offered, resumed,
+                                 c->why_not))
+            drop_stale(c);
         if (c->offered && resumed && !c->custom_transport)
             nodelay_begin(&c->nodelay, gtls.gnutls_transport_get_int(s));
         /* TLS 1.2: the session, unless this resumed it and no new ticket came. */

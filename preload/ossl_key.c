@@ -4,13 +4,11 @@
  */
 #include "ossl_key.h"
 #include "ar_key.h"
+#include "ar_sock.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 /*
  * A connect BIO (openssl s_time, BIO_new_ssl_connect users) opens its socket
@@ -37,23 +35,9 @@ static int connect_bio_target(SSL *ssl, char *host, size_t cap, unsigned *port)
 /* Numeric peer address and port of the connection's socket, if it has one. */
 static int peer_of(SSL *ssl, char *ip, size_t cap, unsigned *port)
 {
-    int fd = ossl.SSL_get_fd(ssl);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-
-    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-        return connect_bio_target(ssl, ip, cap, port);
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-        *port = ntohs(in->sin_port);
-        return inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)cap) != NULL;
-    }
-    if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-        *port = ntohs(in6->sin6_port);
-        return inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)cap) != NULL;
-    }
-    return 0; /* a unix socket or something else: treated as no socket */
+    int found = sock_peer(ossl.SSL_get_fd(ssl), ip, cap, port);
+    /* Not connected yet (or no socket): maybe a connect BIO's target. */
+    return found < 0 ? connect_bio_target(ssl, ip, cap, port) : found;
 }
 
 /* Expected host names joined by '\n'; -1 if they do not fit. */

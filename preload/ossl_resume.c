@@ -213,16 +213,8 @@ void resume_before(SSL *ssl, enum start_kind how)
     ossl.ERR_set_mark();
     struct ar_conn *c = starting_client(ssl, how);
     if (c != NULL) {
-        stats_add(AR_STAT_CONNECTIONS);
         c->why_not = offer(ssl, c, how);
-        if (c->program_session)
-            stats_add(AR_STAT_PROGRAM);
-        else if (c->why_not != NULL)
-            stats_not_offered(c->why_not);
-        else
-            stats_add(AR_STAT_OFFERED);
-        if (c->why_not != NULL)
-            log_debug("%s: not offered: %s", c->label[0] ? c->label : "?", c->why_not);
+        state_note_offer(c->label, c->program_session, c->why_not);
     }
     ossl.ERR_pop_to_mark();
     errno = saved;
@@ -288,23 +280,12 @@ int resume_after(SSL *ssl, int ret)
     }
     if (ossl.SSL_is_init_finished(ssl)) {
         c->finished = 1;
-        const char *version = ossl.SSL_get_version(ssl);
-        if (c->program_session) {
-            log_info("%s %s %s", c->label, version,
-                     ossl.SSL_session_reused(ssl) ? "resumed (the program's own session)"
-                                                  : "full handshake (program's session refused)");
-        } else if (!c->offered) {
-            log_info("%s %s full handshake (%s)", c->label, version,
-                     c->why_not ? c->why_not : "not offered");
-        } else if (ossl.SSL_session_reused(ssl)) {
-            stats_add(AR_STAT_RESUMED);
-            log_info("%s %s resumed", c->label, version);
-            nodelay_begin(&c->nodelay, ossl.SSL_get_fd(ssl)); /* ar_nodelay.h */
-        } else {
+        int resumed = ossl.SSL_session_reused(ssl);
+        if (state_note_handshake(c->label, ossl.SSL_get_version(ssl), c->program_session,
+                                 c->offered, resumed, c->why_not))
             drop_stale_sessions(c);
-            stats_add(AR_STAT_REFUSED);
-            log_info("%s %s full handshake (refused by server)", c->label, version);
-        }
+        else if (c->offered && resumed)
+            nodelay_begin(&c->nodelay, ossl.SSL_get_fd(ssl)); /* ar_nodelay.h */
     } else if (ret <= 0 && !still_in_progress(ssl, ret)) {
         c->finished = 1;
         stats_add(AR_STAT_FAILED);

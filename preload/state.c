@@ -135,3 +135,36 @@ void state_drop_born(const char *key, int64_t born)
     if (store != NULL)
         store_drop_born(store, key, born);
 }
+
+void state_note_offer(const char *label, int program_session, const char *why_not)
+{
+    stats_add(AR_STAT_CONNECTIONS);
+    if (program_session)
+        stats_add(AR_STAT_PROGRAM);
+    else if (why_not != NULL)
+        stats_not_offered(why_not);
+    else
+        stats_add(AR_STAT_OFFERED);
+    if (why_not != NULL)
+        log_debug("%s: not offered: %s", label[0] ? label : "?", why_not);
+}
+
+int state_note_handshake(const char *label, const char *version, int program_session,
+                         int offered, int resumed, const char *why_not)
+{
+    if (program_session) {
+        log_info("%s %s %s", label, version,
+                 resumed ? "resumed (the program's own session)"
+                         : "full handshake (program's session refused)");
+    } else if (!offered) {
+        log_info("%s %s full handshake (%s)", label, version, why_not ? why_not : "not offered");
+    } else if (resumed) {
+        stats_add(AR_STAT_RESUMED);
+        log_info("%s %s resumed", label, version);
+    } else {
+        stats_add(AR_STAT_REFUSED);
+        log_info("%s %s full handshake (refused by server)", label, version);
+        return 1;
+    }
+    return 0;
+}

@@ -1,4 +1,4 @@
-/* Unit tests for nodelay.c: the TCP_NODELAY window after a resumed handshake. */
+/* Unit tests for nodelay.c (the TCP_NODELAY window after a resumed handshake) and sock.c. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -110,4 +110,26 @@ Test(nodelay, not_a_tcp_socket)
     nodelay_end(&n);
     cr_assert_eq(errno, 77);
     close(p[0]), close(p[1]), close(u[0]), close(u[1]);
+}
+
+/* sock_peer (sock.c), with the same loopback pairs. */
+#include "ar_sock.h"
+
+Test(sock, peer_of_tcp_unix_and_nothing)
+{
+    int peer, fd = tcp_pair(&peer), u[2], p[2];
+    char ip[64];
+    unsigned port = 0;
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    cr_assert_eq(sock_peer(fd, ip, sizeof ip, &port), 1);
+    cr_assert_str_eq(ip, "127.0.0.1");
+    cr_assert_eq(getsockname(peer, (struct sockaddr *)&a, &len), 0);
+    cr_assert_eq(port, ntohs(a.sin_port), "the server's port");
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, u), 0);
+    cr_assert_eq(sock_peer(u[0], ip, sizeof ip, &port), 0, "connected, but not to an IP peer");
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(sock_peer(p[0], ip, sizeof ip, &port), -1, "no peer at all");
+    cr_assert_eq(sock_peer(-1, ip, sizeof ip, &port), -1);
+    close(fd), close(peer), close(u[0]), close(u[1]), close(p[0]), close(p[1]);
 }
