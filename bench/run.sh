@@ -366,53 +366,53 @@ start_proxy() {   # upstream -> prints listen port
 start_proxy "$P_CU12" >/dev/null; PX12=$(sed -n 's/^ready //p' "$WORK/proxy.$P_CU12")
 start_proxy "$P_CU13" >/dev/null; PX13=$(sed -n 's/^ready //p' "$WORK/proxy.$P_CU13")
 [[ -n $PX12 && -n $PX13 ]] || die "delay proxy did not start"
-for proto in 12 13; do
-    px=PX$proto
-    px=${!px}
-    store=$(fresh_store)
-    for run in $(seq "$CURL_RUNS"); do
-        for v in plain autoresume; do
-            cmd=("$CURL" -s -o /dev/null --cacert "$CERTS/ec-ca.pem" --resolve "localhost:$px:127.0.0.1"
-                 "https://localhost:$px/$v/$run")
-            t0=$EPOCHREALTIME
-            if [[ $v == plain ]]; then
-                timeout 20 "${cmd[@]}"
-            else
-                AUTORESUME_LIBRARY=$LIB AUTORESUME_CACHE=$store timeout 20 \
-                    "$ROOT/scripts/autoresume" "${cmd[@]}"
-            fi
-            rc=$?
-            raw curl "$proto" "$v" "$run" "$(since "$t0" "$EPOCHREALTIME")" "$rc"
+
+# proxied_runs NAME RUNS: per protocol, RUNS separate runs of the command
+# that NAME_cmd PROXY-PORT VARIANT RUN puts in CMD, plain and through the
+# wrapper alternately (its own fresh store per protocol); wall time per run
+# into raw rows `NAME proto variant run seconds rc`.
+proxied_runs() {
+    local name=$1 runs=$2 proto px store run v t0 rc
+    for proto in 12 13; do
+        px=PX$proto
+        px=${!px}
+        store=$(fresh_store)
+        for run in $(seq "$runs"); do
+            for v in plain autoresume; do
+                "${name}_cmd" "$px" "$v" "$run"
+                t0=$EPOCHREALTIME
+                if [[ $v == plain ]]; then
+                    timeout 20 "${CMD[@]}"
+                else
+                    AUTORESUME_LIBRARY=$LIB AUTORESUME_CACHE=$store timeout 20 \
+                        "$ROOT/scripts/autoresume" "${CMD[@]}"
+                fi
+                rc=$?
+                raw "$name" "$proto" "$v" "$run" "$(since "$t0" "$EPOCHREALTIME")" "$rc"
+            done
         done
     done
-done
+}
+
+curl_cmd() {
+    CMD=("$CURL" -s -o /dev/null --cacert "$CERTS/ec-ca.pem" --resolve "localhost:$1:127.0.0.1"
+         "https://localhost:$1/$2/$3")
+}
+proxied_runs curl "$CURL_RUNS"
+
 # 2b. The same with wget (GnuTLS in Debian), through the same proxies and
 # servers, its own fresh store per protocol, URIs /wget-plain/N and
 # /wget-autoresume/N. wget has no --resolve: the host name must match the
 # certificate, and -4 makes localhost 127.0.0.1 (where the proxy listens).
 # --no-config, --no-proxy: no wgetrc, no *_proxy; --tries=1: no retries.
-((WGET_RUNS > 0)) && say "2b. wget: $WGET_RUNS runs per variant through the same proxy"
-for proto in 12 13; do
-    ((WGET_RUNS > 0)) || break
-    px=PX$proto
-    px=${!px}
-    store=$(fresh_store)
-    for run in $(seq "$WGET_RUNS"); do
-        for v in plain autoresume; do
-            cmd=("$WGET" --no-config --no-proxy -4 --tries=1 -q -O /dev/null
-                 --ca-certificate="$CERTS/ec-ca.pem" "https://localhost:$px/wget-$v/$run")
-            t0=$EPOCHREALTIME
-            if [[ $v == plain ]]; then
-                timeout 20 "${cmd[@]}"
-            else
-                AUTORESUME_LIBRARY=$LIB AUTORESUME_CACHE=$store timeout 20 \
-                    "$ROOT/scripts/autoresume" "${cmd[@]}"
-            fi
-            rc=$?
-            raw wget "$proto" "$v" "$run" "$(since "$t0" "$EPOCHREALTIME")" "$rc"
-        done
-    done
-done
+wget_cmd() {
+    CMD=("$WGET" --no-config --no-proxy -4 --tries=1 -q -O /dev/null
+         --ca-certificate="$CERTS/ec-ca.pem" "https://localhost:$1/wget-$2/$3")
+}
+if ((WGET_RUNS > 0)); then
+    say "2b. wget: $WGET_RUNS runs per variant through the same proxy"
+    proxied_runs wget "$WGET_RUNS"
+fi
 sleep 0.2   # let nginx write its log lines
 while read -r port uri proto reused; do
     case $port in "$P_CU12") p=12 ;; "$P_CU13") p=13 ;; *) continue ;; esac
