@@ -32,6 +32,9 @@ struct ar_key_input {
                                  * (GnuTLS: gnutls_init flags, compatibility mode) */
     const unsigned char *sid_ctx; /* session id context, may be NULL */
     size_t sid_ctx_len;
+    const char *policy;         /* the library's negotiation policy as text (what the
+                                 * groups, signature algorithms, security level and
+                                 * options allow), or NULL; see ossl_policy.h */
 };
 
 #define AR_KEY_MAX 4096

@@ -15,7 +15,7 @@ typedef void (*ctx_capture_fn)(SSL *ssl, SSL_SESSION *sess);
  * ctx_prepare - make `ctx` report new client sessions to `capture` (once per
  * context). Returns 0 when sessions may be offered and captured on it, or -1
  * with *why set (the program turned caching off, uses its own certificate
- * verification, out of memory). Takes ctx_lock.
+ * verification or certificate callback, out of memory). Takes ctx_lock.
  */
 int ctx_prepare(SSL_CTX *ctx, ctx_capture_fn capture, const char **why);
 
@@ -33,6 +33,8 @@ int ctx_hook_get_new_cb(SSL_CTX *ctx, int (**cb)(SSL *, SSL_SESSION *));
 /* ctx_note_sid / ctx_note_custom_verify - record what the program set (after the real call succeeded). */
 void ctx_note_sid(SSL_CTX *ctx, const unsigned char *sid, unsigned len);
 void ctx_note_custom_verify(SSL_CTX *ctx, int on);
+/* ctx_note_cert_cb - SSL_CTX_set_cert_cb: a client certificate chosen per handshake. */
+void ctx_note_cert_cb(SSL_CTX *ctx, int on);
 
 /* ctx_copy_sid - copy ctx's session id context, if the program set one, into ssl's state. */
 void ctx_copy_sid(SSL_CTX *ctx, SSL *ssl);

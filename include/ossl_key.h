@@ -9,7 +9,8 @@
 /*
  * key_from_ssl - derive the key of `ssl` from its settings at the start of
  * its handshake (server name, peer socket, verification, client
- * certificate, limits, ciphers, the session id context recorded in `conn`)
+ * certificate, limits, ciphers, the session id context recorded in `conn`,
+ * the negotiation policy: ossl_policy.h)
  * and store it, malloc'd, in conn->key, with conn->label for logs.
  * Returns 0, or -1 with *why set when no session may be keyed (conn->key
  * stays NULL). Must run with the error queue marked: may push errors.

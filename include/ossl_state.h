@@ -32,6 +32,9 @@ struct ar_conn {
     int sid_set;            /* sid_ctx known (from SSL_new or the setter) */
     unsigned sid_len;
     unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
+    /* Connection settings, kept across SSL_clear (see ossl_policy.h). */
+    unsigned long long overrides; /* digest of per-SSL group/sigalg lists, 0 if none */
+    const char *opaque;     /* static: a setting that forbids offers, or NULL */
 };
 
 /* Per SSL_CTX. Shared by threads: read and write under ctx_lock(). */
@@ -39,6 +42,7 @@ struct ar_ctx {
     int prepared;           /* our new-session callback is installed */
     int opted_out;          /* the program turned session caching off */
     int custom_verify;      /* SSL_CTX_set_cert_verify_callback was used */
+    int custom_cert_cb;     /* SSL_CTX_set_cert_cb was used */
     int removes_internal;   /* undo OpenSSL's internal store of client sessions */
     long program_mode;      /* cache mode as the program set it and sees it */
     int (*program_new_cb)(SSL *, SSL_SESSION *);
@@ -50,7 +54,8 @@ struct ar_ctx {
 /*
  * ossl_ready - 1 once resumption is enabled (state_ready), OpenSSL is
  * resolved (OSSL_READY) and the ex_data slots exist; 0 means pass through.
- * Thread-safe, cheap after the first call.
+ * Thread-safe, cheap after the first call. 0 also while this thread runs
+ * the policy probe (ossl_policy.h): the probe's connection is not followed.
  */
 int ossl_ready(void);
 

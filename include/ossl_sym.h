@@ -20,7 +20,8 @@
     X(SSL_clear) X(SSL_connect) X(SSL_do_handshake) X(SSL_read) X(SSL_read_ex)     \
     X(SSL_peek) X(SSL_peek_ex) X(SSL_write) X(SSL_write_ex) X(SSL_CTX_ctrl)                   \
     X(SSL_CTX_sess_set_new_cb) X(SSL_CTX_sess_get_new_cb) X(SSL_CTX_set_session_id_context)   \
-    X(SSL_set_session_id_context) X(SSL_CTX_set_cert_verify_callback)
+    X(SSL_set_session_id_context) X(SSL_CTX_set_cert_verify_callback) X(SSL_ctrl)               \
+    X(SSL_dane_enable) X(SSL_CTX_set_cert_cb) X(SSL_set_cert_cb) X(SSL_CONF_CTX_set_ssl)
 
 /* Functions we only call. */
 #define OSSL_USED(X)                                                                          \
@@ -28,7 +29,7 @@
     X(SSL_set_connect_state) X(SSL_get_session) X(SSL_set_session) X(SSL_session_reused)      \
     X(SSL_get_error) X(SSL_get_version) X(SSL_get_servername) X(SSL_get_fd) X(SSL_get_rbio) X(BIO_find_type) X(BIO_ptr_ctrl)                   \
     X(SSL_get_verify_mode) X(SSL_get_verify_callback) X(SSL_get_verify_result)                \
-    X(SSL_get0_param) X(SSL_get_certificate) X(SSL_ctrl) X(SSL_get_options)                   \
+    X(SSL_get0_param) X(SSL_get_certificate) X(SSL_get_options)                   \
     X(SSL_get_ciphers) X(SSL_CIPHER_get_name) X(SSL_get_peer_cert_chain)                      \
     X(SSL_get_security_level) X(SSL_get_ex_data) X(SSL_set_ex_data) X(SSL_CTX_get_ex_data)    \
     X(SSL_CTX_set_ex_data) X(SSL_CTX_get_client_cert_cb) X(SSL_CTX_get_cert_store)            \
@@ -46,7 +47,11 @@
     X(X509_verify_cert_error_string) X(X509_VERIFY_PARAM_set1) X(X509_VERIFY_PARAM_get0_host) \
     X(X509_VERIFY_PARAM_get1_ip_asc) X(X509_VERIFY_PARAM_get_hostflags)                       \
     X(X509_VERIFY_PARAM_get_flags) X(X509_VERIFY_PARAM_set_auth_level)    \
-    X(X509_STORE_get0_objects) X(SSL_set_verify_result) X(SSL_SESSION_dup) X(X509_chain_up_ref) X(ERR_new) X(ERR_set_debug) X(ERR_set_error)
+    X(X509_STORE_get0_objects) X(SSL_set_verify_result) X(SSL_SESSION_dup) X(X509_chain_up_ref) X(ERR_new) X(ERR_set_debug) X(ERR_set_error)     \
+    X(SSL_new) X(SSL_free) X(SSL_set_bio) X(BIO_new) X(BIO_s_mem) X(BIO_ctrl)                 \
+    X(SSL_set_msg_callback) X(SSL_set_info_callback) X(SSL_clear_options)                      \
+    X(SSL_get_security_callback) X(SSL_ct_is_enabled) X(BIO_free)                            \
+    X(SSL_CTX_get_security_callback)
 
 #define OSSL_FIELD(name) __typeof__(&name) name;
 struct ossl_fns {

@@ -8,6 +8,7 @@
  * scripts/autoresume PROGRAM.
  */
 #include "ossl_ctx.h"
+#include "ossl_policy.h"
 #include "ossl_resume.h"
 #include "ossl_state.h"
 #include "ossl_sym.h"
@@ -184,4 +185,76 @@ AR_EXPORT void SSL_CTX_set_cert_verify_callback(SSL_CTX *ctx,
         ctx_note_custom_verify(ctx, cb != NULL);
         errno = saved;
     }
+}
+
+/* Per-connection group and signature algorithm lists (ossl_policy.h). */
+AR_EXPORT long SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
+{
+    REAL(SSL_ctrl, 0);
+    long ret = ossl.SSL_ctrl(ssl, cmd, larg, parg);
+    switch (cmd) {
+    case SSL_CTRL_SET_GROUPS:
+    case SSL_CTRL_SET_GROUPS_LIST:
+    case SSL_CTRL_SET_SIGALGS:
+    case SSL_CTRL_SET_SIGALGS_LIST:
+    case SSL_CTRL_SET_CLIENT_SIGALGS:
+    case SSL_CTRL_SET_CLIENT_SIGALGS_LIST:
+        if (ret > 0 && ssl != NULL && ossl_ready()) {
+            int saved = errno;
+            policy_note_ssl_ctrl(ssl, cmd, larg, parg);
+            errno = saved;
+        }
+        break;
+    default:
+        break;
+    }
+    return ret;
+}
+
+/* Settings a resumed handshake cannot honour: no offers to that connection. */
+static void note_opaque(SSL *ssl, const char *what)
+{
+    if (ssl != NULL && ossl_ready()) {
+        int saved = errno;
+        policy_note_opaque(ssl, what);
+        errno = saved;
+    }
+}
+
+AR_EXPORT int SSL_dane_enable(SSL *ssl, const char *basedomain)
+{
+    REAL(SSL_dane_enable, -1);
+    int ret = ossl.SSL_dane_enable(ssl, basedomain);
+    if (ret > 0)
+        note_opaque(ssl, "DANE is enabled");
+    return ret;
+}
+
+AR_EXPORT void SSL_set_cert_cb(SSL *ssl, int (*cb)(SSL *, void *), void *arg)
+{
+    if (ossl_load() == OSSL_MISSING || ossl.SSL_set_cert_cb == NULL)
+        return;
+    ossl.SSL_set_cert_cb(ssl, cb, arg);
+    if (cb != NULL)
+        note_opaque(ssl, "program picks its client certificate per handshake");
+}
+
+AR_EXPORT void SSL_CTX_set_cert_cb(SSL_CTX *ctx, int (*cb)(SSL *, void *), void *arg)
+{
+    if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_set_cert_cb == NULL)
+        return;
+    ossl.SSL_CTX_set_cert_cb(ctx, cb, arg);
+    if (ctx != NULL && ossl_ready()) {
+        int saved = errno;
+        ctx_note_cert_cb(ctx, cb != NULL);
+        errno = saved;
+    }
+}
+
+AR_EXPORT void SSL_CONF_CTX_set_ssl(SSL_CONF_CTX *cctx, SSL *ssl)
+{
+    if (ossl_load() == OSSL_MISSING || ossl.SSL_CONF_CTX_set_ssl == NULL)
+        return;
+    ossl.SSL_CONF_CTX_set_ssl(cctx, ssl);
+    note_opaque(ssl, "program configures the connection through SSL_CONF");
 }

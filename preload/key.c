@@ -99,7 +99,7 @@ int key_make(const struct ar_key_input *in, char *out, size_t cap, const char **
         *why = "no server identity";
         return -1;
     }
-    put_fmt(&s, "v1");
+    put_fmt(&s, "v2");
     put_str(&s, "lib", in->library);
     put_str(&s, "via", in->has_socket ? "tcp" : "nosock");
     if (has_name)
@@ -117,6 +117,7 @@ int key_make(const struct ar_key_input *in, char *out, size_t cap, const char **
     const char *ciphers = in->ciphers ? in->ciphers : "";
     put_fmt(&s, "|ciph=%016llx|lo=%lx", key_hash64(ciphers, strlen(ciphers)), in->lib_options);
     put_field(&s, "sid", in->sid_ctx, in->sid_ctx_len, 1);
+    put_str(&s, "pol", in->policy);
     if (s.overflow) {
         *why = "key too long";
         return -1;

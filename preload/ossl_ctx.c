@@ -89,6 +89,9 @@ int ctx_prepare(SSL_CTX *ctx, ctx_capture_fn capture, const char **why)
         } else if (d->custom_verify) {
             *why = "program verifies certificates its own way";
             rc = -1;
+        } else if (d->custom_cert_cb) {
+            *why = "program picks its client certificate per handshake";
+            rc = -1;
         }
     }
     ctx_unlock();
@@ -160,6 +163,15 @@ void ctx_note_custom_verify(SSL_CTX *ctx, int on)
     struct ar_ctx *d = ctxd_attach(ctx);
     if (d != NULL)
         d->custom_verify = on;
+    ctx_unlock();
+}
+
+void ctx_note_cert_cb(SSL_CTX *ctx, int on)
+{
+    ctx_lock();
+    struct ar_ctx *d = ctxd_attach(ctx);
+    if (d != NULL)
+        d->custom_cert_cb = on;
     ctx_unlock();
 }
 

@@ -5,6 +5,7 @@
 #include "ossl_key.h"
 #include "ar_key.h"
 #include "ar_sock.h"
+#include "ossl_policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,7 @@ static void cipher_digest(SSL *ssl, char *out, size_t cap)
 int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
 {
     struct ar_key_input in;
-    char library[32], ip[256] = "", hosts[1024], ciphers[48];
+    char library[32], ip[256] = "", hosts[1024], ciphers[48], policy[160];
     char cert_fp[2 * EVP_MAX_MD_SIZE + 1];
     char *expect_ip = NULL;
     SSL_CTX *ctx = ossl.SSL_get_SSL_CTX(ssl);
@@ -139,6 +140,9 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
         in.sid_ctx = conn->sid;
         in.sid_ctx_len = conn->sid_len;
     }
+    if (policy_describe(ssl, conn, policy, sizeof policy, why) != 0)
+        goto out;
+    in.policy = policy;
 
     char key[AR_KEY_MAX];
     key_label(&in, conn->label, sizeof conn->label);

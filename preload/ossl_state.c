@@ -4,6 +4,7 @@
  */
 #include "ossl_state.h"
 #include "ar_log.h"
+#include "ossl_policy.h"
 #include "ossl_verify.h"
 
 #include <pthread.h>
@@ -88,7 +89,7 @@ static void ossl_init(void)
 int ossl_ready(void)
 {
     pthread_once(&init_once, ossl_init);
-    return ready;
+    return ready && !policy_probing();
 }
 
 struct ar_conn *conn_get(const SSL *ssl)
@@ -118,14 +119,19 @@ void conn_reset(struct ar_conn *c)
     c->native = NULL;
     free(c->key);
     free(c->chain.data);
+    /* What the program set on the SSL outlives SSL_clear. */
     int sid_set = c->sid_set;
     unsigned sid_len = c->sid_len;
     unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
     memcpy(sid, c->sid, sizeof sid);
+    unsigned long long overrides = c->overrides;
+    const char *opaque = c->opaque;
     memset(c, 0, sizeof *c);
     c->sid_set = sid_set;
     c->sid_len = sid_len;
     memcpy(c->sid, sid, sizeof sid);
+    c->overrides = overrides;
+    c->opaque = opaque;
 }
 
 struct ar_ctx *ctxd_get(const SSL_CTX *ctx)

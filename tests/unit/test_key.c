@@ -57,10 +57,11 @@ static void m_lib(struct ar_key_input *in) { in->library = "gnutls-3.7"; }
 static void m_nosock(struct ar_key_input *in) { in->has_socket = 0; }
 static void m_no_sni(struct ar_key_input *in) { in->server_name = NULL; }
 static void m_libopts(struct ar_key_input *in) { in->lib_options = 1UL << 40; }
+static void m_policy(struct ar_key_input *in) { in->policy = "sec=0"; }
 
 static const mutate_fn mutations[] = {m_name, m_port, m_verify, m_host, m_host_none, m_hip,
                                       m_hflags, m_vflags, m_cert, m_min, m_max, m_opts, m_ciph,
-                                      m_sid, m_lib, m_nosock, m_no_sni, m_libopts};
+                                      m_sid, m_lib, m_nosock, m_no_sni, m_libopts, m_policy};
 #define N_MUTATIONS (sizeof mutations / sizeof mutations[0])
 
 /* Parameters cross into the test's own process: pass indexes, not pointers. */

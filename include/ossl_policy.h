@@ -1,0 +1,57 @@
+/*
+ * ossl_policy.h - what besides trust decides whether OpenSSL would accept a
+ * full handshake, kept for resumed ones.
+ *
+ * A resumed TLS 1.2 handshake has no server key exchange and no server
+ * signature, a resumed TLS 1.3 one no CertificateVerify: the checks OpenSSL
+ * makes on them (the DH size and the signature against the security level,
+ * the group and the signature algorithm against the client's lists, which
+ * the program, the system's crypto policy and the loaded providers shape)
+ * never run. The lists cannot be read through OpenSSL's API, but OpenSSL
+ * writes them into every ClientHello: policy_describe lets the library write
+ * one for the connection's context into memory, and keys the session by its
+ * digest with the security level and the options, so a session won under a
+ * looser policy is never offered under a stricter one. Where the policy is a
+ * program's callback that a resumed handshake would not call, or a setting
+ * the probe cannot see, there is no offer at all.
+ */
+#ifndef OSSL_POLICY_H
+#define OSSL_POLICY_H
+
+#include "ossl_state.h"
+
+#include <stddef.h>
+
+/*
+ * policy_describe - write the connection's policy as key text into out[cap]
+ * ("sec=2|opt=...|mcl=...|hello=...|ovr=..."). Returns 0, or -1 with *why
+ * set to a static reason when no session may be offered to it (a custom
+ * security callback, DANE, CT, an OCSP request, a setting we cannot read,
+ * a probe that failed). Run with the error queue marked. Thread-safe: the
+ * probe is an SSL of its own on the connection's context.
+ */
+int policy_describe(SSL *ssl, const struct ar_conn *c, char *out, size_t cap, const char **why);
+
+/*
+ * policy_probing - 1 while this thread runs the probe's handshake call: our
+ * hooks must then pass every call through (libssl calls some of its own
+ * exported functions through the PLT).
+ */
+int policy_probing(void);
+
+/*
+ * policy_note_ssl_ctrl - the program called SSL_ctrl(ssl, cmd, larg, parg)
+ * and it succeeded: per-connection group and signature algorithm lists,
+ * which the probe (made from the context) does not have, are folded into
+ * the connection's override digest. Other commands are ignored.
+ */
+void policy_note_ssl_ctrl(SSL *ssl, int cmd, long larg, const void *parg);
+
+/*
+ * policy_note_opaque - the program configured something on this connection
+ * that cannot be read back or repeated on a resumed handshake (`what`, a
+ * static string: DANE, SSL_CONF, a certificate callback): no offer to it.
+ */
+void policy_note_opaque(SSL *ssl, const char *what);
+
+#endif

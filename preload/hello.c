@@ -1,0 +1,116 @@
+/*
+ * hello.c - ClientHello policy digest. See ar_hello.h. The input comes from
+ * our own probe, but it is parsed as if hostile: every length is checked.
+ */
+#include "ar_hello.h"
+#include "ar_key.h"
+
+#include <stdint.h>
+
+struct reader {
+    const unsigned char *p;
+    size_t left;
+};
+
+static int take(struct reader *r, size_t n, const unsigned char **out)
+{
+    if (r->left < n)
+        return -1;
+    *out = r->p;
+    r->p += n;
+    r->left -= n;
+    return 0;
+}
+
+static int take_be(struct reader *r, int bytes, size_t *v)
+{
+    const unsigned char *b;
+    if (take(r, (size_t)bytes, &b) != 0)
+        return -1;
+    *v = 0;
+    for (int i = 0; i < bytes; i++)
+        *v = *v << 8 | b[i];
+    return 0;
+}
+
+/* A vector with a `bytes`-byte length prefix, as a sub-reader. */
+static int take_vec(struct reader *r, int bytes, struct reader *sub)
+{
+    size_t n;
+    if (take_be(r, bytes, &n) != 0 || take(r, n, &sub->p) != 0)
+        return -1;
+    sub->left = n;
+    return 0;
+}
+
+/* Extensions whose contents differ per connection, not per policy. */
+static int varies(size_t type)
+{
+    switch (type) {
+    case 0:     /* server_name: in the key on its own */
+    case 21:    /* padding: its length follows the rest */
+    case 35:    /* session_ticket: the ticket offered */
+    case 41:    /* pre_shared_key */
+    case 42:    /* early_data */
+    case 44:    /* cookie */
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static unsigned long long mix(unsigned long long h, const unsigned char *p, size_t n)
+{
+    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                            (unsigned char)(n >> 8), (unsigned char)n};
+    h = key_hash64_more(h, len, sizeof len); /* lengths keep fields apart */
+    return key_hash64_more(h, p, n);
+}
+
+int hello_digest(const unsigned char *data, size_t len, unsigned long long *out)
+{
+    struct reader rec = {data, len}, body, hs, v;
+    const unsigned char *b;
+    size_t type;
+
+    /* Record: handshake(22), version, length; then ClientHello(1), u24 length. */
+    if (take_be(&rec, 1, &type) != 0 || type != 22 || take(&rec, 2, &b) != 0 ||
+        take_vec(&rec, 2, &body) != 0)
+        return -1;
+    if (take_be(&body, 1, &type) != 0 || type != 1 || take_vec(&body, 3, &hs) != 0)
+        return -1;
+    unsigned long long h = key_hash64("hello1", 6);
+    /* legacy version, random, session id: skipped (per connection). */
+    if (take(&hs, 2 + 32, &b) != 0 || take_vec(&hs, 1, &v) != 0)
+        return -1;
+    if (take_vec(&hs, 2, &v) != 0) /* cipher suites */
+        return -1;
+    h = mix(h, v.p, v.left);
+    if (take_vec(&hs, 1, &v) != 0) /* compression methods */
+        return -1;
+    h = mix(h, v.p, v.left);
+    struct reader exts = {NULL, 0};
+    if (hs.left > 0 && (take_vec(&hs, 2, &exts) != 0 || hs.left != 0))
+        return -1;
+    while (exts.left > 0) {
+        struct reader ext;
+        if (take_be(&exts, 2, &type) != 0 || take_vec(&exts, 2, &ext) != 0)
+            return -1;
+        unsigned char t[2] = {(unsigned char)(type >> 8), (unsigned char)type};
+        h = key_hash64_more(h, t, 2);
+        if (type == 51) { /* key_share: the groups offered, not the keys */
+            struct reader shares, kex;
+            if (take_vec(&ext, 2, &shares) != 0)
+                return -1;
+            while (shares.left > 0) {
+                if (take(&shares, 2, &b) != 0 || take_vec(&shares, 2, &kex) != 0)
+                    return -1;
+                h = mix(h, b, 2);
+            }
+        } else if (!varies(type)) {
+            h = mix(h, ext.p, ext.left);
+        }
+    }
+    *out = h;
+    return 0;
+}
