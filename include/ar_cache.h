@@ -47,9 +47,12 @@ struct ar_native_ops {
 void cache_set_native_ops(const struct ar_native_ops *ops);
 
 /*
- * session_usable - not expired at `now`, and not won more than a minute in
- * the future (the clock moved back since; the server would not take it).
- * The minute is slack for the clocks of processes sharing the store.
+ * session_usable - not expired at `now`, younger than the lifetime cap of
+ * its protocol counted from the original full handshake (AR_MAX_AGE_TLS12,
+ * _TLS13: applied here, on every read from the table or the store, not only
+ * when a session is written), and not won more than a minute in the future
+ * (the clock moved back since; the server would not take it). The minute is
+ * slack for the clocks of processes sharing the store.
  */
 int session_usable(const struct ar_session *s, int64_t now);
 

@@ -4,6 +4,7 @@
  * touched is deleted and re-added, so the head is the least recently used.
  */
 #include "ar_cache.h"
+#include "ar_env.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -109,7 +110,10 @@ static void entry_remove_at(struct entry *e, unsigned i)
 
 int session_usable(const struct ar_session *s, int64_t now)
 {
-    return s->expires > now && s->born <= now + FUTURE_SLACK;
+    /* The caps hold whatever the stored expiry says (an entry written by an
+     * older version, or by hand): they are applied on every read. */
+    int64_t cap = s->version >= 0x0304 ? AR_MAX_AGE_TLS13 : AR_MAX_AGE_TLS12;
+    return s->expires > now && now < s->born + cap && s->born <= now + FUTURE_SLACK;
 }
 
 static void entry_expire(struct entry *e, int64_t now)

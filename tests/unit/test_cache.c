@@ -185,3 +185,20 @@ Test(cache, session_from_the_future_is_not_offered)
     cache_put(c, "k", &ok, 1000);
     cr_assert_eq(take("k", 1000, t), 1);
 }
+
+/* The lifetime caps hold on every read, whatever expiry a session carries. */
+Test(cache, lifetime_caps_applied_on_read)
+{
+    char t[32];
+    struct ar_session s12 = mk("s12", 0, 90L * 24 * 3600), s13 = mk("s13", 1, 90L * 24 * 3600);
+    s12.version = 0x0303;
+    s13.version = 0x0304;
+    cr_assert_eq(cache_put(c, "k12", &s12, 0), 0);
+    cr_assert_eq(cache_put(c, "k13", &s13, 0), 0);
+    cr_assert_eq(take("k12", 24L * 3600, t), 0, "TLS 1.2: 24 h from the full handshake");
+    cr_assert_eq(take("k13", 7L * 24 * 3600, t), 0, "TLS 1.3: 7 days from the full handshake");
+    struct ar_session again = mk("s13b", 1, 90L * 24 * 3600);
+    again.version = 0x0304;
+    cr_assert_eq(cache_put(c, "k13", &again, 0), 0);
+    cr_assert_eq(take("k13", 6L * 24 * 3600, t), 1, "within the cap it is offered");
+}

@@ -542,6 +542,19 @@ Test(store, expired_is_refused_never_returned_and_removed)
     cr_assert_eq(take_on(st, "k", now, t), 0, "and not resurrected");
 }
 
+/* An entry whose expiry lies beyond the caps (an older writer, or written by
+ * hand) is capped when read. */
+Test(store, lifetime_caps_applied_on_read)
+{
+    char t[64];
+    cr_assert_eq(put("k12", "h:1", "s12", 0, now + 90L * 24 * 3600), 0);
+    cr_assert_eq(put("k13", "h:1", "t13", 1, now + 90L * 24 * 3600), 0);
+    cr_assert_eq(take_on(st, "k12", now - 5 + 24L * 3600, t), 0, "TLS 1.2 capped at 24 h");
+    cr_assert_eq(take_on(st, "k13", now - 5 + 7L * 24 * 3600, t), 0, "TLS 1.3 capped at 7 days");
+    cr_assert_eq(put("k13", "h:1", "t13b", 1, now + 90L * 24 * 3600), 0);
+    cr_assert_eq(take_on(st, "k13", now + 3L * 24 * 3600, t), 1, "within the cap it is offered");
+}
+
 Test(store, drop_removes_every_session_of_the_key)
 {
     char t[64];
