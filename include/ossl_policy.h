@@ -14,6 +14,13 @@
  * looser policy is never offered under a stricter one. Where the policy is a
  * program's callback that a resumed handshake would not call, or a setting
  * the probe cannot see, there is no offer at all.
+ *
+ * OCSP stapling: a resumed handshake carries no status response (OpenSSL
+ * calls the program's status callback without one on TLS 1.3, not at all
+ * on TLS 1.2). A program that asks for one is keyed apart, and keeps only
+ * sessions whose full handshake got no response either: what it accepted
+ * then is what resuming gives it (IO::Socket::SSL asks by default, and
+ * resumes against servers that do not staple).
  */
 #ifndef OSSL_POLICY_H
 #define OSSL_POLICY_H
@@ -24,13 +31,19 @@
 
 /*
  * policy_describe - write the connection's policy as key text into out[cap]
- * ("sec=2|opt=...|mcl=...|hello=...|ovr=..."). Returns 0, or -1 with *why
- * set to a static reason when no session may be offered to it (a custom
- * security callback, DANE, CT, an OCSP request, a setting we cannot read,
- * a probe that failed). Run with the error queue marked. Thread-safe: the
+ * ("sec=2|opt=...|mcl=...|ocsp=...|hello=...|ovr=..."). Returns 0, or -1
+ * with *why set to a static reason when no session may be offered to it (a
+ * custom security callback, DANE, CT, a setting we cannot read, a probe
+ * that failed). Run with the error queue marked. Thread-safe: the
  * probe is an SSL of its own on the connection's context.
  */
 int policy_describe(SSL *ssl, const struct ar_conn *c, char *out, size_t cap, const char **why);
+
+/*
+ * policy_keepable - whether a session won by `ssl` may be kept for later
+ * offers under this policy (see OCSP above); 0 with *why set if not.
+ */
+int policy_keepable(SSL *ssl, const char **why);
 
 /*
  * policy_probing - 1 while this thread runs the probe's handshake call: our

@@ -140,12 +140,12 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
         in.sid_ctx = conn->sid;
         in.sid_ctx_len = conn->sid_len;
     }
-    if (policy_describe(ssl, conn, policy, sizeof policy, why) != 0)
-        goto out;
-    in.policy = policy;
 
     char key[AR_KEY_MAX];
     key_label(&in, conn->label, sizeof conn->label);
+    if (policy_describe(ssl, conn, policy, sizeof policy, why) != 0)
+        goto out;
+    in.policy = policy;
     if (key_make(&in, key, sizeof key, why) < 0)
         goto out;
     free(conn->key);

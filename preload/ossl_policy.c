@@ -84,9 +84,24 @@ static const char *opaque_setting(SSL *ssl, const struct ar_conn *c)
         return "program has its own security callback";
     if (ossl.SSL_ct_is_enabled(ssl))
         return "certificate transparency is checked";
-    if (ossl.SSL_ctrl(ssl, SSL_CTRL_GET_TLSEXT_STATUS_REQ_TYPE, 0, NULL) != -1)
-        return "program asks for OCSP stapling";
     return NULL;
+}
+
+/* The OCSP status type the program asks for (TLSEXT_STATUSTYPE_*), or -1. */
+static long ocsp_requested(SSL *ssl)
+{
+    return ossl.SSL_ctrl(ssl, SSL_CTRL_GET_TLSEXT_STATUS_REQ_TYPE, 0, NULL);
+}
+
+int policy_keepable(SSL *ssl, const char **why)
+{
+    const unsigned char *resp = NULL;
+    if (ocsp_requested(ssl) != -1 &&
+        ossl.SSL_ctrl(ssl, SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP, 0, &resp) > 0) {
+        *why = "the server stapled an OCSP response";
+        return 0;
+    }
+    return 1;
 }
 
 int policy_describe(SSL *ssl, const struct ar_conn *c, char *out, size_t cap, const char **why)
@@ -101,11 +116,11 @@ int policy_describe(SSL *ssl, const struct ar_conn *c, char *out, size_t cap, co
         *why = "cannot read the connection's TLS policy";
         return -1;
     }
-    int n = snprintf(out, cap, "sec=%d|opt=%llx|mcl=%ld|hello=%016llx|ovr=%016llx",
+    int n = snprintf(out, cap, "sec=%d|opt=%llx|mcl=%ld|ocsp=%ld|hello=%016llx|ovr=%016llx",
                      ossl.SSL_get_security_level(ssl),
                      (unsigned long long)ossl.SSL_get_options(ssl),
-                     ossl.SSL_ctrl(ssl, SSL_CTRL_GET_MAX_CERT_LIST, 0, NULL), hello,
-                     c->overrides);
+                     ossl.SSL_ctrl(ssl, SSL_CTRL_GET_MAX_CERT_LIST, 0, NULL), ocsp_requested(ssl),
+                     hello, c->overrides);
     if (n < 0 || (size_t)n >= cap) {
         *why = "key too long";
         return -1;

@@ -11,6 +11,7 @@
 #include "ar_stats.h"
 #include "ossl_ctx.h"
 #include "ossl_key.h"
+#include "ossl_policy.h"
 #include "ossl_state.h"
 #include "ossl_verify.h"
 
@@ -46,6 +47,11 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
     long result = ossl.SSL_get_verify_result(ssl);
     if (verify_peer && result != X509_V_OK)
         return; /* a callback let a failed verification through: keep nothing */
+    const char *why = NULL;
+    if (!policy_keepable(ssl, &why)) {
+        log_debug("%s: not kept: %s", c->label, why);
+        return;
+    }
 
     /* A TLS 1.2 server that refused our offer hands out the new session
      * within the handshake: drop the stale ones first, not after. */

@@ -327,7 +327,7 @@ count_lines() { local n; n=$(wc -l <"$(_nginx_dir "$1")/access.log" 2>/dev/null)
 
 _s_server_dir() { echo "$T_DIR/s_server-$1"; }
 
-# s_server_start NAME [tls12|tls13] [srv1|srv2|self] [-- EXTRA ARGS]
+# s_server_start NAME [tls12|tls13] [srv1|srv2|self|certfile=PATH] [-- EXTRA ARGS]
 # Runs `openssl s_server -www -accept 127.0.0.1:PORT` in the background with
 # stdout into a fifo, and returns once it has printed ACCEPT (it is then
 # listening).  Sets NAME_PORT / SSERVER_PORT.
@@ -340,11 +340,13 @@ s_server_start() {
         tls13) proto=-tls1_3 ;;
         tls12) proto=-tls1_2 ;;
         srv1 | srv2 | self) cert=$1 ;;
+        certfile=*) cert=${1#certfile=} ;;   # PATH without .pem/.key
         --) shift; extra=("$@"); break ;;
         *) echo "s_server_start: unknown option $1" >&2; return 2 ;;
         esac
         shift
     done
+    [[ $cert == /* ]] || cert=$CERTS/$cert
     mkdir -p "$dir" || return 1
     local tries=0 port pid fd rfd line got i
     while ((tries++ < 10)); do
@@ -352,7 +354,7 @@ s_server_start() {
         rm -f "$dir/stdout.fifo"
         mkfifo "$dir/stdout.fifo" || return 1
         "$OPENSSL" s_server -www -accept "127.0.0.1:$port" \
-            -cert "$CERTS/$cert.pem" -key "$CERTS/$cert.key" $proto "${extra[@]}" \
+            -cert "$cert.pem" -key "$cert.key" $proto "${extra[@]}" \
             >"$dir/stdout.fifo" 2>"$dir/stderr" </dev/null &
         pid=$!
         _t_register_pid "$pid" s_server
@@ -413,19 +415,20 @@ s_server_stop() {
     rm -f "$dir/pid"
 }
 
-# s_server_stats NAME: fetch the -www page once (no preload, a new session)
-# and print its statistics lines ('N session cache hits', ...).
+# s_server_stats NAME [ARG...]: fetch the -www page once (no preload, a new
+# session; ARGs go to https_get.py) and print its statistics lines ('N
+# session cache hits', ...).
 s_server_stats() {
     local port
     port=$(cat "$(_s_server_dir "$1")/port")
-    "$PYTHON" -I "$T_LIB_DIR/clients/https_get.py" 127.0.0.1 "$port" 1 --insecure --body |
+    "$PYTHON" -I "$T_LIB_DIR/clients/https_get.py" 127.0.0.1 "$port" 1 --insecure --body "${@:2}" |
         sed -n 's/^body: *//p' | grep -E '^ *[0-9]+ (session cache|server accepts|items in)'
 }
 
-# s_server_hits NAME: the server's 'session cache hits' counter (counts TLS 1.2
+# s_server_hits NAME [ARG...]: the server's 'session cache hits' counter (counts TLS 1.2
 # and TLS 1.3 ticket resumptions as well as session-ID ones).
 s_server_hits() {
-    s_server_stats "$1" | awk '/session cache hits/ { print $1; f = 1 } END { if (!f) print -1 }'
+    s_server_stats "$@" | awk '/session cache hits/ { print $1; f = 1 } END { if (!f) print -1 }'
 }
 
 # --------------------------------------------------------------- clients --

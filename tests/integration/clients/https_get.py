@@ -20,12 +20,39 @@ Options:
   --cert F --key F       client certificate
   --tls12 / --tls13      pin the protocol version
   --path P               request path (default /)
+  --ciphers S            SSLContext.set_ciphers(S) (e.g. 'DEFAULT:@SECLEVEL=0')
+  --curve NAME           SSLContext.set_ecdh_curve(NAME): the only group offered
+  --last SPEC            the last connection uses a context of its own, made the
+                         same way but with SPEC: 'default' or comma-separated
+                         ciphers=S / curve=NAME (a stricter policy in-process)
   --body                 print the response body, each line prefixed 'body: '
 """
 import argparse
 import socket
 import ssl
 import sys
+
+
+def make_ctx(a, ciphers, curve):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if a.insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    elif a.cafile:
+        ctx.load_verify_locations(cafile=a.cafile)
+    else:
+        ctx.load_default_certs()
+    if a.cert:
+        ctx.load_cert_chain(a.cert, a.key)
+    if a.tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if a.tls13:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    if curve:
+        ctx.set_ecdh_curve(curve)
+    return ctx
 
 
 def main():
@@ -42,26 +69,21 @@ def main():
     ap.add_argument("--tls13", action="store_true")
     ap.add_argument("--path", default="/")
     ap.add_argument("--body", action="store_true")
+    ap.add_argument("--ciphers")
+    ap.add_argument("--curve")
+    ap.add_argument("--last")
     a = ap.parse_args()
-
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if a.insecure:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    elif a.cafile:
-        ctx.load_verify_locations(cafile=a.cafile)
-    else:
-        ctx.load_default_certs()
-    if a.cert:
-        ctx.load_cert_chain(a.cert, a.key)
-    if a.tls12:
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    if a.tls13:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx = make_ctx(a, a.ciphers, a.curve)
+    last_ctx = ctx
+    if a.last is not None:
+        spec = dict(kv.split("=", 1) for kv in a.last.split(",") if "=" in kv)
+        last_ctx = make_ctx(a, spec.get("ciphers"), spec.get("curve"))
     sni = a.host if a.server_hostname is None else (a.server_hostname or None)
 
     ok = failed = reused = 0
     for i in range(a.n):
+        if i == a.n - 1:
+            ctx = last_ctx
         try:
             with socket.create_connection((a.host, a.port), timeout=20) as raw:
                 with ctx.wrap_socket(raw, server_hostname=sni) as s:

@@ -1,0 +1,144 @@
+# shellcheck shell=bash
+# tests/integration/cases/policy.sh - policy.*: a session won under a looser
+# negotiation policy is never offered under a stricter one.
+#
+# A resumed handshake skips the server's key exchange and signature (TLS
+# 1.2) or CertificateVerify (TLS 1.3), and with them OpenSSL's checks of the
+# DH size and the server's key against the security level, of the group and
+# the signature algorithm against the client's lists (which the program and
+# the system's crypto policy, OPENSSL_CONF, set). Each test wins a session
+# under a permissive setting and then connects under a strict one that makes
+# a full handshake fail: with the library the strict client must fail
+# exactly as without it (same exit status, same first error line) and the
+# server (openssl s_server's 'session cache hits') must count no resumption
+# for it. The control: the permissive client resumes its own sessions, in a
+# second process (store) and in the same process (python, a second context).
+# Each fails with the protection removed: a library that keys sessions by
+# server only resumes the strict client (selfcheck: the naive preload).
+#
+# Helpers are prefixed pol_ (this file only); trust_pair / trust_control /
+# new_store come from cases/store.sh.
+
+# pol_files: an RSA-2048 server certificate (CA1), 1024-bit DH parameters
+# and a strict OPENSSL_CONF (signature algorithms ECDSA only), made once per
+# run (tests run one after the other) in $RUN_DIR/pol; sets POL.
+pol_files() {
+    local d=$RUN_DIR/pol
+    POL=$d
+    [[ -s $d/strict.cnf ]] && return 0
+    mkdir -p "$d" || t_fatal "mkdir $d"
+    "$OPENSSL" req -new -newkey rsa:2048 -nodes -config "$CERTS/openssl.cnf" -subj /CN=localhost \
+        -keyout "$d/rsa.key" -out "$d/rsa.csr" 2>>"$d/log" &&
+        "$OPENSSL" x509 -req -in "$d/rsa.csr" -CA "$CERTS/ca1.pem" -CAkey "$CERTS/ca1.key" \
+            -CAcreateserial -CAserial "$d/ca1.srl" -days 3 -extfile "$CERTS/openssl.cnf" \
+            -extensions srv -out "$d/rsa.pem" 2>>"$d/log" &&
+        "$OPENSSL" dhparam -out "$d/dh1024.pem" 1024 2>>"$d/log" ||
+        { cat "$d/log"; t_fatal "cannot make the RSA certificate or DH parameters"; }
+    cat >"$d/strict.cnf" <<'EOF'
+openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+SignatureAlgorithms = ECDSA+SHA256:ed25519
+EOF
+}
+
+# pol_server CASE: start s_server 'p' for CASE; sets POL_PROTO.
+pol_server() {
+    case $1 in
+    seclevel-dh) s_server_start p tls12 "certfile=$POL/rsa" -- \
+        -cipher 'DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0' -dhparam "$POL/dh1024.pem" ;;
+    seclevel-key.tls1[23]) s_server_start p "${1#*.}" "certfile=$POL/rsa" ;;
+    groups.tls12) s_server_start p tls12 srv1 -- -cipher ECDHE-ECDSA-AES128-GCM-SHA256 -groups secp384r1 ;;
+    groups.tls13) s_server_start p tls13 srv1 -- -groups secp384r1 ;;
+    sigalgs-conf.tls12) s_server_start p tls12 "certfile=$POL/rsa" -- -cipher ECDHE-RSA-AES128-GCM-SHA256 ;;
+    sigalgs-conf.tls13) s_server_start p tls13 "certfile=$POL/rsa" ;;
+    *) t_fatal "pol_server: unknown case $1" ;;
+    esac || t_fatal "s_server did not start"
+}
+
+# pol_args CASE: set LOOSE_CURL / STRICT_CURL (extra curl arguments),
+# LOOSE_PY / STRICT_PY (https_get.py arguments; STRICT_PY is a --last
+# SPEC, or empty when the strict setting is a process-wide one) and
+# STRICT_ENV (env(1) assignments of the strict runs).
+pol_args() {
+    LOOSE_CURL=() STRICT_CURL=() LOOSE_PY=() STRICT_PY="" STRICT_ENV=()
+    case $1 in
+    seclevel-dh)
+        LOOSE_CURL=(--ciphers 'DEFAULT:@SECLEVEL=0') LOOSE_PY=(--ciphers 'DEFAULT:@SECLEVEL=0')
+        STRICT_PY=default ;;
+    seclevel-key.*)
+        STRICT_CURL=(--ciphers 'DEFAULT:@SECLEVEL=3') STRICT_PY='ciphers=DEFAULT:@SECLEVEL=3' ;;
+    groups.*)
+        STRICT_CURL=(--curves X25519) STRICT_PY=curve=prime256v1 ;;
+    sigalgs-conf.*)
+        STRICT_ENV=(OPENSSL_CONF="$POL/strict.cnf") ;;
+    esac
+}
+
+pol_hits_now() {
+    local h
+    h=$(s_server_hits p "${LOOSE_PY[@]}")
+    echo "server: session cache hits $h"
+    POL_HITS=$h
+}
+
+# python: per-connection outcomes without the client's own reused= flag
+pol_py_outcome() { grep '^conn ' "$1" | sed 's/ reused=[01]//; s/ server=[A-Za-z]*//'; }
+
+t_policy() {
+    local case=$1 p url
+    pol_files
+    pol_server "$case"
+    pol_args "$case"
+    p=$SSERVER_PORT url="https://localhost:$p/"
+    ST=$(new_store)
+
+    # Across processes: two permissive curl runs (the second resumes), then
+    # the strict one, without and with the library.
+    trust_control loose- curl -sS -o /dev/null --cacert "$CERTS/ca1.pem" "${LOOSE_CURL[@]}" "$url"
+    pol_hits_now
+    # One resumption is one hit, or two after a HelloRetryRequest (TLS 1.3
+    # with the server's group not the client's first: the PSK is looked up
+    # for each ClientHello).
+    local unit=$POL_HITS
+    t_assert_match "$unit" '^[12]$' "control: the second permissive curl run resumed"
+    trust_pair strict env "${STRICT_ENV[@]}" curl -sS -o /dev/null --cacert "$CERTS/ca1.pem" \
+        "${STRICT_CURL[@]}" "$url"
+    t_assert_match "$BASE_RC" "^[1-9]" "strict curl without the library fails (exit status)"
+    t_assert_status "$LIB_RC" "$BASE_RC" "strict curl with the library, after permissive runs"
+    t_assert_eq "$(head -n 1 "$T_DIR/strict.err")" "$(head -n 1 "$T_DIR/strict.base.err")" \
+        "curl's error message"
+    pol_hits_now
+    t_assert_eq "$POL_HITS" "$unit" "server: nothing resumed for the strict curl runs"
+
+    # python: in one process (a second context for the last connection) when
+    # the strict setting is the program's, else across processes.
+    local g=("${PY[@]}" "$CLIENTS/https_get.py" 127.0.0.1 "$p")
+    local v=(--cafile "$CERTS/ca1.pem" --server-hostname localhost "${LOOSE_PY[@]}")
+    if [[ -n $STRICT_PY ]]; then
+        trust_pair py "${g[@]}" 3 "${v[@]}" --last "$STRICT_PY"
+        t_assert_eq "$(pol_py_outcome "$T_DIR/py.out")" "$(pol_py_outcome "$T_DIR/py.base.out")" \
+            "python, permissive twice then strict in one process: same outcomes as without the library"
+        t_assert_match "$(grep '^conn 2 ' "$T_DIR/py.out")" 'error' "python's strict connection fails"
+        t_assert_match "$(grep '^conn 1 ' "$T_DIR/py.out")" 'ok reused=1' \
+            "control: python's second permissive connection resumed"
+    else
+        trust_control pyloose- "${g[@]}" 1 "${v[@]}"
+        trust_pair py env "${STRICT_ENV[@]}" "${g[@]}" 1 "${v[@]}"
+        t_assert_eq "$(pol_py_outcome "$T_DIR/py.out")" "$(pol_py_outcome "$T_DIR/py.base.out")" \
+            "python under the strict policy: same outcome as without the library"
+        t_assert_match "$(grep '^conn 0 ' "$T_DIR/py.out")" 'error' "python's strict run fails"
+    fi
+    t_assert_status "$LIB_RC" "$BASE_RC" "python, strict"
+    pol_hits_now
+    t_assert_eq "$POL_HITS" $((2 * unit)) "server: only python's permissive connection resumed"
+    s_server_stop p
+}
+
+for case in seclevel-dh seclevel-key.tls13 seclevel-key.tls12 groups.tls12 groups.tls13 \
+    sigalgs-conf.tls13 sigalgs-conf.tls12; do
+    t_register "policy.$case" "t_policy $case"
+done
