@@ -35,7 +35,9 @@
  * with *why set to a static reason when no session may be offered to it (a
  * custom security callback, DANE, CT, a setting we cannot read, a probe
  * that failed). Run with the error queue marked. Thread-safe: the
- * probe is an SSL of its own on the connection's context.
+ * probe is an SSL of its own on the connection's context, made once per
+ * context while its settings stay as they were (takes ctx_lock, not across
+ * the probe).
  */
 int policy_describe(SSL *ssl, const struct ar_conn *c, char *out, size_t cap, const char **why);
 
@@ -44,6 +46,16 @@ int policy_describe(SSL *ssl, const struct ar_conn *c, char *out, size_t cap, co
  * offers under this policy (see OCSP above); 0 with *why set if not.
  */
 int policy_keepable(SSL *ssl, const char **why);
+
+/*
+ * policy_note_ctx_ctrl - the program (or libssl's own configuration code)
+ * ran SSL_CTX_ctrl(cmd) on some context: a command that changes a context's
+ * group, signature algorithm or OCSP settings makes every context's probed
+ * hello stale. policy_note_config - the same for SSL_CONF_cmd and
+ * SSL_CTX_config, which can change anything. Thread-safe, lock-free.
+ */
+void policy_note_ctx_ctrl(int cmd);
+void policy_note_config(void);
 
 /*
  * policy_probing - 1 while this thread runs the probe's handshake call: our

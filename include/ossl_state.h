@@ -37,12 +37,26 @@ struct ar_conn {
     const char *opaque;     /* static: a setting that forbids offers, or NULL */
 };
 
+/*
+ * The digest of the ClientHello a context writes (ossl_policy.c), and what it
+ * was made under: valid while none of it changed.
+ */
+struct ar_hello_memo {
+    int valid;
+    unsigned long epoch;    /* policy_epoch: list setters seen anywhere */
+    int level;
+    unsigned long long options, ciphers;
+    long min_version, max_version;
+    unsigned long long hello;
+};
+
 /* Per SSL_CTX. Shared by threads: read and write under ctx_lock(). */
 struct ar_ctx {
     int prepared;           /* our new-session callback is installed */
     int opted_out;          /* the program turned session caching off */
     int custom_verify;      /* SSL_CTX_set_cert_verify_callback was used */
     int custom_cert_cb;     /* SSL_CTX_set_cert_cb was used */
+    struct ar_hello_memo hello; /* see ossl_policy.c */
     int removes_internal;   /* undo OpenSSL's internal store of client sessions */
     long program_mode;      /* cache mode as the program set it and sees it */
     int (*program_new_cb)(SSL *, SSL_SESSION *);

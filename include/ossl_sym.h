@@ -21,7 +21,8 @@
     X(SSL_peek) X(SSL_peek_ex) X(SSL_write) X(SSL_write_ex) X(SSL_CTX_ctrl)                   \
     X(SSL_CTX_sess_set_new_cb) X(SSL_CTX_sess_get_new_cb) X(SSL_CTX_set_session_id_context)   \
     X(SSL_set_session_id_context) X(SSL_CTX_set_cert_verify_callback) X(SSL_ctrl)               \
-    X(SSL_dane_enable) X(SSL_CTX_set_cert_cb) X(SSL_set_cert_cb) X(SSL_CONF_CTX_set_ssl)
+    X(SSL_dane_enable) X(SSL_CTX_set_cert_cb) X(SSL_set_cert_cb) X(SSL_CONF_CTX_set_ssl)     \
+    X(SSL_CONF_cmd) X(SSL_CTX_config)
 
 /* Functions we only call. */
 #define OSSL_USED(X)                                                                          \
@@ -51,7 +52,8 @@
     X(SSL_new) X(SSL_free) X(SSL_set_bio) X(BIO_new) X(BIO_s_mem) X(BIO_ctrl)                 \
     X(SSL_set_msg_callback) X(SSL_set_info_callback) X(SSL_clear_options)                      \
     X(SSL_get_security_callback) X(SSL_ct_is_enabled) X(BIO_free)                            \
-    X(SSL_CTX_get_security_callback)
+    X(SSL_CTX_get_security_callback) X(SSL_CTX_get_ciphers) X(SSL_CTX_get_options)            \
+    X(SSL_CTX_get_security_level)
 
 #define OSSL_FIELD(name) __typeof__(&name) name;
 struct ossl_fns {

@@ -131,6 +131,7 @@ AR_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
     long result;
     if (ctx != NULL && ossl_ready() && ctx_hook_ctrl(ctx, cmd, larg, &result))
         return result;
+    policy_note_ctx_ctrl(cmd); /* before: a probe after this sees the change */
     return ossl.SSL_CTX_ctrl(ctx, cmd, larg, parg);
 }
 
@@ -257,4 +258,19 @@ AR_EXPORT void SSL_CONF_CTX_set_ssl(SSL_CONF_CTX *cctx, SSL *ssl)
         return;
     ossl.SSL_CONF_CTX_set_ssl(cctx, ssl);
     note_opaque(ssl, "program configures the connection through SSL_CONF");
+}
+
+/* SSL_CONF can change any setting of a context: its probed hello is stale. */
+AR_EXPORT int SSL_CONF_cmd(SSL_CONF_CTX *cctx, const char *cmd, const char *value)
+{
+    REAL(SSL_CONF_cmd, -2);
+    policy_note_config();
+    return ossl.SSL_CONF_cmd(cctx, cmd, value);
+}
+
+AR_EXPORT int SSL_CTX_config(SSL_CTX *ctx, const char *name)
+{
+    REAL(SSL_CTX_config, 0);
+    policy_note_config();
+    return ossl.SSL_CTX_config(ctx, name);
 }

@@ -7,10 +7,35 @@
 #include "ar_key.h"
 
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 static __thread int probing;
+static _Atomic unsigned long policy_epoch;
+
+void policy_note_ctx_ctrl(int cmd)
+{
+    switch (cmd) {
+    case SSL_CTRL_SET_GROUPS:
+    case SSL_CTRL_SET_GROUPS_LIST:
+    case SSL_CTRL_SET_SIGALGS:
+    case SSL_CTRL_SET_SIGALGS_LIST:
+    case SSL_CTRL_SET_CLIENT_SIGALGS:
+    case SSL_CTRL_SET_CLIENT_SIGALGS_LIST:
+    case SSL_CTRL_SET_TMP_ECDH:
+    case SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE:
+        policy_note_config();
+        break;
+    default:
+        break;
+    }
+}
+
+void policy_note_config(void)
+{
+    atomic_fetch_add(&policy_epoch, 1);
+}
 
 int policy_probing(void)
 {
@@ -64,12 +89,18 @@ static int probe_hello(SSL_CTX *ctx, unsigned long long *out)
     return rc;
 }
 
-/* Whether f lies in the libssl we resolved (its default security callback). */
-static int in_libssl(const void *f)
+/* Whether f lies in the libssl we resolved (its default security callback).
+ * dladdr is slow: the answer for the one default callback is remembered. */
+static int in_libssl(void *f)
 {
+    static _Atomic(void *) known;
+    if (f == atomic_load(&known))
+        return 1;
     Dl_info a, b;
-    return dladdr(f, &a) != 0 && dladdr((const void *)ossl.SSL_new, &b) != 0 &&
-           a.dli_fbase == b.dli_fbase;
+    if (dladdr(f, &a) == 0 || dladdr((void *)ossl.SSL_new, &b) == 0 || a.dli_fbase != b.dli_fbase)
+        return 0;
+    atomic_store(&known, f);
+    return 1;
 }
 
 /* Settings whose checks a resumed handshake skips and we cannot repeat. */
@@ -104,6 +135,60 @@ int policy_keepable(SSL *ssl, const char **why)
     return 1;
 }
 
+/* Names of the context's ciphers, in order: the probe's hello depends on them
+ * (a Suite B cipher string also narrows the groups and signature algorithms). */
+static unsigned long long ctx_cipher_digest(SSL_CTX *ctx)
+{
+    STACK_OF(SSL_CIPHER) *sk = ossl.SSL_CTX_get_ciphers(ctx);
+    int n = sk ? ossl.OPENSSL_sk_num((const OPENSSL_STACK *)sk) : 0;
+    unsigned long long h = key_hash64("", 0);
+    for (int i = 0; i < n; i++) {
+        const char *name = ossl.SSL_CIPHER_get_name(ossl.OPENSSL_sk_value((const OPENSSL_STACK *)sk, i));
+        if (name != NULL)
+            h = key_hash64_more(h, name, strlen(name) + 1);
+    }
+    return h;
+}
+
+/*
+ * The context's hello digest, probed once and reused while nothing it
+ * depends on changed: the readable settings are compared, the lists (which
+ * cannot be read) count as changed whenever a setter ran (policy_epoch).
+ */
+static int ctx_hello(SSL_CTX *ctx, unsigned long long *out)
+{
+    struct ar_hello_memo now = {
+        .valid = 1,
+        .epoch = atomic_load(&policy_epoch),
+        .level = ossl.SSL_CTX_get_security_level(ctx),
+        .options = (unsigned long long)ossl.SSL_CTX_get_options(ctx),
+        .ciphers = ctx_cipher_digest(ctx),
+        .min_version = ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_MIN_PROTO_VERSION, 0, NULL),
+        .max_version = ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_MAX_PROTO_VERSION, 0, NULL),
+    };
+    int hit = 0;
+    ctx_lock();
+    struct ar_ctx *d = ctxd_get(ctx);
+    if (d != NULL && d->hello.valid) {
+        now.hello = d->hello.hello;
+        hit = memcmp(&now, &d->hello, sizeof now) == 0;
+    }
+    ctx_unlock();
+    if (hit) {
+        *out = now.hello;
+        return 0;
+    }
+    if (probe_hello(ctx, &now.hello) != 0)
+        return -1;
+    ctx_lock();
+    d = ctxd_attach(ctx);
+    if (d != NULL)
+        d->hello = now;
+    ctx_unlock();
+    *out = now.hello;
+    return 0;
+}
+
 int policy_describe(SSL *ssl, const struct ar_conn *c, char *out, size_t cap, const char **why)
 {
     unsigned long long hello;
@@ -112,7 +197,7 @@ int policy_describe(SSL *ssl, const struct ar_conn *c, char *out, size_t cap, co
         *why = opaque;
         return -1;
     }
-    if (probe_hello(ossl.SSL_get_SSL_CTX(ssl), &hello) != 0) {
+    if (ctx_hello(ossl.SSL_get_SSL_CTX(ssl), &hello) != 0) {
         *why = "cannot read the connection's TLS policy";
         return -1;
     }

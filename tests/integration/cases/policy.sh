@@ -68,7 +68,7 @@ pol_args() {
     case $1 in
     seclevel-dh)
         LOOSE_CURL=(--ciphers 'DEFAULT:@SECLEVEL=0') LOOSE_PY=(--ciphers 'DEFAULT:@SECLEVEL=0')
-        STRICT_PY=default ;;
+        STRICT_PY='ciphers=DEFAULT:@SECLEVEL=2' ;;
     seclevel-key.*)
         STRICT_CURL=(--ciphers 'DEFAULT:@SECLEVEL=3') STRICT_PY='ciphers=DEFAULT:@SECLEVEL=3' ;;
     groups.*)
@@ -125,16 +125,26 @@ t_policy() {
         t_assert_match "$(grep '^conn 2 ' "$T_DIR/py.out")" 'error' "python's strict connection fails"
         t_assert_match "$(grep '^conn 1 ' "$T_DIR/py.out")" 'ok reused=1' \
             "control: python's second permissive connection resumed"
+        # The same context made stricter between connections (a store of its
+        # own: its first connection must not resume the run's above).
+        ST=$(new_store)
+        trust_pair pysame "${g[@]}" 3 "${v[@]}" --last "$STRICT_PY" --last-same
+        t_assert_eq "$(pol_py_outcome "$T_DIR/pysame.out")" "$(pol_py_outcome "$T_DIR/pysame.base.out")" \
+            "python, one context made stricter after two connections: same outcomes as without the library"
+        t_assert_match "$(grep '^conn 2 ' "$T_DIR/pysame.out")" 'error' "python's stricter connection fails"
+        t_assert_status "$LIB_RC" "$BASE_RC" "python, same context made stricter"
+        POL_PY_RUNS=2
     else
         trust_control pyloose- "${g[@]}" 1 "${v[@]}"
         trust_pair py env "${STRICT_ENV[@]}" "${g[@]}" 1 "${v[@]}"
         t_assert_eq "$(pol_py_outcome "$T_DIR/py.out")" "$(pol_py_outcome "$T_DIR/py.base.out")" \
             "python under the strict policy: same outcome as without the library"
         t_assert_match "$(grep '^conn 0 ' "$T_DIR/py.out")" 'error' "python's strict run fails"
+        POL_PY_RUNS=1
     fi
     t_assert_status "$LIB_RC" "$BASE_RC" "python, strict"
     pol_hits_now
-    t_assert_eq "$POL_HITS" $((2 * unit)) "server: only python's permissive connection resumed"
+    t_assert_eq "$POL_HITS" $(((1 + POL_PY_RUNS) * unit)) "server: only python's permissive connections resumed"
     s_server_stop p
 }
 

@@ -25,6 +25,7 @@ Options:
   --last SPEC            the last connection uses a context of its own, made the
                          same way but with SPEC: 'default' or comma-separated
                          ciphers=S / curve=NAME (a stricter policy in-process)
+  --last-same            apply --last SPEC to the same context instead
   --body                 print the response body, each line prefixed 'body: '
 """
 import argparse
@@ -72,17 +73,25 @@ def main():
     ap.add_argument("--ciphers")
     ap.add_argument("--curve")
     ap.add_argument("--last")
+    ap.add_argument("--last-same", action="store_true")
     a = ap.parse_args()
     ctx = make_ctx(a, a.ciphers, a.curve)
     last_ctx = ctx
     if a.last is not None:
         spec = dict(kv.split("=", 1) for kv in a.last.split(",") if "=" in kv)
-        last_ctx = make_ctx(a, spec.get("ciphers"), spec.get("curve"))
+        if a.last_same:
+            last_ctx = None
+        else:
+            last_ctx = make_ctx(a, spec.get("ciphers"), spec.get("curve"))
     sni = a.host if a.server_hostname is None else (a.server_hostname or None)
 
     ok = failed = reused = 0
     for i in range(a.n):
-        if i == a.n - 1:
+        if i == a.n - 1 and last_ctx is None:  # --last-same
+            ctx.set_ciphers(spec.get("ciphers", "DEFAULT"))
+            if "curve" in spec:
+                ctx.set_ecdh_curve(spec["curve"])
+        elif i == a.n - 1:
             ctx = last_ctx
         try:
             with socket.create_connection((a.host, a.port), timeout=20) as raw:
