@@ -7,9 +7,10 @@
 #    every test that needs resumption must FAIL; the security, library-off,
 #    inert and quiet tests must PASS.
 # 2. With naive_preload.so (one session per address, no regard for trust,
-#    names or client certificates): every sec.* test but sec.own-session and
-#    sec.new-session-cb (it leaves callbacks alone) must FAIL, and the
-#    resumption matrix must PASS (the harness can pass).
+#    names, client certificates or the negotiation policy): every sec.* test
+#    but sec.own-session and sec.new-session-cb (it leaves callbacks alone)
+#    and every policy.* test of a setting must FAIL, and the resumption matrix must PASS
+#    (the harness can pass).
 # 3. The same for GnuTLS with naive_gnutls.so: the gnutls.sec.* tests of
 #    programs that verify within the handshake (auto, callback, a pin, a
 #    name change) and the wget insecure-then-verify test must FAIL, and the
@@ -45,8 +46,8 @@ expect() {
     ((n > 0)) || { bad=$((bad + 1)); echo "UNEXPECTED: no test matches /$re/ in $fn"; }
 }
 
-need_resumption='^(resume\.|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private)|gnutls\.(wget\.tls1[23]|cli\.|no-cross|c\.(verify|threads|nodelay|program-hook)|wget\.ticket|git\.|c\.no-tickets-flag\.(tls13-tickets|tls12-cache))|nodelay\.)'
-must_hold='^(sec\.|off\.|inert\.true|env\.|log\.quiet|store\.off|gnutls\.(sec\.|c\.own|wget\.insecure|c\.no-tickets-flag\.tls12-tickets))'
+need_resumption='^(resume\.|policy\.(seclevel|groups|sigalgs)|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private)|gnutls\.(wget\.tls1[23]|cli\.|no-cross|c\.(verify|threads|nodelay|program-hook)|wget\.ticket|git\.|c\.no-tickets-flag\.(tls13-tickets|tls12-cache))|nodelay\.)'
+must_hold='^(sec\.|policy\.ocsp|off\.|inert\.true|env\.|log\.quiet|store\.off|gnutls\.(sec\.|c\.own|wget\.insecure|c\.no-tickets-flag\.tls12-tickets))'
 
 for mode in off disabled; do
     echo "== AR_PRELOAD_MODE=$mode"
@@ -57,9 +58,10 @@ for mode in off disabled; do
 done
 
 echo "== naive preload"
-AR_LIB="$tmp/naive_preload.so" "$RUN" '^sec\.' '^resume\.' >"$tmp/naive.out" 2>&1
+AR_LIB="$tmp/naive_preload.so" "$RUN" '^sec\.' '^resume\.' '^policy\.' >"$tmp/naive.out" 2>&1
 tail -n 1 "$tmp/naive.out"
 expect "$tmp/naive.out" '^sec\.(c\.|insecure|client-cert|hostname|trust-store|cache-off)' FAIL
+expect "$tmp/naive.out" '^policy\.(seclevel|groups|sigalgs)' FAIL
 expect "$tmp/naive.out" '^resume\.' PASS
 
 echo "== naive GnuTLS preload"
