@@ -51,6 +51,9 @@ enum start_mode { START_CONNECT, START_DO_HANDSHAKE, START_IMPLICIT, START_IMPLI
 
 struct options {
     const char *host, *port, *sni, *cafile, *expect_host, *cert, *key, *path;
+    const char *ciphers;        /* SSL_CTX_set_cipher_list */
+    const char *last_groups;    /* SSL_set1_groups_list on the last connection's SSL */
+    int last_seclevel;          /* SSL_set_security_level on it (-1: leave it) */
     int n, t;
     enum start_mode start;
     int new_ctx, nonblock, tls12, tls13, verify, own_session, cache_off,
@@ -58,7 +61,7 @@ struct options {
 };
 
 /* The parsed options: the only global state. */
-static struct options opt = { .path = "/", .n = 1, .t = 1 };
+static struct options opt = { .path = "/", .n = 1, .t = 1, .last_seclevel = -1 };
 
 /* Counters, in MAP_SHARED memory so that a --fork child adds to them too. */
 enum { N_CONNS, N_OK, N_FAILED, N_REUSED, N_CB_CALLS, N_COUNTERS };
@@ -127,6 +130,7 @@ static SSL_CTX *make_ctx(struct stats *st)
     if ((opt.tls12 && !SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION))
         || (opt.tls13 && !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
         || (opt.cafile && !SSL_CTX_load_verify_locations(ctx, opt.cafile, NULL))
+        || (opt.ciphers && !SSL_CTX_set_cipher_list(ctx, opt.ciphers))
         || (opt.cert && (SSL_CTX_use_certificate_chain_file(ctx, opt.cert) != 1
                          || SSL_CTX_use_PrivateKey_file(ctx, opt.key, SSL_FILETYPE_PEM) != 1))) {
         SSL_CTX_free(ctx);
@@ -233,6 +237,10 @@ static bool setup(struct conn *c)
         return fail(c, "SSL_set1_host");
     if (opt.own_session && c->w->saved && !SSL_set_session(c->ssl, c->w->saved))
         return fail(c, "SSL_set_session");
+    if (c->i == opt.n && opt.last_groups && !SSL_set1_groups_list(c->ssl, opt.last_groups))
+        return fail(c, "SSL_set1_groups_list");
+    if (c->i == opt.n && opt.last_seclevel >= 0)
+        SSL_set_security_level(c->ssl, opt.last_seclevel);
     if (!SSL_set_fd(c->ssl, c->fd))
         return fail(c, "SSL_set_fd");
     return true;
@@ -403,7 +411,9 @@ static void usage(FILE *f, int status)
           "  --new-ctx  --nonblock  --tls12  --tls13  --verify  --cafile F  --expect-host NAME\n"
           "  --sni NAME ('' = none)  --cert F --key F  --own-session  --cache-off\n"
           "  --new-session-cb  --start connect|do-handshake|implicit|implicit-ex\n"
-          "  --path P  --fork (with -t 1)  --check-errq\n", f);
+          "  --path P  --fork (with -t 1)  --check-errq\n"
+          "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5): on the last\n"
+          "  connection's SSL only\n", f);
     exit(status);
 }
 
@@ -430,7 +440,8 @@ static enum start_mode parse_start(const char *s)
 
 static void parse_args(int argc, char **argv)
 {
-    enum { OPT_SNI = 256, OPT_CAFILE, OPT_EXPECT, OPT_CERT, OPT_KEY, OPT_START, OPT_PATH };
+    enum { OPT_SNI = 256, OPT_CAFILE, OPT_EXPECT, OPT_CERT, OPT_KEY, OPT_START, OPT_PATH,
+           OPT_LAST_GROUPS, OPT_LAST_SECLEVEL, OPT_CIPHERS };
     static const struct option longopts[] = {
         { "new-ctx", no_argument, &opt.new_ctx, 1 }, { "nonblock", no_argument, &opt.nonblock, 1 },
         { "tls12", no_argument, &opt.tls12, 1 }, { "tls13", no_argument, &opt.tls13, 1 },
@@ -443,6 +454,9 @@ static void parse_args(int argc, char **argv)
         { "expect-host", required_argument, NULL, OPT_EXPECT },
         { "cert", required_argument, NULL, OPT_CERT }, { "key", required_argument, NULL, OPT_KEY },
         { "start", required_argument, NULL, OPT_START }, { "path", required_argument, NULL, OPT_PATH },
+        { "last-groups", required_argument, NULL, OPT_LAST_GROUPS },
+        { "ciphers", required_argument, NULL, OPT_CIPHERS },
+        { "last-seclevel", required_argument, NULL, OPT_LAST_SECLEVEL },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
     };
     int ch;
@@ -461,6 +475,9 @@ static void parse_args(int argc, char **argv)
         case OPT_KEY: opt.key = optarg; break;
         case OPT_START: opt.start = parse_start(optarg); break;
         case OPT_PATH: opt.path = optarg; break;
+        case OPT_LAST_GROUPS: opt.last_groups = optarg; break;
+        case OPT_CIPHERS: opt.ciphers = optarg; break;
+        case OPT_LAST_SECLEVEL: opt.last_seclevel = positive(optarg); break;
         default: usage(stderr, 2);
         }
     }

@@ -190,3 +190,34 @@ t_policy_ocsp() {
 for proto in tls12 tls13; do
     t_register "policy.ocsp-stapled.$proto" "t_policy_ocsp $proto"
 done
+
+# Settings made on one SSL, not its context (the probe sees only the
+# context): SSL_set1_groups_list (folded into the key from the SSL_ctrl
+# call) and SSL_set_security_level (read from the SSL; against 1024-bit DH,
+# which no certificate check sees). The C client makes three connections on
+# one context, the last with the stricter setting.
+t_policy_per_ssl() {
+    local what=$1 out base
+    pol_files
+    case $what in
+    groups) pol_server groups.tls12; set -- --last-groups X25519 ;;
+    seclevel) pol_server seclevel-dh; set -- --ciphers 'DEFAULT:@SECLEVEL=0' --last-seclevel 2 ;;
+    esac
+    local c=("$ARCLIENT" -n 3 --verify --cafile "$CERTS/ca1.pem" --expect-host localhost
+        --sni localhost "$@" 127.0.0.1 "$SSERVER_PORT")
+    run_client base "${c[@]}"
+    BASE_RC=$?
+    run_client lib with_lib "${c[@]}"
+    t_assert_status $? "$BASE_RC" "arclient, stricter last SSL, with the library"
+    t_assert_match "$BASE_RC" '^[1-9]' "the stricter last connection fails without the library (exit status)"
+    out=$(grep -o '^conn 0\.[0-9] reused=[01]' "$T_DIR/lib.out" | tr '\n' ' ')
+    base=$(grep -o '^conn 0\.[0-9]' "$T_DIR/base.out" | tr '\n' ' ')
+    echo "with the library: $out"
+    t_assert_eq "$out" "conn 0.1 reused=0 conn 0.2 reused=1 " "control: the second connection resumed; the third failed"
+    t_assert_eq "$base" "conn 0.1 conn 0.2 " "without the library the third failed too"
+    t_assert_match "$(cat "$T_DIR/lib.err")" 'conn 0\.3 FAILED' "the stricter connection failed with the library"
+    s_server_stop p
+}
+
+t_register policy.per-ssl.groups "t_policy_per_ssl groups"
+t_register policy.per-ssl.seclevel "t_policy_per_ssl seclevel"
