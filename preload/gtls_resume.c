@@ -140,6 +140,12 @@ static void capture(gnutls_session_t s, struct gtls_conn *c)
         if (gtls_chain_encode(s, &ss.chain) != 0)
             return; /* no certificate: not a session we can re-check */
         ss.verify_result = gtls_trust_status(s, c, &ss.chain, gtls_expected_host(c));
+        /* The session's own checks too (priorities' profile, verify limits,
+         * OCSP): the trust list alone accepts a key too small for
+         * %PROFILE_ULTRA, which a program verifying full handshakes only
+         * would then never see checked. The offer re-checks the trust list. */
+        if (ss.verify_result == 0)
+            ss.verify_result = gtls_handshake_status(s, gtls_expected_host(c));
         /* Nothing in the handshake verifies: the program checks afterwards,
          * or never, and may skip its check on a resumed session, trusting
          * its own cache. Keep only sessions whose certificate is trusted. */

@@ -121,6 +121,25 @@ long gtls_trust_status(gnutls_session_t s, const struct gtls_conn *c,
     return (long)status;
 }
 
+long gtls_handshake_status(gnutls_session_t s, const char *host)
+{
+    gnutls_typed_vdata_st vdata[2];
+    unsigned elems = 0, status = 0;
+
+    memset(vdata, 0, sizeof vdata);
+    if (host != NULL) {
+        vdata[elems].type = GNUTLS_DT_DNS_HOSTNAME;
+        vdata[elems].data = (unsigned char *)host;
+        elems++;
+    }
+    vdata[elems].type = GNUTLS_DT_KEY_PURPOSE_OID;
+    vdata[elems].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
+    elems++;
+    if (gtls.gnutls_certificate_verify_peers(s, vdata, elems, &status) < 0)
+        return -1;
+    return (long)status;
+}
+
 int gtls_session_tramp(gnutls_session_t s)
 {
     struct gtls_conn *c = gconn_get(s);

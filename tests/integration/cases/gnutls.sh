@@ -67,6 +67,10 @@
 #       configuration marking its signature insecure) fails without the
 #       library and must fail the same way with it, after a session was won
 #       under the first settings; the next connection with those resumes.
+#   gnutls.sec.profile.manual-full.tls12
+#       a verification profile in the priorities (%PROFILE_ULTRA) rejects the
+#       server's key: a program verifying full handshakes only fails with
+#       the library as without it (no session of that handshake is kept).
 #
 # Resumption is judged by nginx's $ssl_session_reused, never by the
 # library's log; the resumption tests fail with AR_PRELOAD_MODE=off|disabled
@@ -767,3 +771,26 @@ t_gnutls_sysconf() {
 }
 
 t_register gnutls.sec.system-config.tls13 t_gnutls_sysconf
+
+# gnutls.sec.profile.manual-full.tls12: the priorities' verification
+# profile (%PROFILE_ULTRA: the server's P-256 key is too small) is GnuTLS's
+# check of the session, not of the trust list.  gtls_client -o -v
+# manual-full verifies full handshakes only (its own cache holds only
+# sessions it verified): both connections fail verification without the
+# library, and must with it, so no session of that full handshake may be
+# kept (the TLS 1.2 session is captured when the handshake ends, before the
+# program verifies).  nginx serves nothing.
+t_gnutls_sec_profile() {
+    local args=(-n 2 -o -p 'NORMAL:%PROFILE_ULTRA' -v manual-full -c "$CERTS/ca1.pem" -s localhost)
+    gtls_build
+    nginx_start s tls12 tickets nocache || t_fatal "nginx did not start"
+    gtls_base base "${args[@]}"
+    t_assert_eq "$(gtls_count base '^conn [0-9]+ error verify: ')" 2 \
+        "without the library: both connections fail verification"
+    gtls_run c off "${args[@]}"
+    t_assert_eq "$(gtls_outcome c)" "$(gtls_outcome base)" "with the library: as without it"
+    nginx_stop s
+    t_assert_eq "$(count_lines s)" 0 "requests served"
+}
+
+t_register gnutls.sec.profile.manual-full.tls12 t_gnutls_sec_profile
