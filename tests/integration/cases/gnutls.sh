@@ -58,13 +58,15 @@
 #       handshake itself verifies; verify-name-change.manual-full shows what
 #       remains (registered only with AR_KNOWN_BUGS=1, see below).
 #   gnutls.cli.dh-bits, gnutls.c.dh-bits, gnutls.c.priority-sigalgs.PROTO,
-#   gnutls.c.priority-groups.tls12, gnutls.sec.system-config.tls13
+#   gnutls.c.priority-groups.tls12, gnutls.sec.system-config.tls13,
+#   gnutls.sec.process-setting.tls13
 #       what a resumed handshake skips besides the certificate (TLS 1.2: the
 #       key exchange, its DH prime or group; both: the server's signature):
 #       a connection with a stricter setting (gnutls-cli --dh-bits 2048 or
 #       gnutls_dh_set_prime_bits against a 1024-bit DHE server, priorities
 #       without the server's signature algorithm or group, a system
-#       configuration marking its signature insecure) fails without the
+#       configuration marking its signature insecure, or the program doing
+#       so for the process with gnutls_sign_set_secure) fails without the
 #       library and must fail the same way with it, after a session was won
 #       under the first settings; the next connection with those resumes.
 #   gnutls.sec.profile.manual-full.tls12
@@ -730,6 +732,44 @@ for proto in tls13 tls12; do
 done
 t_register gnutls.c.priority-groups.tls12 t_gnutls_prio_groups
 
+# gtls_cfg_run LABEL CONFIG with|base STORE GTLS-ARG...: gtls_client -n 1
+# against $SSERVER_PORT under the system configuration $T_DIR/CONFIG.cfg,
+# with the library (store STORE) or without it.
+gtls_cfg_run() {
+    local label=$1 cfg=$T_DIR/$2.cfg how=$3 st=$4
+    shift 4
+    if [[ $how == base ]]; then
+        GNUTLS_SYSTEM_PRIORITY_FILE=$cfg run_client "$label" "$GTLS" "${GTLS_X[@]}" -n 1 "$@" \
+            127.0.0.1 "$SSERVER_PORT"
+    else
+        GNUTLS_SYSTEM_PRIORITY_FILE=$cfg AUTORESUME_CACHE=$st run_client "$label" with_lib \
+            "$GTLS" "${GTLS_X[@]}" -n 1 "$@" 127.0.0.1 "$SSERVER_PORT"
+    fi
+}
+
+# gtls_cfg_trio FIRST-CFG SECOND-CFG SECOND-ARG -- GTLS-ARG...: the first
+# process (FIRST-CFG) wins a session; the second (SECOND-CFG, SECOND-ARG
+# added; "" for none) fails without the library and must fail the same way
+# with it; a third like the first resumes (control, the client's
+# gnutls_session_is_resumed).  Against s_server $SSERVER_PORT, one store.
+gtls_cfg_trio() {
+    local c1=$1 c2=$2 extra=() st
+    [[ -n $3 ]] && extra=("$3")
+    shift 4
+    st=$(new_store)
+    gtls_cfg_run first "$c1" with "$st" "$@"
+    t_assert_match "$(gtls_outcome first)" '^conn 0 ok ' "first process ($c1.cfg)"
+    gtls_cfg_run second.base "$c2" base "$st" "${extra[@]}" "$@"
+    t_assert_match "$(gtls_outcome second.base)" '^conn 0 error handshake' \
+        "second process ($c2.cfg ${extra[*]}), without the library: fails"
+    gtls_cfg_run second "$c2" with "$st" "${extra[@]}" "$@"
+    t_assert_eq "$(gtls_outcome second)" "$(gtls_outcome second.base)" \
+        "second process, with the library: as without it"
+    gtls_cfg_run third "$c1" with "$st" "$@"
+    t_assert_match "$(grep '^conn 0 ' "$T_DIR/third.out")" ' ok resumed=1 ' \
+        "third process ($c1.cfg): resumed (control)"
+}
+
 # gnutls.sec.system-config.tls13: GnuTLS's system configuration file
 # (GNUTLS_SYSTEM_PRIORITY_FILE) changes what every priority string means.
 # A process under an empty one wins a session; a process under one that
@@ -740,37 +780,48 @@ t_register gnutls.c.priority-groups.tls12 t_gnutls_prio_groups
 # trusted as it is: under CA1 (which signs with ECDSA-SHA256) the trust
 # check before the offer would refuse the session on its own.
 t_gnutls_sysconf() {
-    local st args=(-v auto -c "$CERTS/self.pem" -s localhost)
     gtls_build
     : >"$T_DIR/empty.cfg"
     printf '[overrides]\ninsecure-sig = ECDSA-SECP256R1-SHA256\ninsecure-sig = ECDSA-SHA256\n' \
         >"$T_DIR/strict.cfg"
-    st=$(new_store)
     s_server_start sys tls13 self || t_fatal "s_server did not start"
-    sys_run() { # LABEL CONFIG with|base
-        if [[ $3 == base ]]; then
-            GNUTLS_SYSTEM_PRIORITY_FILE=$T_DIR/$2.cfg run_client "$1" "$GTLS" "${GTLS_X[@]}" \
-                -n 1 "${args[@]}" 127.0.0.1 "$SSERVER_PORT"
-        else
-            GNUTLS_SYSTEM_PRIORITY_FILE=$T_DIR/$2.cfg AUTORESUME_CACHE=$st run_client "$1" \
-                with_lib "$GTLS" "${GTLS_X[@]}" -n 1 "${args[@]}" 127.0.0.1 "$SSERVER_PORT"
-        fi
-    }
-    sys_run first empty with
-    t_assert_match "$(gtls_outcome first)" '^conn 0 ok ' "first process (empty configuration)"
-    sys_run strict.base strict base
-    t_assert_match "$(gtls_outcome strict.base)" '^conn 0 error handshake' \
-        "strict configuration, without the library: fails"
-    sys_run strict strict with
-    t_assert_eq "$(gtls_outcome strict)" "$(gtls_outcome strict.base)" \
-        "strict configuration, with the library: as without it"
-    sys_run third empty with
-    t_assert_match "$(grep '^conn 0 ' "$T_DIR/third.out")" ' ok resumed=1 ' \
-        "third process (empty configuration): resumed (control)"
+    gtls_cfg_trio empty strict "" -- -v auto -c "$CERTS/self.pem" -s localhost
     s_server_stop sys
 }
 
+# gnutls.sec.process-setting.tls13: in the allowlisting mode of the system
+# configuration a program may change algorithm settings for the whole
+# process (gnutls_sign_set_secure and its siblings), which no key holds.
+# gtls_client -I marks the server's signature algorithm insecure: it fails
+# without the library, and must with it (the library stops offering and
+# keeping sessions in that process).
+t_gnutls_process_setting() {
+    gtls_build
+    cat >"$T_DIR/allow.cfg" <<'CFG'
+[global]
+override-mode = allowlist
+
+[overrides]
+secure-hash = SHA256
+secure-hash = SHA384
+secure-sig = ECDSA-SECP256R1-SHA256
+secure-sig = ECDSA-SHA256
+secure-sig = RSA-PSS-RSAE-SHA256
+enabled-version = TLS1.3
+enabled-curve = SECP256R1
+tls-enabled-cipher = AES-128-GCM
+tls-enabled-cipher = AES-256-GCM
+tls-enabled-mac = AEAD
+tls-enabled-group = SECP256R1
+tls-enabled-kx = ECDHE-ECDSA
+CFG
+    s_server_start set tls13 self || t_fatal "s_server did not start"
+    gtls_cfg_trio allow allow "-IECDSA-SECP256R1-SHA256" -- -v auto -c "$CERTS/self.pem" -s localhost
+    s_server_stop set
+}
+
 t_register gnutls.sec.system-config.tls13 t_gnutls_sysconf
+t_register gnutls.sec.process-setting.tls13 t_gnutls_process_setting
 
 # gnutls.sec.profile.manual-full.tls12: the priorities' verification
 # profile (%PROFILE_ULTRA: the server's P-256 key is too small) is GnuTLS's

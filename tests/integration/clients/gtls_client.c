@@ -22,6 +22,9 @@
  *                   connections: the least DH prime they accept
  *     -o            own resumption: keep gnutls_session_get_data2 of each
  *                   connection and gnutls_session_set_data it on the next
+ *     -I SIGN       gnutls_sign_set_secure(SIGN, 0) at start-up: a
+ *                   process-wide setting (allowlisting mode of the system
+ *                   configuration only)
  *     -k            one credentials object for all connections
  *     -T            gnutls_init with GNUTLS_NO_TICKETS, as libcurl up to 8.10
  *                   does (git's https transport on Debian 12)
@@ -234,9 +237,9 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
     int threads = 1, fast_exit = 0, opt;
-    const char *vhost = NULL;
+    const char *vhost = NULL, *insecure_sign = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:okrxNTt:H:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxNTt:H:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -248,6 +251,7 @@ int main(int argc, char **argv)
         case 'p': prio = optarg; break;
         case 'P': odd_prio = optarg; break;
         case 'D': odd_dh_bits = atoi(optarg); break;
+        case 'I': insecure_sign = optarg; break;
         case 'o': own = 1; break;
         case 'k': shared_creds = 1; break;
         case 'x': fast_exit = 1; break;
@@ -260,7 +264,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-P PRIO] [-D BITS] [-o] [-k] [-r] [-x] [-N] [-T] [-t T] [-H any|ticket] HOST PORT\n",
+        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-P PRIO] [-D BITS] [-I SIGN] [-o] [-k] [-r] [-x] [-N] [-T] [-t T] [-H any|ticket] HOST PORT\n",
                 argv[0]);
         return 2;
     }
@@ -269,6 +273,9 @@ int main(int argc, char **argv)
     expect_host = vhost ? vhost : sni ? sni : host;
     setvbuf(stdout, NULL, _IOLBF, 0);
     gnutls_global_init();
+    if (insecure_sign != NULL &&
+        gnutls_sign_set_secure(gnutls_sign_get_id(insecure_sign), 0) < 0)
+        fprintf(stderr, "gnutls_sign_set_secure %s failed\n", insecure_sign);
 
     pthread_t tids[64];
     if (threads < 1 || threads > 64)
