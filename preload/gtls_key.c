@@ -84,12 +84,17 @@ static int system_config(char *out, size_t cap, const char **why)
     const char *path = gtls.gnutls_get_system_config_file();
     if (path == NULL)
         path = "";
+    int n;
     if (stat(path, &st) != 0)
-        snprintf(out, cap, "%s:absent", path);
+        n = snprintf(out, cap, "%s:absent", path);
     else
-        snprintf(out, cap, "%s:%ju:%ju:%jd:%jd.%09ld:%jd.%09ld", path, (uintmax_t)st.st_dev,
-                 (uintmax_t)st.st_ino, (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
-                 st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+        n = snprintf(out, cap, "%s:%ju:%ju:%jd:%jd.%09ld:%jd.%09ld", path, (uintmax_t)st.st_dev,
+                     (uintmax_t)st.st_ino, (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+                     st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+    if (n < 0 || (size_t)n >= cap || (size_t)n >= sizeof first) {
+        *why = "the path of GnuTLS's system configuration is too long";
+        return -1;
+    }
     pthread_mutex_lock(&lock);
     if (first[0] == '\0')
         snprintf(first, sizeof first, "%s", out);
