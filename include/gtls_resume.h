@@ -64,6 +64,9 @@ void gresume_deinit(gnutls_session_t s);
  * gnutls_session_set_data ignores; libcurl keeps and sets it) is no session. */
 void gresume_note_program_data(gnutls_session_t s, const void *data, size_t size);
 void gresume_note_custom_transport(gnutls_session_t s);
+/* bits: gnutls_dh_set_prime_bits's, a setting of the key (a full handshake
+ * refuses a smaller prime; a resumed TLS 1.2 one sees none). */
+void gresume_note_dh_bits(gnutls_session_t s, unsigned bits);
 /* text: the priority string; NULL = not known (e.g. a cache we did not see made). */
 void gresume_note_priority(gnutls_session_t s, const char *text);
 void gresume_note_server_name(gnutls_session_t s, gnutls_server_name_type_t type,

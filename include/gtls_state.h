@@ -46,6 +46,8 @@ struct gtls_conn {
     int verify_ran;        /* the program's verify function ran in this handshake */
     int picks_cert;        /* its credentials choose a client certificate per handshake */
     int unreplayable;      /* its verification could not be recorded: never offer */
+    int dh_bits_set;       /* gnutls_dh_set_prime_bits was called before the handshake: */
+    unsigned dh_bits;      /* the least DH prime GnuTLS accepts (0: the priorities' level) */
     char *sni;             /* the DNS name given to gnutls_server_name_set (GnuTLS
                             * cannot tell a client its own), or NULL */
     char *prio;            /* the priority string in effect ("@default..." for the
@@ -94,6 +96,17 @@ int gcreds_note_verify(gnutls_certificate_credentials_t cred,
 void gcreds_note_picks_cert(gnutls_certificate_credentials_t cred);
 int gcreds_get(gnutls_certificate_credentials_t cred, gnutls_certificate_verify_function **fn,
                int *picks_cert);
+
+/*
+ * gnutls_certificate_set_verify_limits, which cannot be read back:
+ * gcreds_note_limits records them (-1 on ENOMEM); gcreds_get_limits gives
+ * them and returns 1, or returns 0 when the program never set them.
+ * Thread-safe.
+ */
+int gcreds_note_limits(gnutls_certificate_credentials_t cred, unsigned max_bits,
+                       unsigned max_depth);
+int gcreds_get_limits(gnutls_certificate_credentials_t cred, unsigned *max_bits,
+                      unsigned *max_depth);
 void gcreds_forget(gnutls_certificate_credentials_t cred);
 
 /*

@@ -25,7 +25,8 @@
     X(gnutls_transport_set_pull_function) X(gnutls_priority_init) X(gnutls_priority_init2)     \
     X(gnutls_priority_deinit) X(gnutls_priority_set) X(gnutls_priority_set_direct)            \
     X(gnutls_set_default_priority) X(gnutls_set_default_priority_append)                      \
-    X(gnutls_session_enable_compatibility_mode) X(gnutls_handshake_set_hook_function)
+    X(gnutls_session_enable_compatibility_mode) X(gnutls_handshake_set_hook_function)        \
+    X(gnutls_dh_set_prime_bits) X(gnutls_certificate_set_verify_limits)
 
 /* Functions we only call. */
 #define GTLS_USED(X)                                                                          \
@@ -38,12 +39,23 @@
     X(gnutls_certificate_get_trust_list) X(gnutls_certificate_verify_peers)                   \
     X(gnutls_certificate_verify_peers2) X(gnutls_x509_trust_list_verify_crt2)                 \
     X(gnutls_x509_crt_init) X(gnutls_x509_crt_import) X(gnutls_x509_crt_deinit)               \
-    X(gnutls_x509_crt_get_fingerprint) X(gnutls_strerror)
+    X(gnutls_x509_crt_get_fingerprint) X(gnutls_strerror) X(gnutls_fips140_mode_enabled)
+
+/*
+ * Newer than 3.6.3, so not counted as missing: hooked ones (3.7.3) exist
+ * whenever a program calls them; without gnutls_get_system_config_file
+ * (3.6.9) no key can be made (gtls_key.c).
+ */
+#define GTLS_OPTIONAL(X)                                                                      \
+    X(gnutls_get_system_config_file) X(gnutls_ecc_curve_set_enabled)                          \
+    X(gnutls_sign_set_secure) X(gnutls_sign_set_secure_for_certs)                             \
+    X(gnutls_digest_set_secure) X(gnutls_protocol_set_enabled)
 
 #define GTLS_FIELD(name) __typeof__(&name) name;
 struct gtls_fns {
     GTLS_HOOKED(GTLS_FIELD)
     GTLS_USED(GTLS_FIELD)
+    GTLS_OPTIONAL(GTLS_FIELD)
     gnutls_free_function *free_var; /* `gnutls_free` is a variable holding a function */
 };
 #undef GTLS_FIELD

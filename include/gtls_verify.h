@@ -27,6 +27,17 @@ long gtls_trust_status(gnutls_session_t s, const struct gtls_conn *c,
                        const struct ar_blob *chain, const char *host);
 
 /*
+ * gtls_handshake_status - GnuTLS's own verification of the certificates
+ * that came in this full handshake, for `host` if not NULL: what
+ * gnutls_certificate_verify_peers tells the program, with everything the
+ * session adds to the trust list (the priorities' verification profile and
+ * %VERIFY_ flags, the credentials' verify limits, a stapled OCSP response).
+ * The gnutls_certificate_status_t bits (0: trusted), or -1 when it cannot
+ * be checked.
+ */
+long gtls_handshake_status(gnutls_session_t s, const char *host);
+
+/*
  * gtls_replay_verify - a resumed handshake skips the verification the
  * program configured (GnuTLS 3.7 runs it only on certificates that arrive,
  * in TLS 1.2 as in 1.3). Unless it ran (see the trampolines), run it now as

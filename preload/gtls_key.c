@@ -6,15 +6,28 @@
  * session won under other priorities can fail the handshake outright (an
  * OpenSSL server aborts when the extended master secret extension comes and
  * goes: "inconsistent extms").
+ *
+ * What a priority string means depends on more than its text, and a
+ * resumed handshake skips most of what it decides (TLS 1.2: the key
+ * exchange, its group or DH prime, the server's signature; both versions:
+ * the certificate and its key's size and type). So the key's priority
+ * field also holds GnuTLS's full version, FIPS mode and system
+ * configuration file (/etc/gnutls/config: disabled groups, signatures,
+ * versions, the minimum verification profile), the DH minimum of
+ * gnutls_dh_set_prime_bits and the credentials' verify limits: a session
+ * is offered only under the settings its full handshake passed.
  */
 #include "gtls_key.h"
 #include "ar_key.h"
 #include "ar_sock.h"
 #include "gtls_verify.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Numeric peer address and port of the session's socket, if it has one. */
 static int peer_of(gnutls_session_t s, const struct gtls_conn *c, char *ip, size_t cap,
@@ -51,10 +64,83 @@ static int client_cert_fp(gnutls_certificate_credentials_t cred, char *out, size
     return rc;
 }
 
+/*
+ * The system configuration file GnuTLS reads (GNUTLS_SYSTEM_PRIORITY_FILE
+ * or its built-in path), as "path:dev:ino:size:mtime:ctime" ("path:absent"
+ * when there is none). GnuTLS reads it at start-up and again when it
+ * changes: a file that changed since the first handshake of this process
+ * may or may not be in effect, so then no key. 0, or -1 with *why.
+ */
+static int system_config(char *out, size_t cap, const char **why)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char first[640];
+    struct stat st;
+
+    if (gtls.gnutls_get_system_config_file == NULL) {
+        *why = "GnuTLS before 3.6.9 does not tell its system configuration file";
+        return -1;
+    }
+    const char *path = gtls.gnutls_get_system_config_file();
+    if (path == NULL)
+        path = "";
+    int n;
+    if (stat(path, &st) != 0)
+        n = snprintf(out, cap, "%s:absent", path);
+    else
+        n = snprintf(out, cap, "%s:%ju:%ju:%jd:%jd.%09ld:%jd.%09ld", path, (uintmax_t)st.st_dev,
+                     (uintmax_t)st.st_ino, (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+                     st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+    if (n < 0 || (size_t)n >= cap || (size_t)n >= sizeof first) {
+        *why = "the path of GnuTLS's system configuration is too long";
+        return -1;
+    }
+    pthread_mutex_lock(&lock);
+    if (first[0] == '\0')
+        snprintf(first, sizeof first, "%s", out);
+    int same = strcmp(first, out) == 0;
+    pthread_mutex_unlock(&lock);
+    if (!same) {
+        *why = "GnuTLS's system configuration changed while the program runs";
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * The priority text and every other setting that decides what it accepts
+ * (see the top of this file), into out[cap]. 0, or -1 with *why.
+ */
+static int priority_settings(const struct gtls_conn *c, gnutls_certificate_credentials_t cred,
+                             char *out, size_t cap, const char **why)
+{
+    char sys[640], limits[48] = "-", dh[24] = "-";
+    unsigned max_bits, max_depth;
+
+    if (c->prio == NULL) {
+        *why = "priorities not known (set in a way we did not see)";
+        return -1;
+    }
+    if (system_config(sys, sizeof sys, why) != 0)
+        return -1;
+    if (cred != NULL && gcreds_get_limits(cred, &max_bits, &max_depth))
+        snprintf(limits, sizeof limits, "%u/%u", max_bits, max_depth);
+    if (c->dh_bits_set)
+        snprintf(dh, sizeof dh, "%u", c->dh_bits);
+    int n = snprintf(out, cap, "%s\ngnutls=%s fips=%u sys=%s dh=%s limits=%s", c->prio,
+                     gtls.gnutls_check_version(NULL), gtls.gnutls_fips140_mode_enabled(), sys,
+                     dh, limits);
+    if (n < 0 || (size_t)n >= cap) {
+        *why = "priority string too long";
+        return -1;
+    }
+    return 0;
+}
+
 int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
 {
     struct ar_key_input in;
-    char library[32], ip[64] = "", fp[160];
+    char library[32], ip[64] = "", fp[160], prio[AR_KEY_MAX];
     gnutls_certificate_credentials_t cred = NULL;
     gnutls_certificate_verify_function *cred_fn = NULL;
     int picks = 0;
@@ -93,11 +179,9 @@ int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
     c->verify_in_hs = in.verify_peer;
     in.host_flags = (unsigned long)c->vkind | (cred_fn != NULL ? 4UL : 0UL);
     in.verify_flags |= c->vflags;
-    if (c->prio == NULL) {
-        *why = "priorities not known (set in a way we did not see)";
+    if (priority_settings(c, cred, prio, sizeof prio, why) != 0)
         return -1;
-    }
-    in.ciphers = c->prio;
+    in.ciphers = prio;
     /* gnutls_init flags and compatibility mode change the ClientHello: with
      * compatibility mode (wget) there is no extended master secret, and an
      * OpenSSL server aborts a resumption when it comes and goes. Flags that

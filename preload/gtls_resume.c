@@ -117,8 +117,8 @@ static void capture(gnutls_session_t s, struct gtls_conn *c)
     gnutls_datum_t d = {NULL, 0};
     int64_t now = now_seconds();
 
-    if (c->key == NULL || c->program_data)
-        return;
+    if (c->key == NULL || c->program_data || !gtls_ready())
+        return; /* gtls_ready: not since a setting we cannot key changed (gtls_give_up) */
     if (c->picks_cert && gtls.gnutls_certificate_client_get_request_status(s)) {
         log_debug("%s: not stored: the server asked for a client certificate the program "
                   "chooses per handshake", c->label);
@@ -140,6 +140,12 @@ static void capture(gnutls_session_t s, struct gtls_conn *c)
         if (gtls_chain_encode(s, &ss.chain) != 0)
             return; /* no certificate: not a session we can re-check */
         ss.verify_result = gtls_trust_status(s, c, &ss.chain, gtls_expected_host(c));
+        /* The session's own checks too (priorities' profile, verify limits,
+         * OCSP): the trust list alone accepts a key too small for
+         * %PROFILE_ULTRA, which a program verifying full handshakes only
+         * would then never see checked. The offer re-checks the trust list. */
+        if (ss.verify_result == 0)
+            ss.verify_result = gtls_handshake_status(s, gtls_expected_host(c));
         /* Nothing in the handshake verifies: the program checks afterwards,
          * or never, and may skip its check on a resumed session, trusting
          * its own cache. Keep only sessions whose certificate is trusted. */
@@ -381,6 +387,15 @@ void gresume_note_priority(gnutls_session_t s, const char *text)
     free(c->prio);
     c->prio = text != NULL ? strdup(text) : NULL;
     errno = saved;
+}
+
+void gresume_note_dh_bits(gnutls_session_t s, unsigned bits)
+{
+    struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
+    if (c == NULL || c->started)
+        return; /* the key is made at the first handshake call */
+    c->dh_bits_set = 1;
+    c->dh_bits = bits;
 }
 
 void gresume_note_custom_transport(gnutls_session_t s)

@@ -20,6 +20,8 @@ struct creds_entry {
     gnutls_certificate_credentials_t cred;
     gnutls_certificate_verify_function *vfn;
     int picks_cert;
+    int limits_set; /* gnutls_certificate_set_verify_limits */
+    unsigned max_bits, max_depth;
     UT_hash_handle hh;
 };
 
@@ -216,6 +218,37 @@ int gcreds_get(gnutls_certificate_credentials_t cred, gnutls_certificate_verify_
     }
     pthread_mutex_unlock(&lock);
     return e != NULL;
+}
+
+int gcreds_note_limits(gnutls_certificate_credentials_t cred, unsigned max_bits,
+                       unsigned max_depth)
+{
+    pthread_mutex_lock(&lock);
+    struct creds_entry *e = creds_entry(cred);
+    if (e != NULL) {
+        e->limits_set = 1;
+        e->max_bits = max_bits;
+        e->max_depth = max_depth;
+    }
+    pthread_mutex_unlock(&lock);
+    return e != NULL ? 0 : -1;
+}
+
+int gcreds_get_limits(gnutls_certificate_credentials_t cred, unsigned *max_bits,
+                      unsigned *max_depth)
+{
+    struct creds_entry *e = NULL;
+    int set = 0;
+    *max_bits = *max_depth = 0;
+    pthread_mutex_lock(&lock);
+    HASH_FIND_PTR(creds, &cred, e);
+    if (e != NULL && e->limits_set) {
+        set = 1;
+        *max_bits = e->max_bits;
+        *max_depth = e->max_depth;
+    }
+    pthread_mutex_unlock(&lock);
+    return set;
 }
 
 void gcreds_forget(gnutls_certificate_credentials_t cred)

@@ -33,10 +33,13 @@ static enum gtls_status resolve_all(void)
         log_debug("GnuTLS function %s not found", #name);                          \
         missing_used++;                                                            \
     }
+#define GTLS_RESOLVE_OPTIONAL(name) gtls.name = (__typeof__(&name))dl_lookup(handle, #name);
     GTLS_HOOKED(GTLS_RESOLVE_HOOKED)
     GTLS_USED(GTLS_RESOLVE_USED)
+    GTLS_OPTIONAL(GTLS_RESOLVE_OPTIONAL)
 #undef GTLS_RESOLVE_HOOKED
 #undef GTLS_RESOLVE_USED
+#undef GTLS_RESOLVE_OPTIONAL
     gtls.free_var = dl_lookup(handle, "gnutls_free");
     if (gtls.free_var == NULL)
         missing_used++;

@@ -68,6 +68,22 @@ bad:
     return -1;
 }
 
+/* What a TLS server certificate is checked for: `host` (if not NULL) and
+ * the TLS WWW server purpose, into vdata[2]; returns the count. */
+static unsigned server_vdata(gnutls_typed_vdata_st *vdata, const char *host)
+{
+    unsigned elems = 0;
+    memset(vdata, 0, 2 * sizeof *vdata);
+    if (host != NULL) {
+        vdata[elems].type = GNUTLS_DT_DNS_HOSTNAME;
+        vdata[elems].data = (unsigned char *)host;
+        elems++;
+    }
+    vdata[elems].type = GNUTLS_DT_KEY_PURPOSE_OID;
+    vdata[elems].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
+    return elems + 1;
+}
+
 const char *gtls_verify_host(const struct gtls_conn *c)
 {
     if (c->vkind != GV_AUTO)
@@ -102,21 +118,22 @@ long gtls_trust_status(gnutls_session_t s, const struct gtls_conn *c,
         return -1;
     unsigned flags = gtls.gnutls_certificate_get_verify_flags(cred) | c->vflags;
     gnutls_typed_vdata_st vdata[2];
-    unsigned elems = 0;
-    memset(vdata, 0, sizeof vdata);
-    if (host != NULL) {
-        vdata[elems].type = GNUTLS_DT_DNS_HOSTNAME;
-        vdata[elems].data = (unsigned char *)host;
-        elems++;
-    }
-    vdata[elems].type = GNUTLS_DT_KEY_PURPOSE_OID;
-    vdata[elems].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
-    elems++;
+    unsigned elems = server_vdata(vdata, host);
     int ret = gtls.gnutls_x509_trust_list_verify_crt2(tlist, crts, (unsigned)n, vdata, elems,
                                                       flags, &status, NULL);
     for (int i = 0; i < n; i++)
         gtls.gnutls_x509_crt_deinit(crts[i]);
     if (ret < 0)
+        return -1;
+    return (long)status;
+}
+
+long gtls_handshake_status(gnutls_session_t s, const char *host)
+{
+    gnutls_typed_vdata_st vdata[2];
+    unsigned elems = server_vdata(vdata, host), status = 0;
+
+    if (gtls.gnutls_certificate_verify_peers(s, vdata, elems, &status) < 0)
         return -1;
     return (long)status;
 }

@@ -189,6 +189,51 @@ AR_EXPORT void gnutls_certificate_free_credentials(gnutls_certificate_credential
     gtls.gnutls_certificate_free_credentials(cred);
 }
 
+AR_EXPORT void gnutls_certificate_set_verify_limits(gnutls_certificate_credentials_t cred,
+                                                    unsigned int max_bits, unsigned int max_depth)
+{
+    REAL_VOID(gnutls_certificate_set_verify_limits);
+    gtls.gnutls_certificate_set_verify_limits(cred, max_bits, max_depth);
+    if (cred != NULL && gtls_ready()) {
+        int saved = errno;
+        if (gcreds_note_limits(cred, max_bits, max_depth) != 0)
+            gtls_give_up("verify limits could not be recorded");
+        errno = saved;
+    }
+}
+
+AR_EXPORT void gnutls_dh_set_prime_bits(gnutls_session_t session, unsigned int bits)
+{
+    REAL_VOID(gnutls_dh_set_prime_bits);
+    gtls.gnutls_dh_set_prime_bits(session, bits);
+    if (session != NULL)
+        gresume_note_dh_bits(session, bits);
+}
+
+/*
+ * Process-wide algorithm settings (GnuTLS 3.7.3+, the allowlisting mode of
+ * the system configuration): they change what every priority string means,
+ * and no key can hold them. Once one is changed, nothing more is offered or
+ * kept in this process.
+ */
+#define GLOBAL_SETTING(name, arg_type)                                                   \
+    AR_EXPORT int name(arg_type what, unsigned int on)                                   \
+    {                                                                                    \
+        REAL(name, GNUTLS_E_INTERNAL_ERROR);                                             \
+        int ret = gtls.name(what, on);                                                   \
+        if (ret == 0 && gtls_ready()) {                                                  \
+            int saved = errno;                                                           \
+            gtls_give_up("the program changed GnuTLS's algorithm settings (" #name ")"); \
+            errno = saved;                                                               \
+        }                                                                                \
+        return ret;                                                                      \
+    }
+GLOBAL_SETTING(gnutls_ecc_curve_set_enabled, gnutls_ecc_curve_t)
+GLOBAL_SETTING(gnutls_sign_set_secure, gnutls_sign_algorithm_t)
+GLOBAL_SETTING(gnutls_sign_set_secure_for_certs, gnutls_sign_algorithm_t)
+GLOBAL_SETTING(gnutls_digest_set_secure, gnutls_digest_algorithm_t)
+GLOBAL_SETTING(gnutls_protocol_set_enabled, gnutls_protocol_t)
+
 /* A client certificate chosen per handshake: sessions of such credentials are not offered. */
 #define PICKS_CERT(name, fn_type)                                                        \
     AR_EXPORT void name(gnutls_certificate_credentials_t cred, fn_type *func)            \

@@ -57,6 +57,22 @@
 #       library keeps no session of an untrusted certificate unless the
 #       handshake itself verifies; verify-name-change.manual-full shows what
 #       remains (registered only with AR_KNOWN_BUGS=1, see below).
+#   gnutls.cli.dh-bits, gnutls.c.dh-bits, gnutls.c.priority-sigalgs.PROTO,
+#   gnutls.c.priority-groups.tls12, gnutls.sec.system-config.tls13,
+#   gnutls.sec.process-setting.tls13
+#       what a resumed handshake skips besides the certificate (TLS 1.2: the
+#       key exchange, its DH prime or group; both: the server's signature):
+#       a connection with a stricter setting (gnutls-cli --dh-bits 2048 or
+#       gnutls_dh_set_prime_bits against a 1024-bit DHE server, priorities
+#       without the server's signature algorithm or group, a system
+#       configuration marking its signature insecure, or the program doing
+#       so for the process with gnutls_sign_set_secure) fails without the
+#       library and must fail the same way with it, after a session was won
+#       under the first settings; the next connection with those resumes.
+#   gnutls.sec.profile.manual-full.tls12
+#       a verification profile in the priorities (%PROFILE_ULTRA) rejects the
+#       server's key: a program verifying full handshakes only fails with
+#       the library as without it (no session of that handshake is kept).
 #
 # Resumption is judged by nginx's $ssl_session_reused, never by the
 # library's log; the resumption tests fail with AR_PRELOAD_MODE=off|disabled
@@ -122,26 +138,30 @@ wget_get() {
     return "$rc"
 }
 
-# cli_get LABEL STORE PORT: one `autoresume gnutls-cli` process (trusting
-# CA1, name localhost) sending GET / and printing the response.  Its stdin
+# cli_get LABEL STORE PORT [GNUTLS-CLI-ARG...]: one `autoresume gnutls-cli`
+# process (trusting CA1, name localhost; CLI_PLAIN=1: without the library)
+# sending GET / and printing the response.  Its stdin
 # is a fifo that we keep open, so it never sees EOF: it ends when the
 # server closes the connection (HTTP/1.0, no keep-alive), after it has read
 # the response and, before it, any TLS 1.3 ticket.  Only its status and
 # response lines are shown in the log.  Returns 0 iff it exited 0 with a
 # 200 response.
 cli_get() {
-    local label=$1 st=$2 port=$3 fd rc
-    local cmd=("$GNUTLS_CLI" --x509cafile "$CERTS/ca1.pem" -p "$port" localhost)
+    local label=$1 st=$2 port=$3 fd rc run=(ar_wrapper) how=autoresume
+    shift 3
+    local cmd=("$GNUTLS_CLI" --x509cafile "$CERTS/ca1.pem" "$@" -p "$port" localhost)
+    [[ ${CLI_PLAIN:-0} == 1 ]] && run=(env) how="(no library)"
     rm -f "$T_DIR/$label.in"
     mkfifo "$T_DIR/$label.in" || t_fatal "mkfifo"
     exec {fd}<>"$T_DIR/$label.in"
     printf 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n' >&"$fd"
-    echo "\$ autoresume ${cmd[*]} <$label.in"
-    AUTORESUME_CACHE=$st ar_wrapper "${cmd[@]}" <"$T_DIR/$label.in" \
+    echo "\$ $how ${cmd[*]} <$label.in"
+    AUTORESUME_CACHE=$st "${run[@]}" "${cmd[@]}" <"$T_DIR/$label.in" \
         >"$T_DIR/$label.out" 2>"$T_DIR/$label.err"
     rc=$?
     exec {fd}<&-
-    grep -E '^(- Status|- Description|\*\*\*|HTTP/|ok|- Peer)' "$T_DIR/$label.out" | sed 's/^/  | /'
+    grep -aE '^(- Status|- Description|\*\*\*|HTTP/|ok|- Peer|New, |Reused, )' "$T_DIR/$label.out" |
+        sed 's/^/  | /'
     [[ -s $T_DIR/$label.err ]] && sed 's/^/  ! /' "$T_DIR/$label.err"
     echo "  -> exit $rc"
     ((rc == 0)) && grep -q '^HTTP/1\.[01] 200 ' "$T_DIR/$label.out"
@@ -587,3 +607,241 @@ for cfg in tls13-tickets tls12-cache; do
     ((GTLS_ASAN)) && break
     t_register "gnutls.git.$cfg" "t_gnutls_git $cfg"
 done
+
+# ------------------- 13. what a resumed handshake skips besides the certificate --
+# A resumed handshake has no key exchange of its own in TLS 1.2 (no DH prime,
+# no ECDHE group) and no server signature in either version; GnuTLS checks
+# each of these against the program's settings in a full handshake only. So
+# a session may be offered only under the settings its full handshake
+# passed (gtls_key.c): each test below has a connection with a stricter
+# setting that fails without the library, and must fail the same way with
+# it, while the next connection with the first settings resumes (the
+# control: a session was there to be offered).
+
+# gtls_dh_server NAME: s_server NAME (TLS 1.2) offering only DHE with a
+# 1024-bit prime (issue 10, case 5): an RSA certificate for localhost from
+# CA1 and the prime are made once per run.
+gtls_dh_server() {
+    local d=$RUN_DIR/dh
+    if [[ ! -s $d/dh1024.pem ]]; then
+        mkdir -p "$d" || t_fatal "mkdir $d"
+        "$OPENSSL" dhparam -out "$d/dh1024.pem.$$" 1024 2>>"$d/log" &&
+            mv -f "$d/dh1024.pem.$$" "$d/dh1024.pem" || t_fatal "openssl dhparam failed"
+    fi
+    if [[ ! -s $d/rsa1.pem ]]; then
+        "$OPENSSL" req -new -newkey rsa:2048 -nodes -config "$CERTS/openssl.cnf" \
+            -subj /CN=localhost -keyout "$d/rsa1.key" -out "$d/rsa1.csr" 2>>"$d/log" &&
+            "$OPENSSL" x509 -req -in "$d/rsa1.csr" -CA "$CERTS/ca1.pem" -CAkey "$CERTS/ca1.key" \
+                -CAcreateserial -days 3 -extfile "$CERTS/openssl.cnf" -extensions srv \
+                -out "$d/rsa1.pem.$$" 2>>"$d/log" &&
+            mv -f "$d/rsa1.pem.$$" "$d/rsa1.pem" || t_fatal "cannot make the RSA certificate"
+    fi
+    s_server_start "$1" tls12 -- -cert "$d/rsa1.pem" -key "$d/rsa1.key" \
+        -cipher 'DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0' -dhparam "$d/dh1024.pem" ||
+        t_fatal "s_server did not start"
+}
+
+# gnutls.cli.dh-bits: `gnutls-cli --dh-bits 2048` refuses the 1024-bit prime
+# in a full handshake ('Diffie-Hellman prime ... not acceptable'); after a
+# default run left a session in the store it must still refuse, not resume.
+# The server's page says New or Reused (its view of each connection).
+t_gnutls_cli_dh() {
+    local st base_rc rc
+    gtls_need_tool "$GNUTLS_CLI"
+    st=$(new_store)
+    gtls_dh_server dh
+    CLI_PLAIN=1 cli_get base off "$SSERVER_PORT" --dh-bits 2048
+    base_rc=$?
+    t_assert_eq "$base_rc" 1 "gnutls-cli --dh-bits 2048 without the library: refused"
+    t_assert_match "$(grep '^\*\*\*' "$T_DIR/base.err")" 'Diffie-Hellman prime' \
+        "without the library: the error is the DH prime's"
+    cli_get r1 "$st" "$SSERVER_PORT"
+    t_assert_status $? 0 "default gnutls-cli (wins a session)"
+    t_assert_match "$(grep -a '^New, ' "$T_DIR/r1.out")" TLSv1.2 "server: run 1 a full handshake"
+    cli_get r2 "$st" "$SSERVER_PORT" --dh-bits 2048
+    rc=$?
+    t_assert_eq "$rc" "$base_rc" "gnutls-cli --dh-bits 2048 with the library: as without it"
+    t_assert_eq "$(grep '^\*\*\*' "$T_DIR/r2.err")" "$(grep '^\*\*\*' "$T_DIR/base.err")" \
+        "the same error as without the library"
+    t_assert_eq "$(grep -ac '^Reused, ' "$T_DIR/r2.out")" 0 "server: run 2 not resumed"
+    cli_get r3 "$st" "$SSERVER_PORT"
+    t_assert_status $? 0 "default gnutls-cli again"
+    t_assert_match "$(grep -a '^Reused, ' "$T_DIR/r3.out")" TLSv1.2 \
+        "server: run 3 resumed (control: the session was in the store)"
+    s_server_stop dh
+}
+
+((GTLS_ASAN)) || t_register gnutls.cli.dh-bits t_gnutls_cli_dh
+
+# gtls_same_process LABEL SERVER-PORT GTLS-ARG...: gtls_client -n 3 (the
+# odd-numbered connection 1 with the stricter setting given in GTLS-ARG)
+# without and with the library (store off): connection 1 fails without it,
+# and with it the same way; with it connection 2 resumes connection 0's
+# session (the client's gnutls_session_is_resumed, the control).
+gtls_same_process() {
+    local label=$1 port=$2; shift 2
+    gtls_build
+    run_client "$label.base" "$GTLS" "${GTLS_X[@]}" -n 3 "$@" 127.0.0.1 "$port"
+    t_assert_match "$(gtls_outcome "$label.base" | sed -n 2p)" '^conn 1 error handshake: ' \
+        "connection 1 (stricter setting) fails without the library"
+    AUTORESUME_CACHE=off run_client "$label" with_lib "$GTLS" "${GTLS_X[@]}" -n 3 "$@" \
+        127.0.0.1 "$port"
+    t_assert_eq "$(gtls_outcome "$label")" "$(gtls_outcome "$label.base")" \
+        "with the library: every connection as without it"
+    t_assert_match "$(grep '^conn 2 ' "$T_DIR/$label.out")" ' ok resumed=1 ' \
+        "with the library: connection 2 resumed (control)"
+}
+
+# gnutls.c.dh-bits: the same in one process: gnutls_dh_set_prime_bits(2048)
+# on connection 1 only (gtls_client -D).
+t_gnutls_c_dh() {
+    gtls_dh_server dh
+    gtls_same_process c "$SSERVER_PORT" -D 2048 -v auto -c "$CERTS/ca1.pem" -s localhost
+    s_server_stop dh
+}
+
+t_register gnutls.c.dh-bits t_gnutls_c_dh
+
+# gnutls.c.priority-sigalgs.PROTO: connection 1's priorities allow RSA
+# signatures only (-P), the server's key is ECDSA: a full handshake finds no
+# signature to agree on; a resumed one would carry none.  nginx counts what
+# it served: 2 requests per process, the library's second one resumed.
+t_gnutls_prio_sigalgs() {
+    local proto=$1
+    nginx_start s "$proto" tickets nocache || t_fatal "nginx did not start"
+    gtls_same_process c "$NGINX_PORT" -P 'NORMAL:-SIGN-ALL:+SIGN-RSA-SHA256:+SIGN-RSA-PSS-RSAE-SHA256' \
+        -v auto -c "$CERTS/ca1.pem" -s localhost
+    nginx_stop s
+    t_assert_eq "$(reused_column s)" ". . . r" \
+        "server: without the library 2 full; with it 1 full, 1 resumed (connection 1: nothing)"
+}
+
+# gnutls.c.priority-groups.tls12: connection 1's priorities allow SECP384R1
+# only, the server X25519 only: no ECDHE in a full handshake; a resumed
+# TLS 1.2 one has no key exchange at all.  (TLS 1.3 resumption keeps the
+# key exchange, which GnuTLS checks live.)
+t_gnutls_prio_groups() {
+    s_server_start grp tls12 -- -groups X25519 || t_fatal "s_server did not start"
+    gtls_same_process c "$SSERVER_PORT" -P 'NORMAL:-GROUP-ALL:+GROUP-SECP384R1' \
+        -v auto -c "$CERTS/ca1.pem" -s localhost
+    s_server_stop grp
+}
+
+for proto in tls13 tls12; do
+    t_register "gnutls.c.priority-sigalgs.$proto" "t_gnutls_prio_sigalgs $proto"
+done
+t_register gnutls.c.priority-groups.tls12 t_gnutls_prio_groups
+
+# gtls_cfg_run LABEL CONFIG with|base STORE GTLS-ARG...: gtls_client -n 1
+# against $SSERVER_PORT under the system configuration $T_DIR/CONFIG.cfg,
+# with the library (store STORE) or without it.
+gtls_cfg_run() {
+    local label=$1 cfg=$T_DIR/$2.cfg how=$3 st=$4
+    shift 4
+    if [[ $how == base ]]; then
+        GNUTLS_SYSTEM_PRIORITY_FILE=$cfg run_client "$label" "$GTLS" "${GTLS_X[@]}" -n 1 "$@" \
+            127.0.0.1 "$SSERVER_PORT"
+    else
+        GNUTLS_SYSTEM_PRIORITY_FILE=$cfg AUTORESUME_CACHE=$st run_client "$label" with_lib \
+            "$GTLS" "${GTLS_X[@]}" -n 1 "$@" 127.0.0.1 "$SSERVER_PORT"
+    fi
+}
+
+# gtls_cfg_trio FIRST-CFG SECOND-CFG SECOND-ARG -- GTLS-ARG...: the first
+# process (FIRST-CFG) wins a session; the second (SECOND-CFG, SECOND-ARG
+# added; "" for none) fails without the library and must fail the same way
+# with it; a third like the first resumes (control, the client's
+# gnutls_session_is_resumed).  Against s_server $SSERVER_PORT, one store.
+gtls_cfg_trio() {
+    local c1=$1 c2=$2 extra=() st
+    [[ -n $3 ]] && extra=("$3")
+    shift 4
+    st=$(new_store)
+    gtls_cfg_run first "$c1" with "$st" "$@"
+    t_assert_match "$(gtls_outcome first)" '^conn 0 ok ' "first process ($c1.cfg)"
+    gtls_cfg_run second.base "$c2" base "$st" "${extra[@]}" "$@"
+    t_assert_match "$(gtls_outcome second.base)" '^conn 0 error handshake' \
+        "second process ($c2.cfg ${extra[*]}), without the library: fails"
+    gtls_cfg_run second "$c2" with "$st" "${extra[@]}" "$@"
+    t_assert_eq "$(gtls_outcome second)" "$(gtls_outcome second.base)" \
+        "second process, with the library: as without it"
+    gtls_cfg_run third "$c1" with "$st" "$@"
+    t_assert_match "$(grep '^conn 0 ' "$T_DIR/third.out")" ' ok resumed=1 ' \
+        "third process ($c1.cfg): resumed (control)"
+}
+
+# gnutls.sec.system-config.tls13: GnuTLS's system configuration file
+# (GNUTLS_SYSTEM_PRIORITY_FILE) changes what every priority string means.
+# A process under an empty one wins a session; a process under one that
+# marks ECDSA-SHA256 signatures insecure fails against the ECDSA server
+# without the library, and must with it (a resumed TLS 1.3 handshake has no
+# signature); a third under the empty one resumes (control, the client's
+# gnutls_session_is_resumed).  The server's certificate is self-signed and
+# trusted as it is: under CA1 (which signs with ECDSA-SHA256) the trust
+# check before the offer would refuse the session on its own.
+t_gnutls_sysconf() {
+    gtls_build
+    : >"$T_DIR/empty.cfg"
+    printf '[overrides]\ninsecure-sig = ECDSA-SECP256R1-SHA256\ninsecure-sig = ECDSA-SHA256\n' \
+        >"$T_DIR/strict.cfg"
+    s_server_start sys tls13 self || t_fatal "s_server did not start"
+    gtls_cfg_trio empty strict "" -- -v auto -c "$CERTS/self.pem" -s localhost
+    s_server_stop sys
+}
+
+# gnutls.sec.process-setting.tls13: in the allowlisting mode of the system
+# configuration a program may change algorithm settings for the whole
+# process (gnutls_sign_set_secure and its siblings), which no key holds.
+# gtls_client -I marks the server's signature algorithm insecure: it fails
+# without the library, and must with it (the library stops offering and
+# keeping sessions in that process).
+t_gnutls_process_setting() {
+    gtls_build
+    cat >"$T_DIR/allow.cfg" <<'CFG'
+[global]
+override-mode = allowlist
+
+[overrides]
+secure-hash = SHA256
+secure-hash = SHA384
+secure-sig = ECDSA-SECP256R1-SHA256
+secure-sig = ECDSA-SHA256
+secure-sig = RSA-PSS-RSAE-SHA256
+enabled-version = TLS1.3
+enabled-curve = SECP256R1
+tls-enabled-cipher = AES-128-GCM
+tls-enabled-cipher = AES-256-GCM
+tls-enabled-mac = AEAD
+tls-enabled-group = SECP256R1
+tls-enabled-kx = ECDHE-ECDSA
+CFG
+    s_server_start set tls13 self || t_fatal "s_server did not start"
+    gtls_cfg_trio allow allow "-IECDSA-SECP256R1-SHA256" -- -v auto -c "$CERTS/self.pem" -s localhost
+    s_server_stop set
+}
+
+t_register gnutls.sec.system-config.tls13 t_gnutls_sysconf
+t_register gnutls.sec.process-setting.tls13 t_gnutls_process_setting
+
+# gnutls.sec.profile.manual-full.tls12: the priorities' verification
+# profile (%PROFILE_ULTRA: the server's P-256 key is too small) is GnuTLS's
+# check of the session, not of the trust list.  gtls_client -o -v
+# manual-full verifies full handshakes only (its own cache holds only
+# sessions it verified): both connections fail verification without the
+# library, and must with it, so no session of that full handshake may be
+# kept (the TLS 1.2 session is captured when the handshake ends, before the
+# program verifies).  nginx serves nothing.
+t_gnutls_sec_profile() {
+    local args=(-n 2 -o -p 'NORMAL:%PROFILE_ULTRA' -v manual-full -c "$CERTS/ca1.pem" -s localhost)
+    gtls_build
+    nginx_start s tls12 tickets nocache || t_fatal "nginx did not start"
+    gtls_base base "${args[@]}"
+    t_assert_eq "$(gtls_count base '^conn [0-9]+ error verify: ')" 2 \
+        "without the library: both connections fail verification"
+    gtls_run c off "${args[@]}"
+    t_assert_eq "$(gtls_outcome c)" "$(gtls_outcome base)" "with the library: as without it"
+    nginx_stop s
+    t_assert_eq "$(count_lines s)" 0 "requests served"
+}
+
+t_register gnutls.sec.profile.manual-full.tls12 t_gnutls_sec_profile

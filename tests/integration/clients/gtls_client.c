@@ -16,8 +16,15 @@
  *     -c CAFILE     trust only this CA file
  *     -C CERT -K KEY  client certificate
  *     -p PRIORITY   priority string (default: gnutls_set_default_priority)
+ *     -P PRIORITY   the priority string of the odd-numbered connections
+ *                   (1, 3, ...; -p for the others)
+ *     -D BITS       gnutls_dh_set_prime_bits(BITS) on the odd-numbered
+ *                   connections: the least DH prime they accept
  *     -o            own resumption: keep gnutls_session_get_data2 of each
  *                   connection and gnutls_session_set_data it on the next
+ *     -I SIGN       gnutls_sign_set_secure(SIGN, 0) at start-up: a
+ *                   process-wide setting (allowlisting mode of the system
+ *                   configuration only)
  *     -k            one credentials object for all connections
  *     -T            gnutls_init with GNUTLS_NO_TICKETS, as libcurl up to 8.10
  *                   does (git's https transport on Debian 12)
@@ -115,6 +122,8 @@ static gnutls_certificate_credentials_t make_creds(const char *ca, const char *v
 
 /* Options, read-only once the workers run. */
 static int n = 1, own = 0, shared_creds = 0, show_nodelay = 0, no_tickets = 0, port;
+static int odd_dh_bits = -1;
+static const char *odd_prio = NULL;
 static const char *hooks = NULL;
 static const char *sni = NULL, *vmode = "none", *ca = NULL, *cert = NULL, *key = NULL,
                   *prio = NULL, *host;
@@ -137,10 +146,13 @@ static void *worker(void *arg)
             continue;
         }
         gnutls_init(&s, GNUTLS_CLIENT | (no_tickets ? GNUTLS_NO_TICKETS : 0));
-        if (prio != NULL)
-            gnutls_priority_set_direct(s, prio, NULL);
-        else
+        const char *p = i % 2 && odd_prio != NULL ? odd_prio : prio;
+        if (p != NULL && gnutls_priority_set_direct(s, p, NULL) < 0)
+            fprintf(stderr, "bad priority string %s\n", p);
+        else if (p == NULL)
             gnutls_set_default_priority(s);
+        if (i % 2 && odd_dh_bits >= 0)
+            gnutls_dh_set_prime_bits(s, (unsigned)odd_dh_bits);
         gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
         if (sni != NULL)
             gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni, strlen(sni));
@@ -225,9 +237,9 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
     int threads = 1, fast_exit = 0, opt;
-    const char *vhost = NULL;
+    const char *vhost = NULL, *insecure_sign = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:okrxNTt:H:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxNTt:H:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -237,6 +249,9 @@ int main(int argc, char **argv)
         case 'C': cert = optarg; break;
         case 'K': key = optarg; break;
         case 'p': prio = optarg; break;
+        case 'P': odd_prio = optarg; break;
+        case 'D': odd_dh_bits = atoi(optarg); break;
+        case 'I': insecure_sign = optarg; break;
         case 'o': own = 1; break;
         case 'k': shared_creds = 1; break;
         case 'x': fast_exit = 1; break;
@@ -249,7 +264,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-o] [-k] [-r] [-x] [-N] [-T] [-t T] [-H any|ticket] HOST PORT\n",
+        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-P PRIO] [-D BITS] [-I SIGN] [-o] [-k] [-r] [-x] [-N] [-T] [-t T] [-H any|ticket] HOST PORT\n",
                 argv[0]);
         return 2;
     }
@@ -258,6 +273,9 @@ int main(int argc, char **argv)
     expect_host = vhost ? vhost : sni ? sni : host;
     setvbuf(stdout, NULL, _IOLBF, 0);
     gnutls_global_init();
+    if (insecure_sign != NULL &&
+        gnutls_sign_set_secure(gnutls_sign_get_id(insecure_sign), 0) < 0)
+        fprintf(stderr, "gnutls_sign_set_secure %s failed\n", insecure_sign);
 
     pthread_t tids[64];
     if (threads < 1 || threads > 64)
