@@ -54,6 +54,9 @@ struct options {
     const char *ciphers;        /* SSL_CTX_set_cipher_list */
     const char *last_groups;    /* SSL_set1_groups_list on the last connection's SSL */
     int last_seclevel;          /* SSL_set_security_level on it (-1: leave it) */
+    const char *last_strict;    /* on it: "dane" (a TLSA record that matches nothing),
+                                 * "ct" (strict certificate transparency), "seccb" (a
+                                 * security callback refusing SHA-256 signatures) */
     int n, t;
     enum start_mode start;
     int new_ctx, nonblock, tls12, tls13, verify, own_session, cache_off,
@@ -214,6 +217,31 @@ static int drive(struct conn *c, int (*op)(SSL *, struct io *), struct io *io, i
 
 /* ---- one connection ---------------------------------------------------- */
 
+/* Refuses signatures made with SHA-256, accepts everything else as the
+ * default callback at level 1 would (the test servers sign with SHA-256). */
+static int refuse_sha256(const SSL *s, const SSL_CTX *ctx, int op, int bits, int nid,
+                         void *other, void *ex)
+{
+    (void)s, (void)ctx, (void)bits, (void)other, (void)ex;
+    return !(op == SSL_SECOP_SIGALG_CHECK && nid == NID_sha256);
+}
+
+/* --last-strict: a setting under which a full handshake fails. */
+static bool make_strict(SSL *ssl, const char *what)
+{
+    static const unsigned char nothing[32];
+    if (strcmp(what, "dane") == 0)
+        return SSL_CTX_dane_enable(SSL_get_SSL_CTX(ssl)) > 0 && SSL_dane_enable(ssl, "localhost") > 0 &&
+               SSL_dane_tlsa_add(ssl, 3, 1, 1, nothing, sizeof nothing) > 0;
+    if (strcmp(what, "ct") == 0)
+        return SSL_enable_ct(ssl, SSL_CT_VALIDATION_STRICT) == 1;
+    if (strcmp(what, "seccb") == 0) {
+        SSL_set_security_callback(ssl, refuse_sha256);
+        return true;
+    }
+    return false;
+}
+
 static bool setup(struct conn *c)
 {
     struct run *run = c->w->run;
@@ -241,6 +269,8 @@ static bool setup(struct conn *c)
         return fail(c, "SSL_set1_groups_list");
     if (c->i == opt.n && opt.last_seclevel >= 0)
         SSL_set_security_level(c->ssl, opt.last_seclevel);
+    if (c->i == opt.n && opt.last_strict && !make_strict(c->ssl, opt.last_strict))
+        return fail(c, "--last-strict setup");
     if (!SSL_set_fd(c->ssl, c->fd))
         return fail(c, "SSL_set_fd");
     return true;
@@ -412,8 +442,8 @@ static void usage(FILE *f, int status)
           "  --sni NAME ('' = none)  --cert F --key F  --own-session  --cache-off\n"
           "  --new-session-cb  --start connect|do-handshake|implicit|implicit-ex\n"
           "  --path P  --fork (with -t 1)  --check-errq\n"
-          "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5): on the last\n"
-          "  connection's SSL only\n", f);
+          "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5)\n"
+          "  --last-strict dane|ct|seccb   (--last-*: on the last connection's SSL only)\n", f);
     exit(status);
 }
 
@@ -441,7 +471,7 @@ static enum start_mode parse_start(const char *s)
 static void parse_args(int argc, char **argv)
 {
     enum { OPT_SNI = 256, OPT_CAFILE, OPT_EXPECT, OPT_CERT, OPT_KEY, OPT_START, OPT_PATH,
-           OPT_LAST_GROUPS, OPT_LAST_SECLEVEL, OPT_CIPHERS };
+           OPT_LAST_GROUPS, OPT_LAST_SECLEVEL, OPT_CIPHERS, OPT_LAST_STRICT };
     static const struct option longopts[] = {
         { "new-ctx", no_argument, &opt.new_ctx, 1 }, { "nonblock", no_argument, &opt.nonblock, 1 },
         { "tls12", no_argument, &opt.tls12, 1 }, { "tls13", no_argument, &opt.tls13, 1 },
@@ -456,6 +486,7 @@ static void parse_args(int argc, char **argv)
         { "start", required_argument, NULL, OPT_START }, { "path", required_argument, NULL, OPT_PATH },
         { "last-groups", required_argument, NULL, OPT_LAST_GROUPS },
         { "ciphers", required_argument, NULL, OPT_CIPHERS },
+        { "last-strict", required_argument, NULL, OPT_LAST_STRICT },
         { "last-seclevel", required_argument, NULL, OPT_LAST_SECLEVEL },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
     };
@@ -477,6 +508,7 @@ static void parse_args(int argc, char **argv)
         case OPT_PATH: opt.path = optarg; break;
         case OPT_LAST_GROUPS: opt.last_groups = optarg; break;
         case OPT_CIPHERS: opt.ciphers = optarg; break;
+        case OPT_LAST_STRICT: opt.last_strict = optarg; break;
         case OPT_LAST_SECLEVEL: opt.last_seclevel = positive(optarg); break;
         default: usage(stderr, 2);
         }

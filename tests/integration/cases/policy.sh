@@ -202,6 +202,8 @@ t_policy_per_ssl() {
     case $what in
     groups) pol_server groups.tls12; set -- --last-groups X25519 ;;
     seclevel) pol_server seclevel-dh; set -- --ciphers 'DEFAULT:@SECLEVEL=0' --last-seclevel 2 ;;
+    dane | ct | seccb) s_server_start p tls13 srv1 || t_fatal "s_server did not start"
+        set -- --last-strict "$what" ;;
     esac
     local c=("$ARCLIENT" -n 3 --verify --cafile "$CERTS/ca1.pem" --expect-host localhost
         --sni localhost "$@" 127.0.0.1 "$SSERVER_PORT")
@@ -221,3 +223,10 @@ t_policy_per_ssl() {
 
 t_register policy.per-ssl.groups "t_policy_per_ssl groups"
 t_register policy.per-ssl.seclevel "t_policy_per_ssl seclevel"
+# Settings whose checks a resumed handshake cannot repeat: no offer at all.
+# dane: a TLSA record that matches nothing; ct: strict certificate
+# transparency (the server sends no SCTs); seccb: the program's security
+# callback refuses the server's SHA-256 signature.
+for what in dane ct seccb; do
+    t_register "policy.no-offer.$what" "t_policy_per_ssl $what"
+done
