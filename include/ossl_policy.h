@@ -35,11 +35,30 @@
  * with *why set to a static reason when no session may be offered to it (a
  * custom security callback, DANE, CT, a setting we cannot read, a probe
  * that failed). Run with the error queue marked. Thread-safe: the
- * probe is an SSL of its own on the connection's context, made once per
- * context while its settings stay as they were (takes ctx_lock, not across
- * the probe).
+ * hello was recorded by policy_note_new.
  */
 int policy_describe(SSL *ssl, const struct ar_conn *c, char *out, size_t cap, const char **why);
+
+/*
+ * policy_note_new - the program made `ssl` (SSL_new, inside its call, so
+ * under whatever lock it holds for its context): record the policy its
+ * context has now, which is what SSL_new copied into it. The probe runs at
+ * most once per context and settings (ossl_policy.c); a context with the
+ * program's own extensions is not probed (no offers then).
+ */
+void policy_note_new(SSL *ssl);
+
+/*
+ * policy_note_custom_ext - the program added a TLS extension of its own to
+ * `ctx`: its callbacks would run for the probe.
+ */
+void policy_note_custom_ext(SSL_CTX *ctx);
+
+/*
+ * policy_ctx_stat - `value` as SSL_CTX_ctrl(ctx, cmd) returned it, less the
+ * probes' own connection attempts for SSL_CTX_sess_connect.
+ */
+long policy_ctx_stat(SSL_CTX *ctx, int cmd, long value);
 
 /*
  * policy_keepable - whether a session won by `ssl` may be kept for later

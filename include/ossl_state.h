@@ -35,6 +35,9 @@ struct ar_conn {
     /* Connection settings, kept across SSL_clear (see ossl_policy.h). */
     unsigned long long overrides; /* digest of per-SSL group/sigalg lists, 0 if none */
     const char *opaque;     /* static: a setting that forbids offers, or NULL */
+    int hello_known;        /* hello holds the context's policy as SSL_new copied it */
+    unsigned long long hello;
+    const char *hello_why;  /* static: why it is not known */
 };
 
 /*
@@ -43,8 +46,10 @@ struct ar_conn {
  */
 struct ar_hello_memo {
     int valid;
+    int failed;             /* the probe failed (no offers on this context) */
     unsigned long epoch;    /* policy_epoch: list setters seen anywhere */
     int level;
+    unsigned long cert_flags;
     unsigned long long options, ciphers;
     long min_version, max_version;
     unsigned long long hello;
@@ -57,6 +62,8 @@ struct ar_ctx {
     int custom_verify;      /* SSL_CTX_set_cert_verify_callback was used */
     int custom_cert_cb;     /* SSL_CTX_set_cert_cb was used */
     struct ar_hello_memo hello; /* see ossl_policy.c */
+    int custom_ext;         /* SSL_CTX_add_(client_)custom_ext was used */
+    long probes;            /* policy probes made on it (SSL_CTX_sess_connect) */
     int removes_internal;   /* undo OpenSSL's internal store of client sessions */
     long program_mode;      /* cache mode as the program set it and sees it */
     int (*program_new_cb)(SSL *, SSL_SESSION *);

@@ -22,7 +22,8 @@
     X(SSL_CTX_sess_set_new_cb) X(SSL_CTX_sess_get_new_cb) X(SSL_CTX_set_session_id_context)   \
     X(SSL_set_session_id_context) X(SSL_CTX_set_cert_verify_callback) X(SSL_ctrl)               \
     X(SSL_dane_enable) X(SSL_CTX_set_cert_cb) X(SSL_set_cert_cb) X(SSL_CONF_CTX_set_ssl)     \
-    X(SSL_CONF_cmd) X(SSL_CTX_config)
+    X(SSL_CONF_cmd) X(SSL_CTX_config) X(SSL_new) X(SSL_CTX_add_client_custom_ext)              \
+    X(SSL_CTX_add_custom_ext) X(SSL_set_SSL_CTX)
 
 /* Functions we only call. */
 #define OSSL_USED(X)                                                                          \
@@ -49,11 +50,11 @@
     X(X509_VERIFY_PARAM_get1_ip_asc) X(X509_VERIFY_PARAM_get_hostflags)                       \
     X(X509_VERIFY_PARAM_get_flags) X(X509_VERIFY_PARAM_set_auth_level)    \
     X(X509_STORE_get0_objects) X(SSL_set_verify_result) X(SSL_SESSION_dup) X(X509_chain_up_ref) X(ERR_new) X(ERR_set_debug) X(ERR_set_error)     \
-    X(SSL_new) X(SSL_free) X(SSL_set_bio) X(BIO_new) X(BIO_s_mem) X(BIO_ctrl)                 \
+    X(SSL_free) X(SSL_set_bio) X(BIO_new) X(BIO_s_mem) X(BIO_ctrl)                 \
     X(SSL_set_msg_callback) X(SSL_set_info_callback) X(SSL_clear_options)                      \
     X(SSL_get_security_callback) X(SSL_ct_is_enabled) X(BIO_free)                            \
     X(SSL_CTX_get_security_callback) X(SSL_CTX_get_ciphers) X(SSL_CTX_get_options)            \
-    X(SSL_CTX_get_security_level)
+    X(SSL_CTX_get_security_level) X(SSL_is_dtls) X(CRYPTO_get_ex_data)
 
 #define OSSL_FIELD(name) __typeof__(&name) name;
 struct ossl_fns {

@@ -131,8 +131,13 @@ AR_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
     long result;
     if (ctx != NULL && ossl_ready() && ctx_hook_ctrl(ctx, cmd, larg, &result))
         return result;
-    policy_note_ctx_ctrl(cmd); /* before: a probe after this sees the change */
-    return ossl.SSL_CTX_ctrl(ctx, cmd, larg, parg);
+    /* Before and after: a probe in another thread while it runs is stale. */
+    policy_note_ctx_ctrl(cmd);
+    result = ossl.SSL_CTX_ctrl(ctx, cmd, larg, parg);
+    policy_note_ctx_ctrl(cmd);
+    if (cmd == SSL_CTRL_SESS_CONNECT && ctx != NULL && ossl_ready())
+        result = policy_ctx_stat(ctx, cmd, result);
+    return result;
 }
 
 AR_EXPORT void SSL_CTX_sess_set_new_cb(SSL_CTX *ctx, int (*cb)(SSL *, SSL_SESSION *))
@@ -265,12 +270,73 @@ AR_EXPORT int SSL_CONF_cmd(SSL_CONF_CTX *cctx, const char *cmd, const char *valu
 {
     REAL(SSL_CONF_cmd, -2);
     policy_note_config();
-    return ossl.SSL_CONF_cmd(cctx, cmd, value);
+    int ret = ossl.SSL_CONF_cmd(cctx, cmd, value);
+    policy_note_config();
+    return ret;
 }
 
 AR_EXPORT int SSL_CTX_config(SSL_CTX *ctx, const char *name)
 {
     REAL(SSL_CTX_config, 0);
     policy_note_config();
-    return ossl.SSL_CTX_config(ctx, name);
+    int ret = ossl.SSL_CTX_config(ctx, name);
+    policy_note_config();
+    return ret;
+}
+
+/* The context's policy as this SSL copies it (ossl_policy.h). */
+AR_EXPORT SSL *SSL_new(SSL_CTX *ctx)
+{
+    REAL(SSL_new, NULL);
+    SSL *ssl = ossl.SSL_new(ctx);
+    if (ssl != NULL && ossl_ready()) {
+        int saved = errno;
+        policy_note_new(ssl);
+        errno = saved;
+    }
+    return ssl;
+}
+
+/* Another context's settings, partly: the recorded policy no longer holds. */
+AR_EXPORT SSL_CTX *SSL_set_SSL_CTX(SSL *ssl, SSL_CTX *ctx)
+{
+    REAL(SSL_set_SSL_CTX, NULL);
+    SSL_CTX *old = ssl != NULL ? ossl.SSL_get_SSL_CTX(ssl) : NULL;
+    SSL_CTX *ret = ossl.SSL_set_SSL_CTX(ssl, ctx);
+    if (ret != NULL && ret != old)
+        note_opaque(ssl, "program moved the connection to another context");
+    return ret;
+}
+
+static void note_custom_ext(SSL_CTX *ctx, int ret)
+{
+    if (ret == 1 && ctx != NULL && ossl_ready()) {
+        int saved = errno;
+        policy_note_custom_ext(ctx);
+        errno = saved;
+    }
+}
+
+AR_EXPORT int SSL_CTX_add_client_custom_ext(SSL_CTX *ctx, unsigned int ext_type,
+                                            custom_ext_add_cb add_cb, custom_ext_free_cb free_cb,
+                                            void *add_arg, custom_ext_parse_cb parse_cb,
+                                            void *parse_arg)
+{
+    REAL(SSL_CTX_add_client_custom_ext, 0);
+    int ret = ossl.SSL_CTX_add_client_custom_ext(ctx, ext_type, add_cb, free_cb, add_arg,
+                                                 parse_cb, parse_arg);
+    note_custom_ext(ctx, ret);
+    return ret;
+}
+
+AR_EXPORT int SSL_CTX_add_custom_ext(SSL_CTX *ctx, unsigned int ext_type, unsigned int context,
+                                     SSL_custom_ext_add_cb_ex add_cb,
+                                     SSL_custom_ext_free_cb_ex free_cb, void *add_arg,
+                                     SSL_custom_ext_parse_cb_ex parse_cb, void *parse_arg)
+{
+    REAL(SSL_CTX_add_custom_ext, 0);
+    int ret = ossl.SSL_CTX_add_custom_ext(ctx, ext_type, context, add_cb, free_cb, add_arg,
+                                          parse_cb, parse_arg);
+    note_custom_ext(ctx, ret);
+    return ret;
 }

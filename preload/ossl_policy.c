@@ -25,6 +25,8 @@ void policy_note_ctx_ctrl(int cmd)
     case SSL_CTRL_SET_CLIENT_SIGALGS_LIST:
     case SSL_CTRL_SET_TMP_ECDH:
     case SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE:
+    case SSL_CTRL_CERT_FLAGS:
+    case SSL_CTRL_CLEAR_CERT_FLAGS:
         policy_note_config();
         break;
     default:
@@ -58,15 +60,15 @@ static void quiet_info(const SSL *ssl, int where, int ret)
  */
 static int probe_hello(SSL_CTX *ctx, unsigned long long *out)
 {
+    probing = 1;
     SSL *p = ossl.SSL_new(ctx);
-    if (p == NULL)
-        return -1;
     int rc = -1;
     BIO *rb = ossl.BIO_new(ossl.BIO_s_mem()), *wb = ossl.BIO_new(ossl.BIO_s_mem());
-    if (rb == NULL || wb == NULL) {
+    if (p == NULL || rb == NULL || wb == NULL) {
         ossl.BIO_free(rb); /* NULL-safe; not owned by the SSL yet */
         ossl.BIO_free(wb);
         ossl.SSL_free(p);
+        probing = 0;
         return -1;
     }
     ossl.SSL_set_bio(p, rb, wb); /* the SSL owns both now */
@@ -77,15 +79,14 @@ static int probe_hello(SSL_CTX *ctx, unsigned long long *out)
     if (ossl.SSL_ctrl(p, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL) == 1 &&
         ossl.SSL_ctrl(p, SSL_CTRL_SET_MAX_PROTO_VERSION, TLS1_2_VERSION, NULL) == 1) {
         ossl.SSL_set_connect_state(p);
-        probing = 1;
         ossl.SSL_connect(p); /* writes the hello, then wants to read: -1 */
-        probing = 0;
         char *data = NULL;
         long n = ossl.BIO_ctrl(wb, BIO_CTRL_INFO, 0, &data);
         if (n > 0 && data != NULL)
             rc = hello_digest((const unsigned char *)data, (size_t)n, out);
     }
     ossl.SSL_free(p);
+    probing = 0;
     return rc;
 }
 
@@ -155,57 +156,104 @@ static unsigned long long ctx_cipher_digest(SSL_CTX *ctx)
  * depends on changed: the readable settings are compared, the lists (which
  * cannot be read) count as changed whenever a setter ran (policy_epoch).
  */
-static int ctx_hello(SSL_CTX *ctx, unsigned long long *out)
+static const char *ctx_hello(SSL_CTX *ctx, unsigned long long *out)
 {
-    struct ar_hello_memo now = {
-        .valid = 1,
-        .epoch = atomic_load(&policy_epoch),
-        .level = ossl.SSL_CTX_get_security_level(ctx),
-        .options = (unsigned long long)ossl.SSL_CTX_get_options(ctx),
-        .ciphers = ctx_cipher_digest(ctx),
-        .min_version = ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_MIN_PROTO_VERSION, 0, NULL),
-        .max_version = ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_MAX_PROTO_VERSION, 0, NULL),
-    };
-    int hit = 0;
+    struct ar_hello_memo now;
+    memset(&now, 0, sizeof now); /* compared whole, padding too */
+    now.valid = 1;
+    now.epoch = atomic_load(&policy_epoch);
+    now.level = ossl.SSL_CTX_get_security_level(ctx);
+    now.options = (unsigned long long)ossl.SSL_CTX_get_options(ctx);
+    now.cert_flags = (unsigned long)ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_CERT_FLAGS, 0, NULL);
+    now.ciphers = ctx_cipher_digest(ctx);
+    now.min_version = ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_MIN_PROTO_VERSION, 0, NULL);
+    now.max_version = ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_MAX_PROTO_VERSION, 0, NULL);
+    int hit = 0, custom_ext = 0;
     ctx_lock();
     struct ar_ctx *d = ctxd_get(ctx);
-    if (d != NULL && d->hello.valid) {
-        now.hello = d->hello.hello;
-        hit = memcmp(&now, &d->hello, sizeof now) == 0;
+    if (d != NULL) {
+        custom_ext = d->custom_ext;
+        if (d->hello.valid) {
+            now.hello = d->hello.hello;
+            now.failed = d->hello.failed;
+            hit = memcmp(&now, &d->hello, sizeof now) == 0;
+        }
     }
     ctx_unlock();
-    if (hit) {
-        *out = now.hello;
-        return 0;
+    /* The probe would run the program's extension callbacks on an SSL it
+     * never made (they may use its app data). */
+    if (custom_ext)
+        return "program adds its own TLS extensions";
+    if (!hit) {
+        /* A failure is remembered too: a server's context fails each time. */
+        now.failed = probe_hello(ctx, &now.hello) != 0;
+        ctx_lock();
+        d = ctxd_attach(ctx);
+        if (d != NULL) {
+            d->probes++; /* hidden from SSL_CTX_sess_connect */
+            d->hello = now;
+        }
+        ctx_unlock();
     }
-    if (probe_hello(ctx, &now.hello) != 0)
-        return -1;
-    ctx_lock();
-    d = ctxd_attach(ctx);
-    if (d != NULL)
-        d->hello = now;
-    ctx_unlock();
+    if (now.failed)
+        return "cannot read the connection's TLS policy";
     *out = now.hello;
-    return 0;
+    return NULL;
+}
+
+void policy_note_new(SSL *ssl)
+{
+    if (ossl.SSL_is_dtls(ssl))
+        return; /* DTLS is left alone: no hello recorded, no offer */
+    struct ar_conn *c = conn_attach(ssl);
+    if (c == NULL)
+        return;
+    ossl.ERR_set_mark();
+    c->hello_why = ctx_hello(ossl.SSL_get_SSL_CTX(ssl), &c->hello);
+    c->hello_known = c->hello_why == NULL;
+    ossl.ERR_pop_to_mark();
+}
+
+long policy_ctx_stat(SSL_CTX *ctx, int cmd, long value)
+{
+    if (cmd != SSL_CTRL_SESS_CONNECT)
+        return value;
+    long probes = 0;
+    ctx_lock();
+    struct ar_ctx *d = ctxd_get(ctx);
+    if (d != NULL)
+        probes = d->probes;
+    ctx_unlock();
+    return value >= probes ? value - probes : 0;
+}
+
+void policy_note_custom_ext(SSL_CTX *ctx)
+{
+    ctx_lock();
+    struct ar_ctx *d = ctxd_attach(ctx);
+    if (d != NULL)
+        d->custom_ext = 1;
+    ctx_unlock();
 }
 
 int policy_describe(SSL *ssl, const struct ar_conn *c, char *out, size_t cap, const char **why)
 {
-    unsigned long long hello;
     const char *opaque = opaque_setting(ssl, c);
     if (opaque != NULL) {
         *why = opaque;
         return -1;
     }
-    if (ctx_hello(ossl.SSL_get_SSL_CTX(ssl), &hello) != 0) {
-        *why = "cannot read the connection's TLS policy";
+    if (!c->hello_known) {
+        *why = c->hello_why != NULL ? c->hello_why : "connection made before the library was ready";
         return -1;
     }
-    int n = snprintf(out, cap, "sec=%d|opt=%llx|mcl=%ld|ocsp=%ld|hello=%016llx|ovr=%016llx",
+    /* cf: the connection's certificate flags (Suite B, set by a cipher string). */
+    int n = snprintf(out, cap, "sec=%d|opt=%llx|cf=%lx|mcl=%ld|ocsp=%ld|hello=%016llx|ovr=%016llx",
                      ossl.SSL_get_security_level(ssl),
                      (unsigned long long)ossl.SSL_get_options(ssl),
+                     (unsigned long)ossl.SSL_ctrl(ssl, SSL_CTRL_CERT_FLAGS, 0, NULL),
                      ossl.SSL_ctrl(ssl, SSL_CTRL_GET_MAX_CERT_LIST, 0, NULL), ocsp_requested(ssl),
-                     hello, c->overrides);
+                     c->hello, c->overrides);
     if (n < 0 || (size_t)n >= cap) {
         *why = "key too long";
         return -1;
@@ -227,6 +275,9 @@ void policy_note_ssl_ctrl(SSL *ssl, int cmd, long larg, const void *parg)
     case SSL_CTRL_SET_CLIENT_SIGALGS:
         len = larg > 0 && larg < 4096 && parg != NULL ? (size_t)larg * sizeof(int) : 0;
         break;
+    case SSL_CTRL_SET_TMP_ECDH: /* one curve, given as a key: not worth reading */
+        policy_note_opaque(ssl, "program set a curve on the connection");
+        return;
     default:
         return;
     }

@@ -31,12 +31,19 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
     free(c);
 }
 
-/* SSL_dup must not share our pointer: the copy starts without state. */
+/* SSL_dup must not share our pointer: the copy keeps the state its own
+ * SSL_new gave it (see policy_note_new), or starts without any. */
 static int conn_dup_cb(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx,
                        long argl, void *argp)
 {
-    (void)to, (void)from, (void)idx, (void)argl, (void)argp;
-    *from_d = NULL;
+    (void)from, (void)argl, (void)argp;
+    struct ar_conn *orig = *from_d, *mine = ossl.CRYPTO_get_ex_data(to, idx);
+    if (mine != NULL && orig != NULL) {
+        /* SSL_dup copies the settings behind these too. */
+        mine->overrides = orig->overrides;
+        mine->opaque = orig->opaque;
+    }
+    *from_d = mine;
     return 1;
 }
 
@@ -124,14 +131,18 @@ void conn_reset(struct ar_conn *c)
     unsigned sid_len = c->sid_len;
     unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
     memcpy(sid, c->sid, sizeof sid);
-    unsigned long long overrides = c->overrides;
-    const char *opaque = c->opaque;
+    unsigned long long overrides = c->overrides, hello = c->hello;
+    const char *opaque = c->opaque, *hello_why = c->hello_why;
+    int hello_known = c->hello_known;
     memset(c, 0, sizeof *c);
     c->sid_set = sid_set;
     c->sid_len = sid_len;
     memcpy(c->sid, sid, sizeof sid);
     c->overrides = overrides;
     c->opaque = opaque;
+    c->hello_known = hello_known;
+    c->hello = hello;
+    c->hello_why = hello_why;
 }
 
 struct ar_ctx *ctxd_get(const SSL_CTX *ctx)
