@@ -32,6 +32,7 @@ struct ar_conn {
     int sid_set;            /* sid_ctx known (from SSL_new or the setter) */
     unsigned sid_len;
     unsigned char sid[SSL_MAX_SID_CTX_LENGTH];
+    int failed;             /* a deferred trust check failed: the connection is dead */
 };
 
 /* Per SSL_CTX. Shared by threads: read and write under ctx_lock(). */
