@@ -168,7 +168,8 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
         s.native = n;
     }
     if (!trusted && how != START_IO &&
-        (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && trust_store_empty(ssl)) {
+        (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) &&
+        trust_store_empty(ssl, n != NULL ? n->chain : NULL)) {
         c->recheck_after = 1; /* nothing to check against yet: check at the end */
         log_debug("%s: trust store still empty; checking after the handshake", c->label);
     } else if (why != NULL) {
