@@ -55,16 +55,12 @@ int resume_finish_first(SSL *ssl);
  * resume_dead - whether a deferred trust check failed on this connection.
  * OpenSSL leaves a connection whose handshake failed in its error state:
  * every later handshake, read, write or peek call fails (-1, or 0 for _ex)
- * with nothing queued, SSL_is_init_finished is 0, SSL_in_init 1, and
- * SSL_shutdown fails ("shutdown while in init"); the hooks answer so for a
+ * with nothing queued, SSL_is_init_finished is 0, SSL_in_init 1 (so
+ * SSL_shutdown fails: "shutdown while in init"); the hooks answer so for a
  * dead connection, without calling OpenSSL, so nothing more is sent. Cheap
  * (no lookup) while no check ever failed in the process. SSL_clear revives.
  */
 int resume_dead(const SSL *ssl);
-
-/* resume_shutdown_dead - fail an SSL_shutdown of a dead connection as OpenSSL
- * fails one during a failed handshake; returns what SSL_shutdown returns. */
-int resume_shutdown_dead(void);
 
 /* resume_after_write - the program wrote on a finished connection: close a
  * TCP_NODELAY window (ar_nodelay.h). Call only when nodelay_any_open(). */

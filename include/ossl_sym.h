@@ -47,7 +47,7 @@
     X(X509_VERIFY_PARAM_get1_ip_asc) X(X509_VERIFY_PARAM_get_hostflags)                       \
     X(X509_VERIFY_PARAM_get_flags) X(X509_VERIFY_PARAM_set_auth_level)    \
     X(X509_STORE_get0_objects) X(SSL_set_verify_result) X(SSL_SESSION_dup) X(X509_chain_up_ref) X(ERR_new) X(ERR_set_debug) X(ERR_set_error)     \
-    X(SSL_in_init) X(SSL_shutdown) /* hooked too (hooks_openssl.c: dead connections) */      \
+    X(SSL_in_init) /* hooked too, as SSL_is_init_finished (hooks_openssl.c) */                  \
     X(X509_STORE_CTX_get_by_subject) X(X509_OBJECT_new) X(X509_OBJECT_free)                   \
     X(X509_get_issuer_name) X(X509_get_subject_name) X(X509_STORE_get_get_issuer)             \
     X(X509_STORE_get_lookup_certs)

@@ -132,8 +132,12 @@ AR_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *writte
     WRITE_CALL(ossl.SSL_write_ex(ssl, buf, num, written), 0);
 }
 
-/* A connection failed by a deferred trust check answers as one whose
- * handshake failed (resume_dead): still in the handshake, no shutdown. */
+/*
+ * A connection failed by a deferred trust check answers as one whose
+ * handshake failed (resume_dead): still in the handshake. libssl calls
+ * SSL_in_init through its PLT too, so its own SSL_shutdown, SSL_ctrl, ...
+ * see the same (SSL_shutdown then fails with "shutdown while in init").
+ */
 AR_EXPORT int SSL_is_init_finished(const SSL *ssl)
 {
     REAL(SSL_is_init_finished, 0);
@@ -144,12 +148,6 @@ AR_EXPORT int SSL_in_init(const SSL *ssl)
 {
     REAL(SSL_in_init, 0);
     return ssl != NULL && resume_dead(ssl) ? 1 : ossl.SSL_in_init(ssl);
-}
-
-AR_EXPORT int SSL_shutdown(SSL *ssl)
-{
-    REAL(SSL_shutdown, -1);
-    return ssl != NULL && resume_dead(ssl) ? resume_shutdown_dead() : ossl.SSL_shutdown(ssl);
 }
 
 AR_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)

@@ -327,14 +327,6 @@ int resume_dead(const SSL *ssl)
     return c != NULL && c->failed;
 }
 
-int resume_shutdown_dead(void)
-{
-    ossl.ERR_new();
-    ossl.ERR_set_debug(__FILE__, __LINE__, "SSL_shutdown");
-    ossl.ERR_set_error(ERR_LIB_SSL, SSL_R_SHUTDOWN_WHILE_IN_INIT, NULL);
-    return -1;
-}
-
 void resume_after_write(SSL *ssl)
 {
     struct ar_conn *c = ossl_ready() ? conn_get(ssl) : NULL;
