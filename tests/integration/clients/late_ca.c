@@ -7,9 +7,9 @@
  * store, calls SSL_connect once on a non-blocking socket (it sends the
  * ClientHello and wants to read: its first read is made to stall, so the
  * server's answer never comes within that call, as over a real network),
- * then loads --late-ca / --late-capath
- * (unless "none"), optionally makes the socket blocking (--block), and
- * drives the handshake to its end with the --finish call only. Then it sends
+ * then loads --late-ca / --late-capath (unless "none"), optionally makes
+ * the socket blocking (--block), and drives the handshake to its end with
+ * the --finish call only. Then it sends
  * its request with SSL_write and reads the answer; a connection that got
  * none tries SSL_write once more, then SSL_shutdown.
  *
