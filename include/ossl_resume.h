@@ -27,15 +27,40 @@ enum start_kind { START_CONNECT, START_HANDSHAKE, START_IO };
 void resume_before(SSL *ssl, enum start_kind how);
 
 /*
- * resume_after - called after that call returned `ret`; returns what the
- * hook must return. Records the outcome once the handshake finished or
- * failed: a refused or failed offer drops the key's sessions. Non-blocking
- * retries (WANT_READ/WRITE) are not outcomes. When a trust check had to wait
- * for the handshake (see trust_store_empty) and now fails, the resumed
- * handshake is failed as a full one would have been: verify result set,
- * "certificate verify failed" queued, -1 returned.
+ * resume_after - called after that call returned `ret`. Records the outcome
+ * once the handshake finished or failed: a refused or failed offer drops the
+ * key's sessions. Non-blocking retries (WANT_READ/WRITE) are not outcomes.
+ * When a trust check had to wait for the handshake (see trust_store_empty)
+ * and now fails, the resumed handshake is failed as a full one would have
+ * been: verify result set, "certificate verify failed" queued, and the
+ * connection dead from then on (resume_dead). Returns 0 when the hook must
+ * return the call's failure value (-1, or 0 for the _ex forms), else 1.
  */
 int resume_after(SSL *ssl, int ret);
+
+/*
+ * resume_finish_first - call before SSL_read/_write/_peek (and _ex) on a
+ * handshake not finished yet. When its trust check is still pending, no
+ * application byte may move before it passed, but those calls finish the
+ * handshake and then move data in one go: so finish the handshake here with
+ * the real SSL_do_handshake, and check (resume_after). Returns 1 when the
+ * call may go on (nothing pending, or the handshake finished and trust
+ * held); else 0: the hook returns the call's failure value, and
+ * SSL_get_error tells WANT_READ/WANT_WRITE (unchanged non-blocking
+ * semantics) or the failure, as the call itself would have.
+ */
+int resume_finish_first(SSL *ssl);
+
+/*
+ * resume_dead - whether a deferred trust check failed on this connection.
+ * OpenSSL leaves a connection whose handshake failed in its error state:
+ * every later handshake, read, write or peek call fails (-1, or 0 for _ex)
+ * with nothing queued, SSL_is_init_finished is 0, SSL_in_init 1 (so
+ * SSL_shutdown fails: "shutdown while in init"); the hooks answer so for a
+ * dead connection, without calling OpenSSL, so nothing more is sent. Cheap
+ * (no lookup) while no check ever failed in the process. SSL_clear revives.
+ */
+int resume_dead(const SSL *ssl);
 
 /* resume_after_write - the program wrote on a finished connection: close a
  * TCP_NODELAY window (ar_nodelay.h). Call only when nodelay_any_open(). */

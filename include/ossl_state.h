@@ -38,6 +38,7 @@ struct ar_conn {
     int hello_known;        /* hello holds the context's policy as SSL_new copied it */
     unsigned long long hello;
     const char *hello_why;  /* static: why it is not known */
+    int failed;             /* a deferred trust check failed: the connection is dead */
 };
 
 /*

@@ -54,7 +54,11 @@
     X(SSL_set_msg_callback) X(SSL_set_info_callback) X(SSL_clear_options)                      \
     X(SSL_get_security_callback) X(SSL_ct_is_enabled) X(BIO_free)                            \
     X(SSL_CTX_get_security_callback) X(SSL_CTX_get_ciphers) X(SSL_CTX_get_options)            \
-    X(SSL_CTX_get_security_level) X(SSL_is_dtls) X(CRYPTO_get_ex_data)
+    X(SSL_CTX_get_security_level) X(SSL_is_dtls) X(CRYPTO_get_ex_data)                     \
+    X(SSL_in_init) /* hooked too, as SSL_is_init_finished (hooks_openssl.c) */                  \
+    X(X509_STORE_CTX_get_by_subject) X(X509_OBJECT_new) X(X509_OBJECT_free)                   \
+    X(X509_get_issuer_name) X(X509_get_subject_name) X(X509_STORE_get_get_issuer)             \
+    X(X509_STORE_get_lookup_certs)
 
 #define OSSL_FIELD(name) __typeof__(&name) name;
 struct ossl_fns {

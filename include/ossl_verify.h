@@ -73,11 +73,17 @@ void native_remember(const struct ar_blob *der, struct ossl_native *n);
 struct ossl_native *native_recall(const struct ar_blob *der);
 
 /*
- * trust_store_empty - whether the connection's verify store holds no
- * certificate yet. curl (7.88 and later) loads its CA file only after its
- * first SSL_connect call has sent the ClientHello, so a check made before
- * that cannot succeed and must be repeated once the handshake is done.
+ * trust_store_empty - whether nothing in the connection's verify store could
+ * verify yet: it holds no object, has no issuer callbacks of the program,
+ * and none of its lookups (a CApath is read lazily) finds a certificate by
+ * an issuer or subject name of `chain` (the kept peer chain; may be NULL).
+ * curl (7.88 and later) loads its CA file only after its first SSL_connect
+ * call has sent the ClientHello, so a check made before that cannot succeed
+ * and must be repeated once the handshake is done. Run with the error queue
+ * marked (a lookup may queue errors). A lookup that can find certificates,
+ * but none of this chain's, cannot be told from no lookup at all: such a
+ * store counts as empty, and the check is made at the handshake's end.
  */
-int trust_store_empty(SSL *ssl);
+int trust_store_empty(SSL *ssl, OPENSSL_STACK *chain);
 
 #endif

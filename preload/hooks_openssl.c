@@ -30,15 +30,23 @@
         }                                                                                \
     } while (0)
 
-/* Handshake-capable calls: fast path once the handshake is done. */
-#define HANDSHAKE_CALL(how, call)                                                        \
+/*
+ * Handshake-capable calls: fast path once the handshake is done. `fail` is
+ * what the call returns when it fails (-1, or 0 for the _ex forms). Reads
+ * and writes finish a handshake whose trust check is pending before they
+ * move data (resume_finish_first); a dead connection fails at once.
+ */
+#define HANDSHAKE_CALL(how, call, fail)                                                  \
     do {                                                                                 \
+        if (resume_dead(ssl))                                                            \
+            return fail;                                                                 \
         if (ossl.SSL_is_init_finished(ssl))                                              \
             return call;                                                                 \
         resume_before(ssl, how);                                                         \
+        if (how == START_IO && !resume_finish_first(ssl))                                \
+            return fail;                                                                 \
         int ret_ = call;                                                                 \
-        int final_ = resume_after(ssl, ret_);                                            \
-        return how == START_IO ? ret_ : final_;                                          \
+        return resume_after(ssl, ret_) ? ret_ : fail;                                    \
     } while (0)
 
 AR_EXPORT int SSL_clear(SSL *ssl)
@@ -55,7 +63,7 @@ AR_EXPORT int SSL_connect(SSL *ssl)
     REAL(SSL_connect, -1);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_connect(ssl);
-    HANDSHAKE_CALL(START_CONNECT, ossl.SSL_connect(ssl));
+    HANDSHAKE_CALL(START_CONNECT, ossl.SSL_connect(ssl), -1);
 }
 
 AR_EXPORT int SSL_do_handshake(SSL *ssl)
@@ -63,7 +71,7 @@ AR_EXPORT int SSL_do_handshake(SSL *ssl)
     REAL(SSL_do_handshake, -1);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_do_handshake(ssl);
-    HANDSHAKE_CALL(START_HANDSHAKE, ossl.SSL_do_handshake(ssl));
+    HANDSHAKE_CALL(START_HANDSHAKE, ossl.SSL_do_handshake(ssl), -1);
 }
 
 AR_EXPORT int SSL_read(SSL *ssl, void *buf, int num)
@@ -71,7 +79,7 @@ AR_EXPORT int SSL_read(SSL *ssl, void *buf, int num)
     REAL(SSL_read, -1);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_read(ssl, buf, num);
-    HANDSHAKE_CALL(START_IO, ossl.SSL_read(ssl, buf, num));
+    HANDSHAKE_CALL(START_IO, ossl.SSL_read(ssl, buf, num), -1);
 }
 
 AR_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
@@ -79,7 +87,7 @@ AR_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
     REAL(SSL_read_ex, 0);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_read_ex(ssl, buf, num, readbytes);
-    HANDSHAKE_CALL(START_IO, ossl.SSL_read_ex(ssl, buf, num, readbytes));
+    HANDSHAKE_CALL(START_IO, ossl.SSL_read_ex(ssl, buf, num, readbytes), 0);
 }
 
 AR_EXPORT int SSL_peek(SSL *ssl, void *buf, int num)
@@ -87,7 +95,7 @@ AR_EXPORT int SSL_peek(SSL *ssl, void *buf, int num)
     REAL(SSL_peek, -1);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_peek(ssl, buf, num);
-    HANDSHAKE_CALL(START_IO, ossl.SSL_peek(ssl, buf, num));
+    HANDSHAKE_CALL(START_IO, ossl.SSL_peek(ssl, buf, num), -1);
 }
 
 AR_EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
@@ -95,18 +103,18 @@ AR_EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
     REAL(SSL_peek_ex, 0);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_peek_ex(ssl, buf, num, readbytes);
-    HANDSHAKE_CALL(START_IO, ossl.SSL_peek_ex(ssl, buf, num, readbytes));
+    HANDSHAKE_CALL(START_IO, ossl.SSL_peek_ex(ssl, buf, num, readbytes), 0);
 }
 
 /* The first write after a resumed handshake closes its TCP_NODELAY window. */
-#define WRITE_CALL(call)                                                                 \
+#define WRITE_CALL(call, fail)                                                           \
     do {                                                                                 \
-        if (ossl.SSL_is_init_finished(ssl) && nodelay_any_open()) {                      \
+        if (ossl.SSL_is_init_finished(ssl) && nodelay_any_open() && !resume_dead(ssl)) { \
             int ret_ = call;                                                             \
             resume_after_write(ssl);                                                     \
             return ret_;                                                                 \
         }                                                                                \
-        HANDSHAKE_CALL(START_IO, call);                                                  \
+        HANDSHAKE_CALL(START_IO, call, fail);                                            \
     } while (0)
 
 AR_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
@@ -114,7 +122,7 @@ AR_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
     REAL(SSL_write, -1);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_write(ssl, buf, num);
-    WRITE_CALL(ossl.SSL_write(ssl, buf, num));
+    WRITE_CALL(ossl.SSL_write(ssl, buf, num), -1);
 }
 
 AR_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
@@ -122,7 +130,25 @@ AR_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *writte
     REAL(SSL_write_ex, 0);
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_write_ex(ssl, buf, num, written);
-    WRITE_CALL(ossl.SSL_write_ex(ssl, buf, num, written));
+    WRITE_CALL(ossl.SSL_write_ex(ssl, buf, num, written), 0);
+}
+
+/*
+ * A connection failed by a deferred trust check answers as one whose
+ * handshake failed (resume_dead): still in the handshake. libssl calls
+ * SSL_in_init through its PLT too, so its own SSL_shutdown, SSL_ctrl, ...
+ * see the same (SSL_shutdown then fails with "shutdown while in init").
+ */
+AR_EXPORT int SSL_is_init_finished(const SSL *ssl)
+{
+    REAL(SSL_is_init_finished, 0);
+    return ssl != NULL && resume_dead(ssl) ? 0 : ossl.SSL_is_init_finished(ssl);
+}
+
+AR_EXPORT int SSL_in_init(const SSL *ssl)
+{
+    REAL(SSL_in_init, 0);
+    return ssl != NULL && resume_dead(ssl) ? 1 : ossl.SSL_in_init(ssl);
 }
 
 AR_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)

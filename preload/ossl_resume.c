@@ -16,6 +16,7 @@
 #include "ossl_verify.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,7 +174,8 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
         s.native = n;
     }
     if (!trusted && how != START_IO &&
-        (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && trust_store_empty(ssl)) {
+        (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) &&
+        trust_store_empty(ssl, n != NULL ? n->chain : NULL)) {
         c->recheck_after = 1; /* nothing to check against yet: check at the end */
         log_debug("%s: trust store still empty; checking after the handshake", c->label);
     } else if (why != NULL) {
@@ -242,9 +244,16 @@ static int still_in_progress(SSL *ssl, int ret)
     }
 }
 
+/* Some connection of this process is dead (resume_dead): the hooks' fast path. */
+static atomic_int any_dead;
+
 /*
  * The deferred trust check of a resumed handshake. Returns 1 if trust holds,
  * else fails the connection as OpenSSL would have failed a full handshake.
+ * No alert goes out: the handshake is over, so an alert would have to be
+ * encrypted under the connection's keys, and OpenSSL has no public call that
+ * sends a fatal one (SSL_shutdown sends close_notify, an orderly end). The
+ * server sees the connection close without a request.
  */
 static int deferred_recheck(SSL *ssl, struct ar_conn *c)
 {
@@ -259,6 +268,8 @@ static int deferred_recheck(SSL *ssl, struct ar_conn *c)
     /* The session was fine for the trust it was won under: other runs with
      * that trust may still use the key's sessions; this one is spent. */
     stats_add(AR_STAT_FAILED);
+    c->failed = 1;
+    atomic_store(&any_dead, 1);
     ossl.SSL_set_verify_result(ssl, result == X509_V_OK ? X509_V_ERR_UNSPECIFIED : result);
     ossl.ERR_new();
     ossl.ERR_set_debug(__FILE__, __LINE__, "autoresume");
@@ -271,17 +282,17 @@ static int deferred_recheck(SSL *ssl, struct ar_conn *c)
 int resume_after(SSL *ssl, int ret)
 {
     if (!ossl_ready())
-        return ret;
+        return 1;
     struct ar_conn *c = conn_get(ssl);
     if (c == NULL || !c->started || c->finished)
-        return ret;
+        return 1;
     int saved = errno;
     if (ossl.SSL_is_init_finished(ssl) && c->offered && c->recheck_after &&
         ossl.SSL_session_reused(ssl)) {
         c->finished = 1;
         if (!deferred_recheck(ssl, c)) {
             errno = saved;
-            return -1;
+            return 0;
         }
     }
     if (ossl.SSL_is_init_finished(ssl)) {
@@ -302,7 +313,24 @@ int resume_after(SSL *ssl, int ret)
                  : c->why_not ? c->why_not : "no session offered");
     }
     errno = saved;
-    return ret;
+    return 1;
+}
+
+int resume_finish_first(SSL *ssl)
+{
+    struct ar_conn *c = ossl_ready() ? conn_get(ssl) : NULL;
+    if (c == NULL || !c->offered || !c->recheck_after || c->finished)
+        return 1;
+    int ret = ossl.SSL_do_handshake(ssl);
+    return resume_after(ssl, ret) && ret > 0;
+}
+
+int resume_dead(const SSL *ssl)
+{
+    if (!atomic_load_explicit(&any_dead, memory_order_relaxed) || !ossl_ready())
+        return 0;
+    struct ar_conn *c = conn_get(ssl);
+    return c != NULL && c->failed;
 }
 
 void resume_after_write(SSL *ssl)

@@ -214,11 +214,42 @@ static X509_STORE *verify_store_of(SSL *ssl)
     return store;
 }
 
-int trust_store_empty(SSL *ssl)
+/* Whether a lookup of the store (a CApath, a custom method) finds a
+ * certificate by one of the names of the chain: those load lazily and are
+ * not among the store's objects until asked. */
+static int store_finds_any(X509_STORE *store, OPENSSL_STACK *chain)
+{
+    X509_STORE_CTX *xs = ossl.X509_STORE_CTX_new();
+    X509_OBJECT *obj = ossl.X509_OBJECT_new();
+    int n = chain != NULL ? ossl.OPENSSL_sk_num(chain) : 0, found = 1; /* unsure: found */
+
+    if (xs != NULL && obj != NULL && ossl.X509_STORE_CTX_init(xs, store, NULL, NULL)) {
+        found = 0;
+        for (int i = 0; i < n && !found; i++) {
+            X509 *x = ossl.OPENSSL_sk_value(chain, i);
+            found = ossl.X509_STORE_CTX_get_by_subject(xs, X509_LU_X509,
+                                                      ossl.X509_get_issuer_name(x), obj) ||
+                    ossl.X509_STORE_CTX_get_by_subject(xs, X509_LU_X509,
+                                                      ossl.X509_get_subject_name(x), obj);
+        }
+    }
+    ossl.X509_OBJECT_free(obj);
+    ossl.X509_STORE_CTX_free(xs);
+    return found;
+}
+
+int trust_store_empty(SSL *ssl, OPENSSL_STACK *chain)
 {
     X509_STORE *store = verify_store_of(ssl);
-    STACK_OF(X509_OBJECT) *objs = store ? ossl.X509_STORE_get0_objects(store) : NULL;
-    return objs == NULL || ossl.OPENSSL_sk_num((const OPENSSL_STACK *)objs) == 0;
+    if (store == NULL)
+        return 1;
+    STACK_OF(X509_OBJECT) *objs = ossl.X509_STORE_get0_objects(store);
+    if (objs != NULL && ossl.OPENSSL_sk_num((const OPENSSL_STACK *)objs) > 0)
+        return 0;
+    if (ossl.X509_STORE_get_get_issuer(store) != NULL ||
+        ossl.X509_STORE_get_lookup_certs(store) != NULL)
+        return 0; /* the program finds issuers its own way */
+    return !store_finds_any(store, chain);
 }
 
 int trust_recheck(SSL *ssl, OPENSSL_STACK *all, long stored_result, long *result_out,

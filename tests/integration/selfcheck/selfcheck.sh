@@ -46,8 +46,8 @@ expect() {
     ((n > 0)) || { bad=$((bad + 1)); echo "UNEXPECTED: no test matches /$re/ in $fn"; }
 }
 
-need_resumption='^(resume\.|policy\.(seclevel|groups|sigalgs|per-ssl|no-offer)|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private)|gnutls\.(wget\.tls1[23]|cli\.|no-cross|c\.(verify|threads|nodelay|program-hook)|wget\.ticket|git\.|c\.no-tickets-flag\.(tls13-tickets|tls12-cache))|nodelay\.)'
-must_hold='^(sec\.|policy\.ocsp|off\.|inert\.true|env\.|log\.quiet|store\.off|gnutls\.(sec\.|c\.own|wget\.insecure|c\.no-tickets-flag\.tls12-tickets))'
+need_resumption='^(resume\.|policy\.(seclevel|groups|sigalgs|per-ssl|no-offer)|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private)|gnutls\.(wget\.tls1[23]|cli\.|no-cross|c\.(verify|threads|nodelay|program-hook)|wget\.ticket|git\.|c\.no-tickets-flag\.(tls13-tickets|tls12-cache))|nodelay\.|deferred\.trusted\.)'
+must_hold='^(sec\.|policy\.ocsp|off\.|inert\.true|env\.|log\.quiet|store\.off|gnutls\.(sec\.|c\.own|wget\.insecure|c\.no-tickets-flag\.tls12-tickets)|deferred\.(untrusted|never-loaded|late-capath|lookup-finds))'
 
 for mode in off disabled; do
     echo "== AR_PRELOAD_MODE=$mode"
@@ -58,10 +58,11 @@ for mode in off disabled; do
 done
 
 echo "== naive preload"
-AR_LIB="$tmp/naive_preload.so" "$RUN" '^sec\.' '^resume\.' '^policy\.' >"$tmp/naive.out" 2>&1
+AR_LIB="$tmp/naive_preload.so" "$RUN" '^sec\.' '^resume\.' '^policy\.' '^deferred\.untrusted\.' >"$tmp/naive.out" 2>&1
 tail -n 1 "$tmp/naive.out"
 expect "$tmp/naive.out" '^sec\.(c\.|insecure|client-cert|hostname|trust-store|cache-off)' FAIL
 expect "$tmp/naive.out" '^policy\.(seclevel|groups|sigalgs|per-ssl|no-offer)' FAIL
+expect "$tmp/naive.out" '^deferred\.untrusted\.' FAIL
 expect "$tmp/naive.out" '^resume\.' PASS
 
 echo "== naive GnuTLS preload"
