@@ -87,7 +87,8 @@ int policy_probing(void);
  * policy_note_ssl_ctrl - the program called SSL_ctrl(ssl, cmd, larg, parg)
  * and it succeeded: per-connection group and signature algorithm lists,
  * which the probe (made from the context) does not have, are folded into
- * the connection's override digest. Other commands are ignored.
+ * the connection's override digest; a curve set with SSL_set_tmp_ecdh rules
+ * out offers. Other commands return at once (it runs on every SSL_ctrl).
  */
 void policy_note_ssl_ctrl(SSL *ssl, int cmd, long larg, const void *parg);
 

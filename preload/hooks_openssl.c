@@ -224,21 +224,10 @@ AR_EXPORT long SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 {
     REAL(SSL_ctrl, 0);
     long ret = ossl.SSL_ctrl(ssl, cmd, larg, parg);
-    switch (cmd) {
-    case SSL_CTRL_SET_GROUPS:
-    case SSL_CTRL_SET_GROUPS_LIST:
-    case SSL_CTRL_SET_SIGALGS:
-    case SSL_CTRL_SET_SIGALGS_LIST:
-    case SSL_CTRL_SET_CLIENT_SIGALGS:
-    case SSL_CTRL_SET_CLIENT_SIGALGS_LIST:
-        if (ret > 0 && ssl != NULL && ossl_ready()) {
-            int saved = errno;
-            policy_note_ssl_ctrl(ssl, cmd, larg, parg);
-            errno = saved;
-        }
-        break;
-    default:
-        break;
+    if (ret > 0 && ssl != NULL && ossl_ready()) {
+        int saved = errno;
+        policy_note_ssl_ctrl(ssl, cmd, larg, parg); /* ignores other commands at once */
+        errno = saved;
     }
     return ret;
 }
