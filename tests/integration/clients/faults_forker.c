@@ -5,15 +5,19 @@
  * nothing about the library.
  *
  * Build: cc -O2 -Wall -pthread -o faults_forker faults_forker.c -lssl -lcrypto
- * Usage: faults_forker [-t THREADS] [-f FORKS] [-c CHILD_CONNS] [--sni NAME] HOST PORT
+ * Usage: faults_forker [-t THREADS] [-f FORKS] [-c CHILD_CONNS] [--sni NAME] [--path P] HOST PORT
  *
  * T threads (4) make TLS connections in a loop on one shared SSL_CTX while
  * the main thread forks F times (20); each child makes C connections (2) on
  * the inherited SSL_CTX and _exit()s 0 iff all succeeded.  A child that has
- * not finished within 20 s kills itself with SIGALRM (alarm(2) set right
- * after fork): that is a deadlock.  Then the threads stop and are joined.
+ * not finished within 20 s is hung (a deadlock): the parent prints every
+ * thread's stack of it, as gdb sees it from outside (so a hang explains
+ * itself), then kills it.  A child also kills itself with SIGALRM after 60 s,
+ * should the parent be gone.  Then the threads stop and are joined.
  *
- * stdout: "children ok=A failed=B hung=C", "threads conns=N ok=K failed=F
+ * stdout: for each hung child "hung child PID: stack (gdb):", gdb's output
+ * (every line prefixed "  # "), "hung child PID: end of stack"; then
+ * "children ok=A failed=B hung=C", "threads conns=N ok=K failed=F
  * reused=R", "child-conns ok=K reused=R" and "summary ok|failed".
  * Exit 0 iff every child and every thread connection succeeded.
  */
@@ -37,7 +41,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-static const char *host, *port, *sni;
+static const char *host, *port, *sni, *path = "/fork";
 static SSL_CTX *ctx;
 static atomic_int stop, t_conns, t_ok, t_failed, t_reused;
 static atomic_int *child_ok, *child_reused; /* MAP_SHARED */
@@ -67,10 +71,10 @@ static int one(int *reused)
         if (sni)
             SSL_set_tlsext_host_name(ssl, sni);
         if (SSL_connect(ssl) == 1) {
-            static const char req[] = "GET /fork HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-            char buf[2048];
-            int got = 0, r;
-            if (SSL_write(ssl, req, (int)sizeof req - 1) > 0)
+            char req[512], buf[2048];
+            int got = 0, r, len;
+            len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
+            if (SSL_write(ssl, req, len) > 0)
                 while ((r = SSL_read(ssl, buf + got, (int)sizeof buf - 1 - got)) > 0)
                     got += r;
             buf[got] = '\0';
@@ -83,6 +87,56 @@ static int one(int *reused)
     }
     close(fd);
     return ok;
+}
+
+#define HANG_AFTER_MS 20000
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Print every thread's stack of process pid, as gdb attached from outside
+ * sees it.  gdb and its shell run without LD_PRELOAD: the stack is of the
+ * child, not of a preloaded gdb. */
+static void print_stacks(pid_t pid)
+{
+    char cmd[512];
+    printf("hung child %d: stack (gdb):\n", (int)pid);
+    fflush(stdout);
+    snprintf(cmd, sizeof cmd,
+             "env -u LD_PRELOAD timeout 60 gdb -nx -batch -iex 'set debuginfod enabled off' "
+             "-ex 'set pagination off' -ex 'thread apply all bt' -p %d </dev/null 2>&1 | "
+             "sed 's/^/  # /' || echo '  # gdb failed'",
+             (int)pid);
+    if (system(cmd) != 0)
+        printf("  # could not run gdb\n");
+    printf("hung child %d: end of stack\n", (int)pid);
+    fflush(stdout);
+}
+
+/* Wait for pid until deadline (CLOCK_MONOTONIC ms).  Returns 1 with *st
+ * set when it ended, 0 when it was hung (its stack printed, then killed),
+ * -1 when it cannot be waited for. */
+static int wait_or_hang(pid_t pid, long long deadline, int *st)
+{
+    for (;;) {
+        pid_t r = waitpid(pid, st, WNOHANG);
+        if (r == pid)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (now_ms() >= deadline)
+            break;
+        usleep(20000);
+    }
+    print_stacks(pid);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, st, 0) < 0 && errno == EINTR)
+        ;
+    return 0;
 }
 
 /* Bounded: without resumption the threads can outrun the forks by far, and
@@ -113,10 +167,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-f") && i + 1 < argc) forks = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-c") && i + 1 < argc) cconns = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--sni") && i + 1 < argc) sni = argv[++i];
+        else if (!strcmp(argv[i], "--path") && i + 1 < argc && strlen(argv[i + 1]) < 400) path = argv[++i];
         else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
     }
     if (argc - i != 2 || threads < 1 || threads > 64 || forks < 0 || forks > 1000) {
-        fprintf(stderr, "usage: faults_forker [-t T] [-f F] [-c C] [--sni NAME] HOST PORT\n");
+        fprintf(stderr, "usage: faults_forker [-t T] [-f F] [-c C] [--sni NAME] [--path P] HOST PORT\n");
         return 2;
     }
     host = argv[i];
@@ -137,10 +192,12 @@ int main(int argc, char **argv)
         usleep(1000);
 
     pid_t kids[1000];
+    long long born[1000];
     for (i = 0; i < forks; i++) {
+        born[i] = now_ms();
         pid_t pid = fork();
         if (pid == 0) {
-            alarm(20);
+            alarm(60);
             int all = 1;
             for (int k = 0; k < cconns; k++) {
                 int reused = 0;
@@ -164,12 +221,15 @@ int main(int argc, char **argv)
             k_failed++;
             continue;
         }
-        while (waitpid(kids[i], &st, 0) < 0 && errno == EINTR)
-            ;
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        int ended = wait_or_hang(kids[i], born[i] + HANG_AFTER_MS, &st);
+        if (ended == 0)
+            k_hung++;
+        else if (ended < 0)
+            k_failed++;
+        else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
             k_ok++;
         else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
-            k_hung++;
+            k_hung++; /* its own alarm: no stack */
         else
             k_failed++;
     }
