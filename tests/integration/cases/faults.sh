@@ -845,14 +845,48 @@ t_prog_fork_locked() {
     t_assert_ge "$((want + ${hung[lib]:-0}))" "$seen" "... and no more (hung children aside)"
     t_assert_ge "$reused" $((seen / 2)) "resumed handshakes (server), runs with the library"
 }
+# ------------------------------------------------- fork in dl_iterate_phdr --
+# glibc's fork() resets the loader's main lock in the child but not the one
+# dl_iterate_phdr holds, and every OpenSSL offer calls dl_iterate_phdr
+# (dl.c, dl_adds): a child forked while one of our threads was in there
+# blocked for good in its first offer (its stack: dl_adds, dl_iterate_phdr,
+# pthread_mutex_lock on _rtld_global).  The shim faults_slow_dl makes each
+# dl_iterate_phdr linger 5 ms inside, so nearly every fork lands while a
+# thread is in there.  Without the library first (nothing of the program
+# calls it), then with it: all 5 children finish, and offers were made.
+
+t_prog_fork_in_dl_iterate() {
+    local forker shim rc seen reused
+    forker=$(flt_build faults_forker)
+    shim=$(flt_build faults_slow_dl -shared -fPIC -ldl)
+    export AUTORESUME_CACHE
+    AUTORESUME_CACHE=$(flt_store)
+    nginx_start s tls13 tickets nocache || t_fatal "nginx did not start"
+    run_client base env LD_PRELOAD="$shim" timeout 60 "$forker" -t 4 -f 5 -c 2 --sni localhost --path /base \
+        127.0.0.1 "$NGINX_PORT"
+    t_assert_status $? 0 "faults_forker, slow dl_iterate_phdr, without the library"
+    AR_PRELOAD_FIRST=$shim run_client lib with_lib timeout 60 "$forker" -t 4 -f 5 -c 2 --sni localhost --path /lib \
+        127.0.0.1 "$NGINX_PORT"
+    rc=$?
+    t_assert_status "$rc" 0 "faults_forker, slow dl_iterate_phdr, with the library (a hung child's stack is above)"
+    t_assert_match "$(grep '^children ' "$T_DIR/lib.out")" 'children ok=5 failed=0 hung=0' "every child finished and succeeded"
+    t_assert_empty_file "$T_DIR/lib.err" "stderr"
+    nginx_stop s
+    seen=$(nginx_log s | awk '$4 == "/lib"' | wc -l)
+    reused=$(nginx_log s | awk '$4 == "/lib" && $1 == "r"' | wc -l)
+    echo "measured: fork-in-dl-iterate: $reused of $seen resumed (server, with the library); connections=$(count_lines s) faults=10 (forks)"
+    t_assert_ge "$reused" $((seen / 2)) "resumed handshakes (server): offers were made"
+}
 # GCC 12's ASan runtime has no fork handlers: a child forked while another
 # thread holds its allocator lock hangs (measured with LD_PRELOAD=libasan.so
 # alone, no autoresume: 2-4 of 20 children hang), so the sanitizer run skips
 # this test.
 if [[ ${AR_PRELOAD_FIRST:-} != *libasan* ]]; then
     t_register prog.fork-while-locked t_prog_fork_locked
+    t_register prog.fork-in-dl-iterate t_prog_fork_in_dl_iterate
 elif [[ $$ == "${T_TOP_PID:-}" ]]; then
-    echo "note: prog.fork-while-locked not run with the ASan runtime (it deadlocks forked children itself)" >&2
+    echo "note: prog.fork-while-locked and prog.fork-in-dl-iterate not run with the ASan runtime" \
+        "(it deadlocks forked children itself)" >&2
 fi
 
 # ---------------------------------------------------------- own callbacks --
