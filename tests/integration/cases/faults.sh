@@ -763,9 +763,11 @@ t_register prog.threads-16x500.new-ctx "t_prog_threads new-ctx"
 # (fork copies only the caller), and whoever called the lock primitive it
 # blocks in owns the lock: the verdict is by the innermost frame outside
 # libc and ld.so (pthread_*, futex, dl_iterate_phdr...): "ours" when it is
-# libautoresume's, "openssl" when it is libssl's or libcrypto's, "other"
-# otherwise.  Whatever that frame, a frame of ours under fork() is "ours":
-# an atfork handler of ours waits there.  "nostack": gdb gave no frames.
+# libautoresume's; "openssl" when it is libssl's or libcrypto's and the
+# child waits for a lock there (pthread mutex, rwlock or once: not in read()
+# or poll()); "other" otherwise.  Whatever that frame, a frame of ours under
+# fork() is "ours": an atfork handler of ours waits there.  "nostack": gdb
+# gave no frames.
 flt_hang_blame() {
     awk '
     function ours(l) { return l ~ /from [^ ]*libautoresume[^ ]*\.so/ || l ~ / at preload\/[^ ]*\.c:/ }
@@ -776,22 +778,23 @@ flt_hang_blame() {
         return l ~ /from [^ ]*\/(libc|ld-linux[^ ]*)\.so/ || l ~ / at \.?\.\/[a-z_]+\/[^ ]*:[0-9]+$/ ||
                f ~ /^_*(GI_)?_*(pthread_|lll_|futex|dl_iterate_phdr|libc_fork$|fork$|run_(pre|post)?fork_handlers)/
     }
-    /^hung child [0-9]+: stack/ { pid = $3; sub(/:$/, "", pid); inblk = 1; n = 0; verdict = ""; inner_ours = 0; next }
+    /^hung child [0-9]+: stack/ { pid = $3; sub(/:$/, "", pid); inblk = 1; n = 0; verdict = ""; inner_ours = 0; locked = 0; next }
     !inblk { next }
     /^hung child [0-9]+: end of stack/ {
         print pid, (n == 0 ? "nostack" : verdict); inblk = 0; next
     }
     /^  # #[0-9]+ / {
         n++
-        if (verdict == "" && !libc($0)) verdict = ours($0) ? "ours" : ossl($0) ? "openssl" : "other"
+        if (verdict == "" && libc($0) && fn($0) ~ /(pthread_(mutex|rwlock|once)|lll_lock)/) locked = 1
+        if (verdict == "" && !libc($0)) verdict = ours($0) ? "ours" : ossl($0) && locked ? "openssl" : "other"
         if (ours($0)) inner_ours = 1
         if (inner_ours && fn($0) ~ /^_*(GI_)?_*(libc_fork|fork|run_(pre|post)?fork_handlers)$/) verdict = "ours"
     }' "$1"
 }
 
 t_prog_fork_locked() {
-    local forker i who rc runs=${T_FORK_RUNS:-5} blame pid verdict line c_failed
-    local -A ok=() hung=() kids=() theirs=()
+    local forker i who rc runs=${T_FORK_RUNS:-5} blame pid verdict line c_failed c_hung
+    local -A ok=() hung=() theirs=()
     forker=$(flt_build faults_forker)
     export AUTORESUME_CACHE
     AUTORESUME_CACHE=$(flt_store)
@@ -807,9 +810,8 @@ t_prog_fork_locked() {
                 t_fail "$who run $i: no children line (status $rc; 124 = the parent hung)"
                 continue
             }
-            c_failed=${BASH_REMATCH[2]}
-            kids[$who]=$((${kids[$who]:-0} + BASH_REMATCH[1]))
-            hung[$who]=$((${hung[$who]:-0} + BASH_REMATCH[3]))
+            c_failed=${BASH_REMATCH[2]} c_hung=${BASH_REMATCH[3]}
+            hung[$who]=$((${hung[$who]:-0} + c_hung))
             ((rc == 0)) && ok[$who]=$((${ok[$who]:-0} + 1))
             blame=$(flt_hang_blame "$T_DIR/$who$i.out")
             [[ -n $blame ]] && echo "$who run $i: hung children by stack: ${blame//$'\n'/, }"
@@ -819,6 +821,8 @@ t_prog_fork_locked() {
                 [[ $who == lib && $verdict != openssl ]] &&
                     t_fail "lib run $i: child $pid hung, stack: $verdict (not OpenSSL's own locks)"
             done <<<"$blame"
+            [[ $who == lib ]] && ((c_hung > $(grep -c . <<<"$blame"))) &&
+                t_fail "lib run $i: a child hung and no stack was taken"
             [[ $who == base ]] && continue
             # With the library every child that did not hang in OpenSSL's
             # locks succeeds, and so does every thread connection.

@@ -89,7 +89,7 @@ static int one(int *reused)
     return ok;
 }
 
-#define HANG_AFTER_MS 20000
+#define HANG_AFTER_MS 20000 /* then its stack is taken; it kills itself after 60 s */
 
 static long long now_ms(void)
 {
@@ -98,29 +98,38 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Print every thread's stack of process pid, as gdb attached from outside
- * sees it.  gdb and its shell run without LD_PRELOAD: the stack is of the
- * child, not of a preloaded gdb. */
-static void print_stacks(pid_t pid)
+/* Print every thread's stack of the n hung processes pid[], as gdb
+ * attached from outside sees them: one gdb for all (a loaded machine makes
+ * each gdb start slow), run without LD_PRELOAD (the stacks are the
+ * children's, not of a preloaded gdb).  Each is framed by "hung child PID:
+ * stack (gdb):" and "hung child PID: end of stack"; gdb's lines get "  # ". */
+#define MAX_STACKS 40
+
+static void print_stacks(const pid_t *pid, int n)
 {
-    char cmd[512];
-    printf("hung child %d: stack (gdb):\n", (int)pid);
+    char cmd[8192];
+    size_t len = 0;
+    len += (size_t)snprintf(cmd + len, sizeof cmd - len,
+                            "env -u LD_PRELOAD timeout 120 gdb -nx -batch -iex 'set debuginfod enabled off' "
+                            "-ex 'set pagination off'");
+    for (int i = 0; i < n && i < MAX_STACKS; i++)
+        len += (size_t)snprintf(cmd + len, sizeof cmd - len,
+                                " -ex 'echo hung child %d: stack (gdb):\\n' -ex 'attach %d'"
+                                " -ex 'thread apply all bt' -ex detach -ex 'echo hung child %d: end of stack\\n'",
+                                (int)pid[i], (int)pid[i], (int)pid[i]);
+    snprintf(cmd + len, sizeof cmd - len, " </dev/null 2>&1 | sed '/^hung child [0-9]*: /!s/^/  # /'");
     fflush(stdout);
-    snprintf(cmd, sizeof cmd,
-             "env -u LD_PRELOAD timeout 60 gdb -nx -batch -iex 'set debuginfod enabled off' "
-             "-ex 'set pagination off' -ex 'thread apply all bt' -p %d </dev/null 2>&1 | "
-             "sed 's/^/  # /' || echo '  # gdb failed'",
-             (int)pid);
     if (system(cmd) != 0)
-        printf("  # could not run gdb\n");
-    printf("hung child %d: end of stack\n", (int)pid);
+        printf("gdb could not be run\n");
+    for (int i = MAX_STACKS; i < n; i++)
+        printf("hung child %d: stack (gdb):\nhung child %d: end of stack\n", (int)pid[i], (int)pid[i]);
     fflush(stdout);
 }
 
 /* Wait for pid until deadline (CLOCK_MONOTONIC ms).  Returns 1 with *st
- * set when it ended, 0 when it was hung (its stack printed, then killed),
- * -1 when it cannot be waited for. */
-static int wait_or_hang(pid_t pid, long long deadline, int *st)
+ * set when it ended, 0 when it is hung (still running), -1 when it cannot be
+ * waited for. */
+static int wait_until(pid_t pid, long long deadline, int *st)
 {
     for (;;) {
         pid_t r = waitpid(pid, st, WNOHANG);
@@ -129,14 +138,9 @@ static int wait_or_hang(pid_t pid, long long deadline, int *st)
         if (r < 0 && errno != EINTR)
             return -1;
         if (now_ms() >= deadline)
-            break;
+            return 0;
         usleep(20000);
     }
-    print_stacks(pid);
-    kill(pid, SIGKILL);
-    while (waitpid(pid, st, 0) < 0 && errno == EINTR)
-        ;
-    return 0;
 }
 
 /* Bounded: without resumption the threads can outrun the forks by far, and
@@ -214,29 +218,39 @@ int main(int argc, char **argv)
         /* a few ms between forks: the threads are somewhere else each time */
         usleep(2000 + (unsigned)(rand() % 5000));
     }
-    int k_ok = 0, k_failed = 0, k_hung = 0;
+    int k_ok = 0, k_failed = 0, k_hung = 0, hung_self = 0;
+    pid_t hung[1000];
     for (i = 0; i < forks; i++) {
         int st;
         if (kids[i] < 0) {
             k_failed++;
             continue;
         }
-        int ended = wait_or_hang(kids[i], born[i] + HANG_AFTER_MS, &st);
+        int ended = wait_until(kids[i], born[i] + HANG_AFTER_MS, &st);
         if (ended == 0)
-            k_hung++;
+            hung[k_hung++] = kids[i];
         else if (ended < 0)
             k_failed++;
         else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
             k_ok++;
         else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
-            k_hung++; /* its own alarm: no stack */
+            hung_self++; /* its own alarm: no stack */
         else
             k_failed++;
+    }
+    if (k_hung > 0) {
+        print_stacks(hung, k_hung);
+        for (i = 0; i < k_hung; i++) {
+            int st;
+            kill(hung[i], SIGKILL);
+            while (waitpid(hung[i], &st, 0) < 0 && errno == EINTR)
+                ;
+        }
     }
     atomic_store(&stop, 1);
     for (i = 0; i < threads; i++)
         pthread_join(th[i], NULL);
-    printf("children ok=%d failed=%d hung=%d\n", k_ok, k_failed, k_hung);
+    printf("children ok=%d failed=%d hung=%d\n", k_ok, k_failed, k_hung + hung_self);
     printf("threads conns=%d ok=%d failed=%d reused=%d\n", atomic_load(&t_conns), atomic_load(&t_ok),
            atomic_load(&t_failed), atomic_load(&t_reused));
     printf("child-conns ok=%d reused=%d\n", atomic_load(child_ok), atomic_load(child_reused));
