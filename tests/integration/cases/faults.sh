@@ -794,7 +794,7 @@ flt_hang_blame() {
 
 t_prog_fork_locked() {
     local forker i who rc runs=${T_FORK_RUNS:-5} blame pid verdict line c_failed c_hung
-    local -A ok=() hung=() theirs=()
+    local -A runs_ok=() hung=() theirs=()
     forker=$(flt_build faults_forker)
     export AUTORESUME_CACHE
     AUTORESUME_CACHE=$(flt_store)
@@ -812,7 +812,7 @@ t_prog_fork_locked() {
             }
             c_failed=${BASH_REMATCH[2]} c_hung=${BASH_REMATCH[3]}
             hung[$who]=$((${hung[$who]:-0} + c_hung))
-            ((rc == 0)) && ok[$who]=$((${ok[$who]:-0} + 1))
+            ((rc == 0)) && runs_ok[$who]=$((${runs_ok[$who]:-0} + 1))
             blame=$(flt_hang_blame "$T_DIR/$who$i.out")
             [[ -n $blame ]] && echo "$who run $i: hung children by stack: ${blame//$'\n'/, }"
             while read -r pid verdict; do
@@ -841,8 +841,8 @@ t_prog_fork_locked() {
     seen=$(nginx_log s | awk '$4 ~ /^\/lib[0-9]+$/' | wc -l)
     reused=$(nginx_log s | awk '$4 ~ /^\/lib[0-9]+$/ && $1 == "r"' | wc -l)
     echo "measured: fork-while-locked: without the library ${hung[base]:-0} of $((runs * 20)) children hung" \
-        "(${theirs[base]:-0} in OpenSSL's locks), ${ok[base]:-0} of $runs runs ok;" \
-        "with it ${hung[lib]:-0} of $((runs * 20)) hung (${theirs[lib]:-0} in OpenSSL's locks), ${ok[lib]:-0} of $runs runs ok;" \
+        "(${theirs[base]:-0} in OpenSSL's locks), ${runs_ok[base]:-0} of $runs runs ok;" \
+        "with it ${hung[lib]:-0} of $((runs * 20)) hung (${theirs[lib]:-0} in OpenSSL's locks), ${runs_ok[lib]:-0} of $runs runs ok;" \
         "server: $reused of $seen resumed (with the library); connections=$(count_lines s) faults=$((runs * 40)) (forks)"
     # A child that hung may have had its request served without counting it.
     t_assert_ge "$seen" "$want" "requests the server saw from the runs with the library (thread ok + child ok)"
