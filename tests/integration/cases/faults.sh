@@ -881,6 +881,33 @@ t_prog_fork_in_dl_iterate() {
     echo "measured: fork-in-dl-iterate: $reused of $seen resumed (server, with the library); connections=$(count_lines s) faults=10 (forks)"
     t_assert_ge "$reused" $((seen / 2)) "resumed handshakes (server): offers were made"
 }
+# ------------------------------------------------------- fork handlers --
+# What our atfork child handlers do runs in the child inside fork(), before
+# the program gets control back, and the parent's other threads may have
+# held any OpenSSL lock at that moment (OpenSSL has no fork handlers): a
+# handler that takes one can hang the child in fork() itself.  With the
+# store off the table holds the TLS 1.3 tickets, which the child forgets in
+# its handler; with 40 server names it holds more than the 64 parsed
+# sessions ossl_verify.c remembers, so forgetting one frees its
+# SSL_SESSION.  The shim faults_fork_probe reports any OpenSSL lock taken by
+# the child inside fork(): none may be, stderr stays empty.
+
+t_prog_fork_handlers() {
+    local forker probe
+    forker=$(flt_build faults_forker)
+    probe=$(flt_build faults_fork_probe -shared -fPIC -ldl)
+    nginx_start s tls13 tickets nocache || t_fatal "nginx did not start"
+    AUTORESUME_CACHE=off AR_PRELOAD_FIRST=$probe run_client lib with_lib timeout 60 "$forker" -t 4 -f 20 -c 2 \
+        --sni localhost --names 40 --warm 400 --path /lib 127.0.0.1 "$NGINX_PORT"
+    t_assert_status $? 0 "faults_forker with the store off"
+    t_assert_empty_file "$T_DIR/lib.err" "stderr (faults_fork_probe: an OpenSSL lock taken inside fork)"
+    nginx_stop s
+    local seen reused
+    seen=$(nginx_log s | awk '$4 == "/lib"' | wc -l)
+    reused=$(nginx_log s | awk '$4 == "/lib" && $1 == "r"' | wc -l)
+    echo "measured: fork-handlers: $reused of $seen resumed (server); connections=$seen faults=20 (forks)"
+    t_assert_ge "$reused" $((seen / 2)) "resumed handshakes (server): the table held tickets"
+}
 # GCC 12's ASan runtime has no fork handlers: a child forked while another
 # thread holds its allocator lock hangs (measured with LD_PRELOAD=libasan.so
 # alone, no autoresume: 2-4 of 20 children hang), so the sanitizer run skips
@@ -888,8 +915,9 @@ t_prog_fork_in_dl_iterate() {
 if [[ ${AR_PRELOAD_FIRST:-} != *libasan* ]]; then
     t_register prog.fork-while-locked t_prog_fork_locked
     t_register prog.fork-in-dl-iterate t_prog_fork_in_dl_iterate
+    t_register prog.fork-handlers t_prog_fork_handlers
 elif [[ $$ == "${T_TOP_PID:-}" ]]; then
-    echo "note: prog.fork-while-locked and prog.fork-in-dl-iterate not run with the ASan runtime" \
+    echo "note: prog.fork-while-locked, prog.fork-in-dl-iterate, prog.fork-handlers not run with the ASan runtime" \
         "(it deadlocks forked children itself)" >&2
 fi
 

@@ -5,7 +5,12 @@
  * nothing about the library.
  *
  * Build: cc -O2 -Wall -pthread -o faults_forker faults_forker.c -lssl -lcrypto
- * Usage: faults_forker [-t THREADS] [-f FORKS] [-c CHILD_CONNS] [--sni NAME] [--path P] HOST PORT
+ * Usage: faults_forker [-t THREADS] [-f FORKS] [-c CHILD_CONNS] [--sni NAME] [--names N] [--warm N]
+ *                      [--path P] HOST PORT
+ *
+ * --names N: connection k sends the server name "s(k % N).NAME" (one name
+ * by default), so that clients keep sessions for N servers.  --warm N: the
+ * first fork waits for N thread connections (2 per thread by default).
  *
  * T threads (4) make TLS connections in a loop on one shared SSL_CTX while
  * the main thread forks F times (20); each child makes C connections (2) on
@@ -42,6 +47,8 @@
 #include <openssl/ssl.h>
 
 static const char *host, *port, *sni, *path = "/fork";
+static int names = 1;
+static atomic_int next_name;
 static SSL_CTX *ctx;
 static atomic_int stop, t_conns, t_ok, t_failed, t_reused;
 static atomic_int *child_ok, *child_reused; /* MAP_SHARED */
@@ -68,8 +75,14 @@ static int one(int *reused)
     int ok = 0;
     if (ssl) {
         SSL_set_fd(ssl, fd);
-        if (sni)
-            SSL_set_tlsext_host_name(ssl, sni);
+        char name[300];
+        const char *sent = sni;
+        if (sni && names > 1) {
+            snprintf(name, sizeof name, "s%d.%s", atomic_fetch_add(&next_name, 1) % names, sni);
+            sent = name;
+        }
+        if (sent)
+            SSL_set_tlsext_host_name(ssl, sent);
         if (SSL_connect(ssl) == 1) {
             char req[512], buf[2048];
             int got = 0, r, len;
@@ -165,17 +178,19 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-    int threads = 4, forks = 20, cconns = 2, i;
+    int threads = 4, forks = 20, cconns = 2, warm = -1, i;
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "-t") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-f") && i + 1 < argc) forks = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-c") && i + 1 < argc) cconns = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--sni") && i + 1 < argc) sni = argv[++i];
+        else if (!strcmp(argv[i], "--sni") && i + 1 < argc && strlen(argv[i + 1]) < 200) sni = argv[++i];
+        else if (!strcmp(argv[i], "--names") && i + 1 < argc) names = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--warm") && i + 1 < argc) warm = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--path") && i + 1 < argc && strlen(argv[i + 1]) < 400) path = argv[++i];
         else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
     }
-    if (argc - i != 2 || threads < 1 || threads > 64 || forks < 0 || forks > 1000) {
-        fprintf(stderr, "usage: faults_forker [-t T] [-f F] [-c C] [--sni NAME] [--path P] HOST PORT\n");
+    if (argc - i != 2 || threads < 1 || threads > 64 || forks < 0 || forks > 1000 || names < 1) {
+        fprintf(stderr, "usage: faults_forker [-t T] [-f F] [-c C] [--sni NAME] [--names N] [--warm N] [--path P] HOST PORT\n");
         return 2;
     }
     host = argv[i];
@@ -192,7 +207,9 @@ int main(int argc, char **argv)
     for (i = 0; i < threads; i++)
         pthread_create(&th[i], NULL, worker, NULL);
     /* Let the threads get going (a handful of connections), then fork. */
-    while (atomic_load(&t_conns) < 2 * threads)
+    if (warm < 0)
+        warm = 2 * threads;
+    while (atomic_load(&t_conns) < warm && atomic_load(&t_conns) < threads * MAX_CONNS_PER_THREAD)
         usleep(1000);
 
     pid_t kids[1000];
