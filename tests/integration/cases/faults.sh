@@ -756,8 +756,8 @@ t_register prog.threads-16x500.new-ctx "t_prog_threads new-ctx"
 # handlers; README, Limits), so each hung child is judged by its stack
 # (flt_hang_blame): one blocked by our code fails the test, one blocked in
 # OpenSSL's locks is only counted; both hang rates are reported.
-# T_FORK_RUNS=200 (and T_TIMEOUT=1500) measures the rates.  Runs stop
-# after 70 s (hung children cost 10 s and a gdb each), within T_TIMEOUT.
+# T_FORK_RUNS=200 (and T_TIMEOUT=1500) measures the rates.  No run starts
+# in the last 50 s of T_TIMEOUT (a hung child costs 10 s and a gdb).
 
 # flt_hang_blame FILE: for each hung child's stack in faults_forker output
 # FILE, one line "PID ours|openssl|other|nostack".  The child has one thread
