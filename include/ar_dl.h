@@ -32,6 +32,7 @@ void dl_find(const char *prefix, struct dl_found *out);
 void *dl_lookup(void *handle, const char *name);
 
 /* dl_adds - the loader's count of objects ever mapped; it only grows. */
+/* All three are fork-safe: fork() waits for a scan in progress (dl.c). */
 unsigned long long dl_adds(void);
 
 #endif

@@ -295,8 +295,16 @@ void cache_fork_child(struct ar_cache *c)
     struct entry *e, *tmp;
     HASH_ITER(hh, c->table, e, tmp) {
         for (unsigned i = e->count; i-- > 0;)
-            if (e->sessions[i].single_use)
+            if (e->sessions[i].single_use) {
+                /* This runs inside fork(), and another thread of the parent
+                 * may have held any of OpenSSL's locks then (OpenSSL has no
+                 * fork handlers): freeing the parsed form (SSL_SESSION_free,
+                 * X509_free) takes them and could block the child for good.
+                 * The child leaves it unfreed: a few objects at most, in the
+                 * child only. */
+                e->sessions[i].native = NULL;
                 entry_remove_at(e, i);
+            }
         if (e->count == 0)
             table_remove(c, e);
     }

@@ -9,6 +9,43 @@
 #include <stdint.h>
 #include <string.h>
 
+/*
+ * glibc's fork() resets the loader's main lock in the child, but not the one
+ * dl_iterate_phdr holds while it calls back (dl_load_write_lock, glibc 2.36):
+ * a child forked while one of our threads was in there blocks for good in its
+ * own next dl_iterate_phdr, which every OpenSSL offer makes (dl_adds). So all
+ * our calls go through walk(), under a mutex that fork() takes first: no
+ * thread of ours is inside dl_iterate_phdr when a child is made.
+ */
+static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t walk_once = PTHREAD_ONCE_INIT;
+
+static void walk_fork_prepare(void)
+{
+    pthread_mutex_lock(&walk_lock);
+}
+
+static void walk_fork_release(void)
+{
+    pthread_mutex_unlock(&walk_lock);
+}
+
+static void walk_setup(void)
+{
+    /* On failure (out of memory) we are only as fork-safe as before. */
+    (void)pthread_atfork(walk_fork_prepare, walk_fork_release, walk_fork_release);
+}
+
+/* dl_iterate_phdr(cb, arg); cb must take no lock. */
+static int walk(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg)
+{
+    pthread_once(&walk_once, walk_setup);
+    pthread_mutex_lock(&walk_lock);
+    int rc = dl_iterate_phdr(cb, arg);
+    pthread_mutex_unlock(&walk_lock);
+    return rc;
+}
+
 struct scan {
     const char *prefix;
     struct dl_found *out;
@@ -36,7 +73,7 @@ void dl_find(const char *prefix, struct dl_found *out)
 {
     struct scan s = {prefix, out};
     memset(out, 0, sizeof *out);
-    dl_iterate_phdr(scan_one, &s);
+    walk(scan_one, &s);
 }
 
 /* This library's loaded segments, to recognise a lookup that found our own hook. */
@@ -70,7 +107,7 @@ static int find_ours(struct dl_phdr_info *info, size_t size, void *arg)
 
 static void find_ours_once(void)
 {
-    dl_iterate_phdr(find_ours, (void *)(uintptr_t)&find_ours);
+    walk(find_ours, (void *)(uintptr_t)&find_ours);
 }
 
 /* Whether p points into this very library. Cheap: no dladdr per symbol. */
@@ -103,6 +140,6 @@ static int first_adds(struct dl_phdr_info *info, size_t size, void *arg)
 unsigned long long dl_adds(void)
 {
     unsigned long long adds = 0;
-    dl_iterate_phdr(first_adds, &adds);
+    walk(first_adds, &adds);
     return adds;
 }

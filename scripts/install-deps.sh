@@ -14,4 +14,4 @@ apt-get install -y --no-install-recommends \
     build-essential pkg-config libssl-dev openssl uthash-dev libcriterion-dev \
     nginx-light curl python3 perl libio-socket-ssl-perl ruby socat \
     valgrind clang libclang-rt-14-dev man-db ca-certificates procps iproute2 faketime \
-    gnuplot-nox wget gnutls-bin libgnutls28-dev git
+    gnuplot-nox wget gnutls-bin libgnutls28-dev git gdb

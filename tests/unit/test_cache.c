@@ -142,6 +142,30 @@ Test(cache, fork_child_drops_tickets_keeps_sessions)
     cr_assert_eq(take("k12", 1, t), 1);
 }
 
+/* Counting native ops: what the OpenSSL glue's would free (SSL_SESSION_free). */
+static int native_unrefs;
+static void *count_ref(void *p) { return p; }
+static void count_unref(void *p) { (void)p; native_unrefs++; }
+
+/* The child handler runs inside fork(), where OpenSSL's locks may be held by
+ * a thread the child does not have: it must not free parsed sessions. */
+Test(cache, fork_child_frees_no_native)
+{
+    static const struct ar_native_ops ops = {count_ref, count_unref};
+    static int obj;
+    char t[32];
+    cache_set_native_ops(&ops);
+    struct ar_session a = mk("tls13", 1, 1000);
+    a.native = &obj;
+    cache_put(c, "k13", &a, 0);
+    native_unrefs = 0;
+    cache_fork_prepare(c);
+    cache_fork_child(c);
+    cr_assert_eq(native_unrefs, 0, "the child's fork handler freed a parsed session");
+    cr_assert_eq(take("k13", 1, t), 0, "the ticket is forgotten all the same");
+    cache_set_native_ops(NULL);
+}
+
 Test(cache, session_without_data_refused)
 {
     struct ar_session s = {0};
