@@ -23,7 +23,7 @@
     X(SSL_set_session_id_context) X(SSL_CTX_set_cert_verify_callback) X(SSL_ctrl)               \
     X(SSL_dane_enable) X(SSL_CTX_set_cert_cb) X(SSL_set_cert_cb) X(SSL_CONF_CTX_set_ssl)     \
     X(SSL_CONF_cmd) X(SSL_CTX_config) X(SSL_new) X(SSL_CTX_add_client_custom_ext)              \
-    X(SSL_CTX_add_custom_ext) X(SSL_set_SSL_CTX)
+    X(SSL_CTX_add_custom_ext) X(SSL_set_SSL_CTX) X(SSL_CTX_add_server_custom_ext)
 
 /* Functions we only call. */
 #define OSSL_USED(X)                                                                          \
@@ -58,7 +58,7 @@
     X(SSL_in_init) /* hooked too, as SSL_is_init_finished (hooks_openssl.c) */                  \
     X(X509_STORE_CTX_get_by_subject) X(X509_OBJECT_new) X(X509_OBJECT_free)                   \
     X(X509_get_issuer_name) X(X509_get_subject_name) X(X509_STORE_get_get_issuer)             \
-    X(X509_STORE_get_lookup_certs)
+    X(X509_STORE_get_lookup_certs) X(SSL_SESSION_new)
 
 #define OSSL_FIELD(name) __typeof__(&name) name;
 struct ossl_fns {

@@ -22,11 +22,14 @@ int chain_encode(SSL *ssl, struct ar_blob *out);
  * server certificate for `ssl` right now: its verify store, parameters
  * (expected host, purpose, flags, security level) and verify callback.
  * Returns 1 if resuming gives the program the answer a full handshake would:
- * the result equals stored_result (the session's), and is success if the peer is
- * verified. Else 0 with *why set. *result gets the verification result
- * (X509_V_*). Must run with the error queue marked.
+ * the verification passes if the peer is verified (the program's callback
+ * may accept an error, as in a full handshake), and the result equals
+ * stored_result (the session's, which SSL_get_verify_result will report)
+ * unless `adopt` is set (the caller then sets *result on the connection, as
+ * after the handshake). Else 0 with *why set. *result gets the verification
+ * result (X509_V_*). Must run with the error queue marked.
  */
-int trust_recheck(SSL *ssl, OPENSSL_STACK *chain, long stored_result, long *result,
+int trust_recheck(SSL *ssl, OPENSSL_STACK *chain, long stored_result, int adopt, long *result,
                   const char **why);
 
 /*

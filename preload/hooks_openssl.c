@@ -344,6 +344,18 @@ AR_EXPORT int SSL_CTX_add_client_custom_ext(SSL_CTX *ctx, unsigned int ext_type,
     return ret;
 }
 
+AR_EXPORT int SSL_CTX_add_server_custom_ext(SSL_CTX *ctx, unsigned int ext_type,
+                                            custom_ext_add_cb add_cb, custom_ext_free_cb free_cb,
+                                            void *add_arg, custom_ext_parse_cb parse_cb,
+                                            void *parse_arg)
+{
+    REAL(SSL_CTX_add_server_custom_ext, 0);
+    int ret = ossl.SSL_CTX_add_server_custom_ext(ctx, ext_type, add_cb, free_cb, add_arg,
+                                                 parse_cb, parse_arg);
+    note_custom_ext(ctx, ret);
+    return ret;
+}
+
 AR_EXPORT int SSL_CTX_add_custom_ext(SSL_CTX *ctx, unsigned int ext_type, unsigned int context,
                                      SSL_custom_ext_add_cb_ex add_cb,
                                      SSL_custom_ext_free_cb_ex free_cb, void *add_arg,

@@ -180,10 +180,13 @@ static const char *ctx_hello(SSL_CTX *ctx, unsigned long long *out)
         }
     }
     ctx_unlock();
-    /* The probe would run the program's extension callbacks on an SSL it
-     * never made (they may use its app data). */
+    /* The probe would run the program's extension and security callbacks
+     * on an SSL it never made (they may use its app data). */
     if (custom_ext)
         return "program adds its own TLS extensions";
+    void *sec_cb = (void *)ossl.SSL_CTX_get_security_callback(ctx);
+    if (sec_cb != NULL && !in_libssl(sec_cb))
+        return "program has its own security callback";
     if (!hit) {
         /* A failure is remembered too: a server's context fails each time. */
         now.failed = probe_hello(ctx, &now.hello) != 0;

@@ -168,7 +168,7 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     struct ossl_native *n = s.native;
     OPENSSL_STACK *chain = n != NULL ? n->chain : chain_decode(&s.chain);
     long result;
-    int trusted = trust_recheck(ssl, chain, s.verify_result, &result, &why);
+    int trusted = trust_recheck(ssl, chain, s.verify_result, 0, &result, &why);
     if (n == NULL && chain != NULL) { /* keep the parse for the tickets this brings */
         n = native_new(NULL, chain);
         s.native = n;
@@ -260,16 +260,27 @@ static int deferred_recheck(SSL *ssl, struct ar_conn *c)
     const char *why = NULL;
     long result;
     ossl.ERR_set_mark();
-    int ok = trust_recheck(ssl, c->native ? c->native->chain : NULL, c->verify_result, &result,
-                           &why);
+    /* After the handshake the result can be set, as a full handshake sets it:
+     * a program's callback that accepts an error gets that error reported. */
+    int ok = trust_recheck(ssl, c->native ? c->native->chain : NULL, c->verify_result, 1,
+                           &result, &why);
     ossl.ERR_pop_to_mark();
-    if (ok)
+    if (ok) {
+        ossl.SSL_set_verify_result(ssl, result);
         return 1;
+    }
     /* The session was fine for the trust it was won under: other runs with
      * that trust may still use the key's sessions; this one is spent. */
     stats_add(AR_STAT_FAILED);
     c->failed = 1;
     atomic_store(&any_dead, 1);
+    /* The resumed session must not outlive the failure: a program's
+     * SSL_get1_session, or SSL_clear and a new handshake on this SSL, would
+     * resume it untrusted. An empty session takes its place. */
+    SSL_SESSION *empty = ossl.SSL_SESSION_new();
+    ossl.SSL_set_session(ssl, empty); /* NULL (no memory) also drops it */
+    if (empty != NULL)
+        ossl.SSL_SESSION_free(empty);
     ossl.SSL_set_verify_result(ssl, result == X509_V_OK ? X509_V_ERR_UNSPECIFIED : result);
     ossl.ERR_new();
     ossl.ERR_set_debug(__FILE__, __LINE__, "autoresume");

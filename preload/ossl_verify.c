@@ -252,7 +252,7 @@ int trust_store_empty(SSL *ssl, OPENSSL_STACK *chain)
     return !store_finds_any(store, chain);
 }
 
-int trust_recheck(SSL *ssl, OPENSSL_STACK *all, long stored_result, long *result_out,
+int trust_recheck(SSL *ssl, OPENSSL_STACK *all, long stored_result, int adopt, long *result_out,
                   const char **why)
 {
     int ok = 0;
@@ -287,7 +287,7 @@ int trust_recheck(SSL *ssl, OPENSSL_STACK *all, long stored_result, long *result
     int verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
     if (verify_peer && rc <= 0)
         *why = "certificate would not verify now";
-    else if (result != stored_result)
+    else if (result != stored_result && !adopt)
         *why = "verification result would differ";
     else
         ok = 1;

@@ -60,7 +60,7 @@ struct options {
     int n, t;
     enum start_mode start;
     int new_ctx, nonblock, tls12, tls13, verify, own_session, cache_off,
-        new_session_cb, fork, check_errq, quiet;       /* flags: 0 or 1 */
+        new_session_cb, fork, check_errq, quiet, ctx_seccb; /* flags: 0 or 1 */
 };
 
 /* The parsed options: the only global state. */
@@ -115,6 +115,20 @@ static int count_new_session(SSL *ssl, SSL_SESSION *sess)
     return 0;                    /* no reference kept */
 }
 
+/* --ctx-seccb: a context security callback that, like real ones, relies on
+ * the app data the program gives each of its SSLs: an SSL it never made
+ * aborts the program. It refuses nothing. */
+static int own_ssls_only(const SSL *s, const SSL_CTX *ctx, int op, int bits, int nid,
+                         void *other, void *ex)
+{
+    (void)ctx, (void)op, (void)bits, (void)nid, (void)other, (void)ex;
+    if (s != NULL && SSL_get_app_data(s) == NULL) {
+        fputs("arclient: security callback called for an SSL this program never made\n", stderr);
+        abort();
+    }
+    return 1;
+}
+
 static SSL_CTX *make_ctx(struct stats *st)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -123,6 +137,8 @@ static SSL_CTX *make_ctx(struct stats *st)
         return NULL;
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_verify(ctx, opt.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+    if (opt.ctx_seccb)
+        SSL_CTX_set_security_callback(ctx, own_ssls_only);
     if (opt.new_session_cb) {
         SSL_CTX_set_app_data(ctx, st);
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
@@ -259,6 +275,7 @@ static bool setup(struct conn *c)
     }
     if (!(c->ssl = SSL_new(c->ctx)))
         return fail(c, "SSL_new");
+    SSL_set_app_data(c->ssl, c);
     if (sni && !SSL_set_tlsext_host_name(c->ssl, sni))
         return fail(c, "SNI");
     if (opt.expect_host && !SSL_set1_host(c->ssl, opt.expect_host))
@@ -443,7 +460,8 @@ static void usage(FILE *f, int status)
           "  --new-session-cb  --start connect|do-handshake|implicit|implicit-ex\n"
           "  --path P  --fork (with -t 1)  --check-errq\n"
           "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5)\n"
-          "  --last-strict dane|ct|seccb   (--last-*: on the last connection's SSL only)\n", f);
+          "  --last-strict dane|ct|seccb   (--last-*: on the last connection's SSL only)\n"
+          "  --ctx-seccb  a context security callback that aborts for an SSL it did not make\n", f);
     exit(status);
 }
 
@@ -480,6 +498,7 @@ static void parse_args(int argc, char **argv)
         { "cache-off", no_argument, &opt.cache_off, 1 },
         { "new-session-cb", no_argument, &opt.new_session_cb, 1 },
         { "check-errq", no_argument, &opt.check_errq, 1 },
+        { "ctx-seccb", no_argument, &opt.ctx_seccb, 1 },
         { "sni", required_argument, NULL, OPT_SNI }, { "cafile", required_argument, NULL, OPT_CAFILE },
         { "expect-host", required_argument, NULL, OPT_EXPECT },
         { "cert", required_argument, NULL, OPT_CERT }, { "key", required_argument, NULL, OPT_KEY },

@@ -104,6 +104,37 @@ t_deferred_lookup_finds() {
     t_assert_eq "$(count_lines s)" 2 "requests served (connection 1, without and with the library)"
 }
 
+# After the failed check the program clears the SSL and connects it again:
+# the resumed session must be gone (TLS 1.2 sessions stay resumable), so
+# the retry fails as without the library, resuming nothing.
+t_deferred_retry() {
+    local proto=$1 cfg=tls13-tickets
+    [[ $proto == tls12 ]] && cfg=tls12-cache
+    nginx_start s $(cfg_opts "$cfg") srv1 || t_fatal "nginx did not start"
+    deferred_pair c --late-ca "$CERTS/ca2.pem" --finish connect --retry
+    t_assert_match "$(grep '^conn2 retry-connect ' "$T_DIR/c.out")" ' ret=-1 .*certificate verify failed' \
+        "the retry fails"
+    deferred_path_taken c 'handshake failed \(resumed, but certificate would not verify now\)'
+    nginx_stop s
+    t_assert_eq "$(nginx_log s | grep -c ' /c2$')" 0 "requests of connection 2 served"
+}
+
+# A verify callback that accepts the failure: the full handshake succeeds
+# with the error as its verify result, and so must the resumed one.
+t_deferred_accept_cb() {
+    nginx_start s tls13 tickets nocache srv1 || t_fatal "nginx did not start"
+    deferred_pair c --late-ca none --finish connect --accept-cb
+    t_assert_match "$(grep '^conn2 connect ' "$T_DIR/c.out")" ' ret=1 .* verify=2[01] ' \
+        "the handshake succeeds with the verification error as its result"
+    t_assert_match "$(grep '^conn2 response ' "$T_DIR/c.out")" '^conn2 response [1-9]' "connection 2 served"
+    nginx_stop s
+    t_assert_eq "$(nginx_log s | grep -c '^r .* /c2$')" 1 "connection 2 resumed (server's \$ssl_session_reused)"
+}
+
+t_register deferred.retry-after-clear.tls12 "t_deferred_retry tls12"
+t_register deferred.retry-after-clear.tls13 "t_deferred_retry tls13"
+t_register deferred.callback-accepts "t_deferred_accept_cb"
+
 for call in "${DEFERRED_CALLS[@]}"; do
     t_register "deferred.untrusted.tls13.$call" "t_deferred_untrusted tls13 $call"
     t_register "deferred.untrusted.tls13.$call.block" "t_deferred_untrusted tls13 $call block"

@@ -231,3 +231,20 @@ t_register policy.per-ssl.seclevel "t_policy_per_ssl seclevel"
 for what in dane ct seccb; do
     t_register "policy.no-offer.$what" "t_policy_per_ssl $what"
 done
+
+# A context security callback that relies on the program's own app data (it
+# aborts for an SSL the program never made): the policy probe must not run
+# on that context, so nothing is offered and the program runs as without us.
+t_policy_ctx_callback() {
+    s_server_start p tls13 srv1 || t_fatal "s_server did not start"
+    local c=("$ARCLIENT" -n 3 --ctx-seccb --verify --cafile "$CERTS/ca1.pem" --expect-host localhost
+        --sni localhost 127.0.0.1 "$SSERVER_PORT")
+    run_client base "${c[@]}"
+    BASE_RC=$?
+    run_client lib with_lib "${c[@]}"
+    t_assert_status $? "$BASE_RC" "arclient with a context security callback, with the library"
+    t_assert_status "$BASE_RC" 0 "arclient with a context security callback, without the library"
+    t_assert_match "$(tail -n 1 "$T_DIR/lib.out")" 'ok=3 failed=0 reused=0' "nothing offered"
+    s_server_stop p
+}
+t_register policy.no-probe.ctx-security-callback t_policy_ctx_callback

@@ -11,9 +11,12 @@
  * the socket blocking (--block), and drives the handshake to its end with
  * the --finish call only. Then it sends
  * its request with SSL_write and reads the answer; a connection that got
- * none tries SSL_write once more, then SSL_shutdown.
+ * none tries SSL_write once more, then SSL_shutdown, and with --retry calls
+ * SSL_clear and connects the same SSL again on a new socket (blocking,
+ * SSL_connect): that must fail as well, and resume nothing.
+ * --accept-cb gives conn2 a verify callback that accepts every error.
  *
- *   late_ca [--tls12] [--block] [--early-capath DIR] [--early-lookup FILE]
+ *   late_ca [--tls12] [--block] [--retry] [--accept-cb] [--early-capath DIR] [--early-lookup FILE]
  *           --ca FILE (--late-ca FILE|none | --late-capath DIR) --finish CALL
  *           HOST PORT
  * --early-capath / --early-lookup set up conn2's store before its first
@@ -49,7 +52,15 @@
 #include <openssl/x509_vfy.h>
 
 static const char *ca, *late_ca, *late_capath, *early_capath, *early_lookup, *finish, *host;
-static int port, tls12, block;
+static int port, tls12, block, retry, accept_cb;
+
+/* --accept-cb: conn2's verify callback accepts whatever fails (a program that
+ * pins or logs): the handshake succeeds with the error as its verify result. */
+static int accept_all(int ok, X509_STORE_CTX *x)
+{
+    (void)ok, (void)x;
+    return 1;
+}
 
 static const char *const calls[] = { "connect", "do-handshake", "read", "read-ex",
                                      "write", "write-ex", "peek", "peek-ex" };
@@ -281,6 +292,9 @@ static void conn2(void)
     SSL *ssl = new_ssl(ctx, fd, 1);
     X509_STORE *store = SSL_CTX_get_cert_store(ctx);
 
+    if (accept_cb)
+        SSL_set_verify(ssl, SSL_VERIFY_PEER, accept_all);
+
     memcpy(wbuf, req, sizeof req);
     if (early_capath && !X509_STORE_load_path(store, early_capath)) {
         fprintf(stderr, "late_ca: cannot use %s\n", early_capath);
@@ -316,6 +330,19 @@ static void conn2(void)
         printf("conn2 in-init=%d in-before=%d\n", SSL_in_init(ssl), SSL_in_before(ssl));
         r = SSL_shutdown(ssl);
         report(ssl, "shutdown", r);
+        if (retry) {
+            int fd2 = tcp_connect();
+            SSL_clear(ssl);
+            if (!SSL_set_fd(ssl, fd2)) {
+                fprintf(stderr, "late_ca: SSL_set_fd\n");
+                exit(1);
+            }
+            r = SSL_connect(ssl);
+            report(ssl, "retry-connect", r);
+            if (r == 1)
+                printf("conn2 retry reused=%d\n", SSL_session_reused(ssl));
+            close(fd2);
+        }
     }
     SSL_free(ssl);
     SSL_CTX_free(ctx);
@@ -330,7 +357,8 @@ int main(int argc, char **argv)
         { "early-capath", required_argument, NULL, 'E' },
         { "early-lookup", required_argument, NULL, 'K' },
         { "finish", required_argument, NULL, 'f' }, { "tls12", no_argument, &tls12, 1 },
-        { "block", no_argument, &block, 1 }, { NULL, 0, NULL, 0 }
+        { "block", no_argument, &block, 1 }, { "retry", no_argument, &retry, 1 },
+        { "accept-cb", no_argument, &accept_cb, 1 }, { NULL, 0, NULL, 0 }
     };
     int ch, known = 0;
 
@@ -349,7 +377,7 @@ int main(int argc, char **argv)
     for (size_t k = 0; finish && k < sizeof calls / sizeof calls[0]; k++)
         known |= strcmp(finish, calls[k]) == 0;
     if (argc - optind != 2 || !ca || !known || (!late_ca && !late_capath)) {
-        fprintf(stderr, "usage: late_ca [--tls12] [--block] [--early-capath DIR] [--early-lookup FILE] --ca FILE "
+        fprintf(stderr, "usage: late_ca [--tls12] [--block] [--retry] [--accept-cb] [--early-capath DIR] [--early-lookup FILE] --ca FILE "
                         "(--late-ca FILE|none | --late-capath DIR) --finish CALL HOST PORT\n");
         return 2;
     }
