@@ -15,6 +15,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <stdint.h>
+#include <time.h>
+
 /* Functions we interpose: the real ones are needed even when disabled. */
 #define OSSL_HOOKED(X)                                                                        \
     X(SSL_clear) X(SSL_connect) X(SSL_do_handshake) X(SSL_read) X(SSL_read_ex)     \
@@ -34,7 +37,7 @@
     X(SSL_CTX_set_ex_data) X(SSL_CTX_get_client_cert_cb) X(SSL_CTX_get_cert_store)            \
     X(SSL_CTX_sess_get_remove_cb) X(SSL_CTX_remove_session) X(SSL_CTX_get_ssl_method)         \
     X(TLS_client_method) X(SSL_get_ex_data_X509_STORE_CTX_idx) X(SSL_SESSION_free)            \
-    X(SSL_SESSION_is_resumable) X(SSL_SESSION_get_protocol_version) X(SSL_SESSION_get_time)   \
+    X(SSL_SESSION_is_resumable) X(SSL_SESSION_get_protocol_version)                            \
     X(SSL_SESSION_get_timeout) X(SSL_SESSION_get_ticket_lifetime_hint)                        \
     X(SSL_SESSION_set_max_early_data) X(i2d_SSL_SESSION) X(d2i_SSL_SESSION)                   \
     X(OpenSSL_version_num) X(OPENSSL_sk_num) X(OPENSSL_sk_value) X(OPENSSL_sk_new_null)       \
@@ -48,12 +51,27 @@
     X(X509_VERIFY_PARAM_get_flags) X(X509_VERIFY_PARAM_set_auth_level)    \
     X(X509_STORE_get0_objects) X(SSL_set_verify_result) X(SSL_SESSION_dup) X(X509_chain_up_ref) X(ERR_new) X(ERR_set_debug) X(ERR_set_error)
 
+/*
+ * Functions that only some libssl versions have, or that a newer one
+ * deprecates: name and our own pointer type, so no deprecated declaration
+ * is referenced and a function newer than the headers we build with can
+ * still be used. NULL when the program's libssl lacks one; callers check,
+ * or use the wrappers below.
+ */
+#define OSSL_OPTIONAL(X)                                                                      \
+    X(SSL_SESSION_get_time_ex, time_t (*)(const SSL_SESSION *)) /* 3.3 */                     \
+    X(SSL_SESSION_get_time, long (*)(const SSL_SESSION *))      /* deprecated in 3.4 */       \
+    X(SSL_is_quic, int (*)(const SSL *))                        /* 3.2 */
+
 #define OSSL_FIELD(name) __typeof__(&name) name;
+#define OSSL_OPTIONAL_FIELD(name, type) __typeof__(type) name;
 struct ossl_fns {
     OSSL_HOOKED(OSSL_FIELD)
     OSSL_USED(OSSL_FIELD)
+    OSSL_OPTIONAL(OSSL_OPTIONAL_FIELD)
 };
 #undef OSSL_FIELD
+#undef OSSL_OPTIONAL_FIELD
 
 /* The resolved functions. Valid for hooked ones once ossl_load() >= OSSL_PASSTHROUGH. */
 extern struct ossl_fns ossl;
@@ -71,6 +89,22 @@ enum ossl_status {
  * both then bind to our hooks and we could not tell whose call we serve.
  */
 enum ossl_status ossl_load(void);
+
+/*
+ * ossl_session_time - when sess was made (seconds since the epoch), through
+ * SSL_SESSION_get_time_ex where the program's libssl has it (no 2038 limit)
+ * and SSL_SESSION_get_time before 3.3. Only once ossl_load() == OSSL_READY,
+ * which requires one of them.
+ */
+int64_t ossl_session_time(const SSL_SESSION *sess);
+
+/*
+ * ossl_is_quic - 1 if ssl is a QUIC connection or stream object (OpenSSL
+ * 3.2+), which we leave alone: its TLS handshake runs inside the QUIC
+ * stack, not through our hooks' idea of a TLS-over-TCP connection. 0 for
+ * libssl versions without QUIC.
+ */
+int ossl_is_quic(const SSL *ssl);
 
 /*
  * ossl_still_single - whether the process still maps a single libssl; checked
