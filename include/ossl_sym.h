@@ -61,7 +61,9 @@
 #define OSSL_OPTIONAL(X)                                                                      \
     X(SSL_SESSION_get_time_ex, time_t (*)(const SSL_SESSION *)) /* 3.3 */                     \
     X(SSL_SESSION_get_time, long (*)(const SSL_SESSION *))      /* deprecated in 3.4 */       \
-    X(SSL_is_quic, int (*)(const SSL *))                        /* 3.2 */
+    X(SSL_is_quic, int (*)(const SSL *))                        /* 3.2 */                     \
+    X(OSSL_QUIC_client_method, const SSL_METHOD *(*)(void))     /* 3.2 */                     \
+    X(OSSL_QUIC_client_thread_method, const SSL_METHOD *(*)(void)) /* 3.2 */
 
 #define OSSL_FIELD(name) __typeof__(&name) name;
 #define OSSL_OPTIONAL_FIELD(name, type) __typeof__(type) name;
@@ -99,10 +101,12 @@ enum ossl_status ossl_load(void);
 int64_t ossl_session_time(const SSL_SESSION *sess);
 
 /*
- * ossl_is_quic - 1 if ssl is a QUIC connection or stream object (OpenSSL
- * 3.2+), which we leave alone: its TLS handshake runs inside the QUIC
- * stack, not through our hooks' idea of a TLS-over-TCP connection. 0 for
- * libssl versions without QUIC.
+ * ossl_is_quic - 1 if ssl belongs to a QUIC connection (OpenSSL 3.2+): a
+ * QUIC connection or stream object, or the TLS object inside a QUIC
+ * connection, which the QUIC stack drives through SSL_do_handshake (so our
+ * hook sees it) and which shares the connection's QUIC context. We leave
+ * them alone: QUIC carries its session state (transport parameters) in
+ * ways our keys and offers do not follow. 0 for libssl without QUIC.
  */
 int ossl_is_quic(const SSL *ssl);
 

@@ -109,5 +109,11 @@ int64_t ossl_session_time(const SSL_SESSION *sess)
 
 int ossl_is_quic(const SSL *ssl)
 {
-    return ossl.SSL_is_quic != NULL && ossl.SSL_is_quic(ssl);
+    if (ossl.SSL_is_quic != NULL && ossl.SSL_is_quic(ssl))
+        return 1;
+    if (ossl.OSSL_QUIC_client_method == NULL)
+        return 0;
+    const SSL_METHOD *m = ossl.SSL_CTX_get_ssl_method(ossl.SSL_get_SSL_CTX(ssl));
+    return m == ossl.OSSL_QUIC_client_method() ||
+           (ossl.OSSL_QUIC_client_thread_method != NULL && m == ossl.OSSL_QUIC_client_thread_method());
 }
