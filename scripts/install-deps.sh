@@ -14,6 +14,7 @@ unsupported() {
 
 [ "$(id -u)" = 0 ] || { echo "install-deps.sh: run as root (sudo $0)" >&2; exit 1; }
 [ -r /etc/os-release ] || unsupported "no /etc/os-release"
+# shellcheck source=/dev/null
 . /etc/os-release
 [ "${ID:-}" = debian ] || unsupported "this is ${PRETTY_NAME:-an unknown system}"
 case "${VERSION_ID:-}" in

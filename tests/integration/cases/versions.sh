@@ -53,6 +53,7 @@ t_register versions.key-share.python t_versions_key_share
 t_versions_curl_own() { # CFG OWN: OWN connections resumed with curl's own session
     local cfg=$1 own=$2 st i url
     st=$(new_store)
+    # shellcheck disable=SC2046 # cfg_opts gives words
     nginx_start s $(cfg_opts "$cfg") || t_fatal "nginx did not start"
     url="https://localhost:$NGINX_PORT"
     for ((i = 1; i <= 3; i++)); do
