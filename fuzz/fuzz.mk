@@ -4,7 +4,8 @@
 #                              FUZZ_SECONDS (default 60) seconds
 #   make fuzz FUZZ_SECONDS=600
 #
-# Needs clang with libFuzzer (Debian: clang-14 and libclang-rt-14-dev).
+# Needs clang with libFuzzer (Debian: clang and libclang-rt-dev, or the
+# versioned runtime of the default clang; scripts/install-deps.sh picks it).
 # Seeds are read from fuzz/corpus/entry (kept small and under version
 # control); inputs the fuzzer finds go to build/fuzz-corpus/entry, crashes
 # and other findings to build/fuzz-crash-*.

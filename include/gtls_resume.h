@@ -47,7 +47,13 @@ void gresume_before_handshake(gnutls_session_t s);
  */
 int gresume_after_handshake(gnutls_session_t s, int ret);
 
-/* gresume_io_refused - 1 when a failed resumed session must not move records. */
+/*
+ * gresume_io_refused - 1 when a failed resumed session must not move
+ * records. Before the first record of a session whose checks had to wait
+ * for the program to load its trust (libcurl 8), makes them: a resumed
+ * session whose certificate that trust rejects is refused from then on; a
+ * TLS 1.2 session won before it is judged and kept. Thread-safe.
+ */
 int gresume_io_refused(gnutls_session_t s);
 
 /* gresume_after_send - the program wrote: close a TCP_NODELAY window (ar_nodelay.h). */

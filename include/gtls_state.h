@@ -23,7 +23,9 @@ enum gtls_verify_kind {
 /*
  * Per client session. A session is driven by one thread at a time, except
  * that GnuTLS allows one thread to send while another receives: the send
- * path only reads `poisoned`, which is set before any record moves.
+ * path only reads `poisoned`, which is set before any record moves, and
+ * the deferred checks (`recheck_io`, `capture_later`) are claimed
+ * atomically by whichever I/O call comes first.
  */
 struct gtls_conn {
     int started;           /* the first handshake call was seen */
@@ -34,7 +36,11 @@ struct gtls_conn {
     unsigned init_flags;   /* gnutls_init's flags */
     int compat;            /* gnutls_session_enable_compatibility_mode (no EMS) */
     int want_ticket;       /* TLS 1.3: capture the next ticket that arrives */
-    int poisoned;          /* resumed, then its trust check failed: no I/O */
+    _Atomic int poisoned;  /* resumed, then its trust check failed: no I/O */
+    _Atomic int recheck_io; /* offered before the program loaded any trust: check
+                             * the chain at the first record I/O (gresume_io_refused) */
+    _Atomic int capture_later; /* TLS 1.2 session won before the program loaded
+                                * any trust: judge and keep it at the first I/O */
     int dropped;           /* the key's stale sessions were already dropped */
     int lifetime_known;    /* the last NewSessionTicket's lifetime (seconds) was seen */
     unsigned long lifetime;

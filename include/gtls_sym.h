@@ -39,7 +39,8 @@
     X(gnutls_certificate_get_trust_list) X(gnutls_certificate_verify_peers)                   \
     X(gnutls_certificate_verify_peers2) X(gnutls_x509_trust_list_verify_crt2)                 \
     X(gnutls_x509_crt_init) X(gnutls_x509_crt_import) X(gnutls_x509_crt_deinit)               \
-    X(gnutls_x509_crt_get_fingerprint) X(gnutls_strerror) X(gnutls_fips140_mode_enabled)
+    X(gnutls_x509_crt_get_fingerprint) X(gnutls_strerror) X(gnutls_fips140_mode_enabled)           \
+    X(gnutls_x509_trust_list_iter_get_ca) X(gnutls_x509_trust_list_iter_deinit)
 
 /*
  * Newer than 3.6.3, so not counted as missing: hooked ones (3.7.3) exist

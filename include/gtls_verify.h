@@ -38,6 +38,15 @@ long gtls_trust_status(gnutls_session_t s, const struct gtls_conn *c,
 long gtls_handshake_status(gnutls_session_t s, const char *host);
 
 /*
+ * gtls_trust_empty - 1 if the session's certificate credentials trust no CA
+ * at all yet. libcurl 8 (git's https transport on Debian 13) loads its CA
+ * file into the credentials only when it verifies, after the handshake:
+ * at the offer there is nothing to check a chain against. 0 otherwise,
+ * including when there are no certificate credentials.
+ */
+int gtls_trust_empty(gnutls_session_t s);
+
+/*
  * gtls_replay_verify - a resumed handshake skips the verification the
  * program configured (GnuTLS 3.7 runs it only on certificates that arrive,
  * in TLS 1.2 as in 1.3). Unless it ran (see the trampolines), run it now as

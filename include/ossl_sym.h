@@ -15,6 +15,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <stdint.h>
+#include <time.h>
+
 /* Functions we interpose: the real ones are needed even when disabled. */
 #define OSSL_HOOKED(X)                                                                        \
     X(SSL_clear) X(SSL_connect) X(SSL_do_handshake) X(SSL_read) X(SSL_read_ex)     \
@@ -37,7 +40,7 @@
     X(SSL_CTX_set_ex_data) X(SSL_CTX_get_client_cert_cb) X(SSL_CTX_get_cert_store)            \
     X(SSL_CTX_sess_get_remove_cb) X(SSL_CTX_remove_session) X(SSL_CTX_get_ssl_method)         \
     X(TLS_client_method) X(SSL_get_ex_data_X509_STORE_CTX_idx) X(SSL_SESSION_free)            \
-    X(SSL_SESSION_is_resumable) X(SSL_SESSION_get_protocol_version) X(SSL_SESSION_get_time)   \
+    X(SSL_SESSION_is_resumable) X(SSL_SESSION_get_protocol_version)                            \
     X(SSL_SESSION_get_timeout) X(SSL_SESSION_get_ticket_lifetime_hint)                        \
     X(SSL_SESSION_set_max_early_data) X(i2d_SSL_SESSION) X(d2i_SSL_SESSION)                   \
     X(OpenSSL_version_num) X(OPENSSL_sk_num) X(OPENSSL_sk_value) X(OPENSSL_sk_new_null)       \
@@ -60,12 +63,29 @@
     X(X509_get_issuer_name) X(X509_get_subject_name) X(X509_STORE_get_get_issuer)             \
     X(X509_STORE_get_lookup_certs) X(SSL_SESSION_new)
 
+/*
+ * Functions that only some libssl versions have, or that a newer one
+ * deprecates: name and our own pointer type, so no deprecated declaration
+ * is referenced and a function newer than the headers we build with can
+ * still be used. NULL when the program's libssl lacks one; callers check,
+ * or use the wrappers below.
+ */
+#define OSSL_OPTIONAL(X)                                                                      \
+    X(SSL_SESSION_get_time_ex, time_t (*)(const SSL_SESSION *)) /* 3.3 */                     \
+    X(SSL_SESSION_get_time, long (*)(const SSL_SESSION *))      /* deprecated in 3.4 */       \
+    X(SSL_is_quic, int (*)(const SSL *))                        /* 3.2 */                     \
+    X(OSSL_QUIC_client_method, const SSL_METHOD *(*)(void))     /* 3.2 */                     \
+    X(OSSL_QUIC_client_thread_method, const SSL_METHOD *(*)(void)) /* 3.2 */
+
 #define OSSL_FIELD(name) __typeof__(&name) name;
+#define OSSL_OPTIONAL_FIELD(name, type) __typeof__(type) name;
 struct ossl_fns {
     OSSL_HOOKED(OSSL_FIELD)
     OSSL_USED(OSSL_FIELD)
+    OSSL_OPTIONAL(OSSL_OPTIONAL_FIELD)
 };
 #undef OSSL_FIELD
+#undef OSSL_OPTIONAL_FIELD
 
 /* The resolved functions. Valid for hooked ones once ossl_load() >= OSSL_PASSTHROUGH. */
 extern struct ossl_fns ossl;
@@ -83,6 +103,24 @@ enum ossl_status {
  * both then bind to our hooks and we could not tell whose call we serve.
  */
 enum ossl_status ossl_load(void);
+
+/*
+ * ossl_session_time - when sess was made (seconds since the epoch), through
+ * SSL_SESSION_get_time_ex where the program's libssl has it (no 2038 limit)
+ * and SSL_SESSION_get_time before 3.3. Only once ossl_load() == OSSL_READY,
+ * which requires one of them.
+ */
+int64_t ossl_session_time(const SSL_SESSION *sess);
+
+/*
+ * ossl_is_quic - 1 if ssl belongs to a QUIC connection (OpenSSL 3.2+): a
+ * QUIC connection or stream object, or the TLS object inside a QUIC
+ * connection, which the QUIC stack drives through SSL_do_handshake (so our
+ * hook sees it) and which shares the connection's QUIC context. We leave
+ * them alone: QUIC carries its session state (transport parameters) in
+ * ways our keys and offers do not follow. 0 for libssl without QUIC.
+ */
+int ossl_is_quic(const SSL *ssl);
 
 /*
  * ossl_still_single - whether the process still maps a single libssl; checked

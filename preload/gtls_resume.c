@@ -16,6 +16,7 @@
 #include "gtls_verify.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,8 +111,11 @@ void gresume_note_compat(gnutls_session_t s)
         c->compat = 1;
 }
 
-/* Keep the session GnuTLS holds now, with what an offer will need. */
-static void capture(gnutls_session_t s, struct gtls_conn *c)
+/*
+ * Keep the session GnuTLS holds now, with what an offer will need.
+ * may_defer: judging it may wait for the program's first record I/O.
+ */
+static void capture(gnutls_session_t s, struct gtls_conn *c, int may_defer)
 {
     struct ar_session ss;
     gnutls_datum_t d = {NULL, 0};
@@ -149,6 +153,13 @@ static void capture(gnutls_session_t s, struct gtls_conn *c)
         /* Nothing in the handshake verifies: the program checks afterwards,
          * or never, and may skip its check on a resumed session, trusting
          * its own cache. Keep only sessions whose certificate is trusted. */
+        if (!c->verify_in_hs && ss.verify_result != 0 && may_defer && gtls_trust_empty(s)) {
+            /* No trust loaded yet (libcurl 8 loads it when it verifies,
+             * after the handshake): judge the session once it is. */
+            c->capture_later = 1;
+            session_clear(&ss);
+            return;
+        }
         if (!c->verify_in_hs && ss.verify_result != 0) {
             log_debug("%s: not stored: certificate not trusted and the handshake does not "
                       "verify it", c->label);
@@ -207,7 +218,11 @@ static const char *offer(gnutls_session_t s, struct gtls_conn *c)
      * full handshake may meet a certificate that is trusted now. And where
      * the handshake does not verify, only trusted certificates go (capture). */
     long now_status = gtls_trust_status(s, c, &ss.chain, gtls_expected_host(c));
-    if (now_status != 0 && (ss.verify_result == 0 || !c->verify_in_hs)) {
+    /* Nothing to check against yet, and the handshake does not verify: the
+     * program loads its trust after the handshake (libcurl 8). The check
+     * waits for its first record I/O (gresume_io_refused). */
+    int defer = now_status != 0 && !c->verify_in_hs && gtls_trust_empty(s);
+    if (now_status != 0 && !defer && (ss.verify_result == 0 || !c->verify_in_hs)) {
         if (ss.single_use) /* another connection, with other trust, may still use it */
             state_keep(c->key, c->label, &ss, now_seconds());
         session_clear(&ss);
@@ -221,6 +236,10 @@ static const char *offer(gnutls_session_t s, struct gtls_conn *c)
         return "stored session unreadable";
     }
     c->offered = 1;
+    c->recheck_io = defer;
+    if (defer)
+        log_debug("%s: no trust loaded yet: the trust check waits for the first record",
+                  c->label);
     c->born = ss.born;
     c->status = ss.verify_result;
     c->chain = ss.chain; /* kept for the tickets this resumption brings */
@@ -282,11 +301,13 @@ int gresume_after_handshake(gnutls_session_t s, int ret)
         if (state_note_handshake(c->label, version_name(s), c->program_data, c->offered, resumed,
                                  c->why_not))
             drop_stale(c);
+        if (!(c->offered && resumed))
+            c->recheck_io = 0; /* a full handshake: the program checks it as always */
         if (c->offered && resumed && !c->custom_transport)
             nodelay_begin(&c->nodelay, gtls.gnutls_transport_get_int(s));
         /* TLS 1.2: the session, unless this resumed it and no new ticket came. */
         if (!tls13 && (!resumed || (gtls.gnutls_session_get_flags(s) & GNUTLS_SFLAGS_SESSION_TICKET)))
-            capture(s, c);
+            capture(s, c, 1);
         else
             c->want_ticket = c->key != NULL && !c->program_data;
     } else if (gtls.gnutls_error_is_fatal(ret)) {
@@ -303,12 +324,52 @@ int gresume_after_handshake(gnutls_session_t s, int ret)
     return ret;
 }
 
+/*
+ * The trust check an offer could not make (see offer): by its first record
+ * the program has loaded its trust (libcurl 8 verifies right after the
+ * handshake). If it still trusts nothing, it verifies nothing with these
+ * credentials, and a full handshake would have been accepted as well.
+ */
+static void recheck_trust(gnutls_session_t s, struct gtls_conn *c)
+{
+    if (gtls_trust_empty(s)) {
+        log_debug("%s: still no trust loaded: nothing to check against", c->label);
+        return;
+    }
+    if (gtls_trust_status(s, c, &c->chain, gtls_expected_host(c)) == 0)
+        return;
+    c->poisoned = 1;
+    stats_add(AR_STAT_FAILED);
+    log_info("%s records refused (resumed, but its certificate is not trusted by this "
+             "connection)", c->label);
+}
+
+/* Taken only for a session with a deferred check, at its first I/O calls,
+ * so that a sending and a receiving thread both wait for the verdict. */
+static pthread_mutex_t deferred_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int gresume_io_refused(gnutls_session_t s)
 {
     if (!gtls_tracking())
         return 0;
     struct gtls_conn *c = gconn_get(s);
-    return c != NULL && c->poisoned;
+    if (c == NULL)
+        return 0;
+    if (c->recheck_io || c->capture_later) {
+        int saved = errno;
+        pthread_mutex_lock(&deferred_lock);
+        if (c->recheck_io) {
+            recheck_trust(s, c); /* poisoned is set before the flag is cleared */
+            c->recheck_io = 0;
+        }
+        if (c->capture_later) {
+            c->capture_later = 0;
+            capture(s, c, 0);
+        }
+        pthread_mutex_unlock(&deferred_lock);
+        errno = saved;
+    }
+    return c->poisoned;
 }
 
 static void take_ticket(gnutls_session_t s, struct gtls_conn *c)
@@ -318,7 +379,7 @@ static void take_ticket(gnutls_session_t s, struct gtls_conn *c)
     if (!(gtls.gnutls_session_get_flags(s) & GNUTLS_SFLAGS_SESSION_TICKET))
         return;
     c->want_ticket = 0; /* GnuTLS keeps the last ticket only: one per session */
-    capture(s, c);
+    capture(s, c, 0);
 }
 
 void gresume_after_send(gnutls_session_t s)
@@ -346,6 +407,10 @@ void gresume_deinit(gnutls_session_t s)
     int saved = errno;
     struct gtls_conn *c = gconn_get(s);
     take_ticket(s, c);
+    if (c != NULL && c->capture_later) { /* no record moved: judge it now */
+        c->capture_later = 0;
+        capture(s, c, 0);
+    }
     if (c != NULL)
         nodelay_end(&c->nodelay);
     gconn_free(s);

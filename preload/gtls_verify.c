@@ -138,6 +138,27 @@ long gtls_handshake_status(gnutls_session_t s, const char *host)
     return (long)status;
 }
 
+int gtls_trust_empty(gnutls_session_t s)
+{
+    gnutls_certificate_credentials_t cred = NULL;
+    gnutls_x509_trust_list_t tlist = NULL;
+    gnutls_x509_trust_list_iter_t iter = NULL;
+    gnutls_x509_crt_t ca = NULL;
+
+    if (gtls.gnutls_credentials_get(s, GNUTLS_CRD_CERTIFICATE, (void **)&cred) < 0 || cred == NULL)
+        return 0;
+    gtls.gnutls_certificate_get_trust_list(cred, &tlist);
+    if (tlist == NULL)
+        return 0;
+    /* The first CA, if any, is a copy: freed at once. */
+    int ret = gtls.gnutls_x509_trust_list_iter_get_ca(tlist, &iter, &ca);
+    if (ca != NULL)
+        gtls.gnutls_x509_crt_deinit(ca);
+    if (iter != NULL)
+        gtls.gnutls_x509_trust_list_iter_deinit(iter);
+    return ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE;
+}
+
 int gtls_session_tramp(gnutls_session_t s)
 {
     struct gtls_conn *c = gconn_get(s);

@@ -206,8 +206,8 @@ static const char *ctx_hello(SSL_CTX *ctx, unsigned long long *out)
 
 void policy_note_new(SSL *ssl)
 {
-    if (ossl.SSL_is_dtls(ssl))
-        return; /* DTLS is left alone: no hello recorded, no offer */
+    if (ossl.SSL_is_dtls(ssl) || ossl_is_quic(ssl))
+        return; /* DTLS and QUIC are left alone: no probe, no hello, no offer */
     struct ar_conn *c = conn_attach(ssl);
     if (c == NULL)
         return;

@@ -80,7 +80,7 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
     }
     /* Lifetime: the session's own, capped from the original full handshake. */
     int64_t cap = s.single_use ? AR_MAX_AGE_TLS13 : AR_MAX_AGE_TLS12;
-    int64_t issued = (int64_t)ossl.SSL_SESSION_get_time(sess);
+    int64_t issued = ossl_session_time(sess);
     int64_t expires = issued + ossl.SSL_SESSION_get_timeout(sess);
     unsigned long hint = ossl.SSL_SESSION_get_ticket_lifetime_hint(sess);
     if (hint > 0 && issued + (int64_t)hint < expires)
@@ -123,7 +123,7 @@ static void capture_guarded(SSL *ssl, SSL_SESSION *sess)
 /* Whether this call starts a client handshake we have not seen yet. */
 static struct ar_conn *starting_client(SSL *ssl, enum start_kind how)
 {
-    if (!ossl.SSL_in_before(ssl))
+    if (!ossl.SSL_in_before(ssl) || ossl_is_quic(ssl))
         return NULL;
     if (ossl.SSL_is_server(ssl)) {
         if (how != START_CONNECT)

@@ -37,10 +37,18 @@ static enum ossl_status resolve_all(void)
         log_debug("OpenSSL function %s not found", #name);                         \
         missing_used++;                                                            \
     }
+#define OSSL_RESOLVE_OPTIONAL(name, type) ossl.name = (__typeof__(type))dl_lookup(handle, #name);
     OSSL_HOOKED(OSSL_RESOLVE_HOOKED)
     OSSL_USED(OSSL_RESOLVE_USED)
+    OSSL_OPTIONAL(OSSL_RESOLVE_OPTIONAL)
 #undef OSSL_RESOLVE_HOOKED
 #undef OSSL_RESOLVE_USED
+#undef OSSL_RESOLVE_OPTIONAL
+    /* One of the two is needed; a future libssl may drop the old one. */
+    if (ossl.SSL_SESSION_get_time_ex == NULL && ossl.SSL_SESSION_get_time == NULL) {
+        log_debug("OpenSSL has neither SSL_SESSION_get_time_ex nor SSL_SESSION_get_time");
+        missing_used++;
+    }
     /* The handle only pins a library the program already holds; keep it. */
     atomic_store(&seen_adds, scan.adds);
     if (ossl.SSL_connect == NULL)
@@ -90,4 +98,22 @@ int ossl_still_single(void)
     }
     atomic_store(&seen_adds, adds);
     return 1;
+}
+
+int64_t ossl_session_time(const SSL_SESSION *sess)
+{
+    if (ossl.SSL_SESSION_get_time_ex != NULL)
+        return (int64_t)ossl.SSL_SESSION_get_time_ex(sess);
+    return (int64_t)ossl.SSL_SESSION_get_time(sess);
+}
+
+int ossl_is_quic(const SSL *ssl)
+{
+    if (ossl.SSL_is_quic != NULL && ossl.SSL_is_quic(ssl))
+        return 1;
+    if (ossl.OSSL_QUIC_client_method == NULL)
+        return 0;
+    const SSL_METHOD *m = ossl.SSL_CTX_get_ssl_method(ossl.SSL_get_SSL_CTX(ssl));
+    return m == ossl.OSSL_QUIC_client_method() ||
+           (ossl.OSSL_QUIC_client_thread_method != NULL && m == ossl.OSSL_QUIC_client_thread_method());
 }

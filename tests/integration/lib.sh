@@ -196,10 +196,16 @@ _nginx_dir() { echo "$T_DIR/nginx-$1"; }
 #   port=N                           this port (e.g. for a restart)
 #   timeout=T                        ssl_session_timeout (default 5m, nginx's);
 #                                    also the TLS 1.3 ticket lifetime it sends
+#   quic                             also HTTP/3 on the same port (UDP; nginx
+#                                    with http_v3_module); keepalive_timeout
+#                                    10s, from which nginx takes QUIC's idle
+#                                    timeout (0 ends each QUIC connection)
+# Besides access.log, groups.log has '$ssl_session_reused $ssl_protocol
+# $ssl_curve $server_protocol' per request (the key exchange group, HTTP/3).
 # Sets and exports NGINX_PORT and <NAME>_PORT; `nginx_port NAME` prints it.
 nginx_start() {
     local name=$1; shift
-    local dir proto=TLSv1.3 tickets=on cache=none cert=srv1 vc="" port="" stimeout=5m o
+    local dir proto=TLSv1.3 tickets=on cache=none cert=srv1 vc="" port="" stimeout=5m o quic=
     dir=$(_nginx_dir "$name")
     for o in "$@"; do
         case $o in
@@ -213,6 +219,7 @@ nginx_start() {
         clientcert) vc="ssl_verify_client optional_no_ca;" ;;
         port=*) port=${o#port=} ;;
         timeout=*) stimeout=${o#timeout=} ;;
+        quic) quic=1 ;;
         *) echo "nginx_start: unknown option $o" >&2; return 2 ;;
         esac
     done
@@ -239,9 +246,12 @@ http {
     scgi_temp_path $dir/scgi;
     log_format autoresume '\$ssl_session_reused \$ssl_protocol \$ssl_client_fingerprint \$request_uri';
     access_log $dir/access.log autoresume;
+    log_format groups '\$ssl_session_reused \$ssl_protocol \$ssl_curve \$server_protocol';
+    access_log $dir/groups.log groups;
     keepalive_timeout 0;
     server {
         listen 127.0.0.1:$port ssl;
+        ${quic:+listen 127.0.0.1:$port quic; http3 on; keepalive_timeout 10s;}
         server_name localhost;
         ssl_certificate $CERTS/$cert.pem;
         ssl_certificate_key $CERTS/$cert.key;

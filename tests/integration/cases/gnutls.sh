@@ -10,6 +10,8 @@
 #       one store: all succeed, the server resumes at least 5.
 #   gnutls.git.CFG
 #       4 separate `autoresume git ls-remote` runs (libcurl-gnutls): 3 resumed.
+#   gnutls.git.sec.trust-change.CFG
+#       git trusting CA1, then git trusting CA2 fails as without the library.
 #   gnutls.no-cross-library[.curl].PROTO
 #       one store shared by GnuTLS and OpenSSL clients (wget, python, [curl,]
 #       wget, python): a GnuTLS session is never offered to OpenSSL (the
@@ -34,6 +36,9 @@
 #       GnuTLS programs do (MODE none, auto, callback, manual): 4 of 5 resumed.
 #   gnutls.c.program-hook.WHICH
 #       a program's handshake hook is called as without the library.
+#   gnutls.c.lazy-trust.PROTO
+#       the same with the CA loaded only after the handshake (-L, as libcurl
+#       8 on Debian 13 does): the trust check waits for the first record.
 #   gnutls.c.threads.PROTO
 #       8 threads x 25 connections in one process: all succeed, 80% resumed.
 #   gnutls.c.nodelay-window.PROTO
@@ -46,7 +51,9 @@
 #       trust store (CA2), another SNI and name, the same SNI but another
 #       name to verify, a verify callback that rejects the certificate, or
 #       verifying where the first did not, must fail exactly as without the
-#       library, and nothing is served to it.  MODE: auto, callback, manual,
+#       library, and nothing is served to it. trust-change.lazy-MODE: both
+#       load their CA after the handshake (-L); lazy-manual-full fails at its
+#       first record instead of at its own (skipped) verify step.  MODE: auto, callback, manual,
 #       manual-full (verifies full handshakes only, with its own cache -o).
 #       These pass with the library off; they fail if a session won under
 #       the first settings is offered to the second as it is (GnuTLS checks
@@ -359,12 +366,13 @@ t_register gnutls.c.no-tickets-flag.tls12-tickets "t_gnutls_no_tickets tls12-tic
 # the library alone makes connections 2..5 resume.  The client's own
 # gnutls_session_is_resumed must agree with the server.
 
-t_gnutls_verify() {
+t_gnutls_verify() { # MODE PROTO [GTLS-ARG...]
     local mode=$1 proto=$2
+    shift 2
     gtls_build
     nginx_start s "$proto" tickets nocache || t_fatal "nginx did not start"
-    gtls_run c off -n 5 -v "$mode" -c "$CERTS/ca1.pem" -s localhost
-    t_assert_status $? 0 "gtls_client -v $mode"
+    gtls_run c off -n 5 -v "$mode" -c "$CERTS/ca1.pem" -s localhost "$@"
+    t_assert_status $? 0 "gtls_client -v $mode $*"
     t_assert_eq "$(gtls_count c '^conn [0-9]+ ok ')" 5 "connections ok"
     nginx_stop s
     t_assert_eq "$(gtls_count c ' resumed=1 ')" "$(count_reused s)" \
@@ -377,6 +385,13 @@ for mode in none auto callback manual; do
     for proto in tls13 tls12; do
         t_register "gnutls.c.verify-$mode.$proto" "t_gnutls_verify $mode $proto"
     done
+done
+# -L: the CA file goes into the credentials after the handshake, as libcurl 8
+# (Debian 13) does: at the offer there is nothing to check the kept chain
+# against, so the check waits for the first record (and a TLS 1.2 session
+# is judged and kept then).
+for proto in tls13 tls12; do
+    t_register "gnutls.c.lazy-trust.$proto" "t_gnutls_verify manual $proto -L"
 done
 
 # --------------------------------------------------------------- 7. security --
@@ -402,8 +417,13 @@ gtls_sec_pair() {
     gtls_run second "$st" -n 1 "${second[@]}"
     t_assert_match "$(gtls_outcome second.base)" '^conn 0 error ' \
         "second process (${second[*]}) fails without the library"
-    t_assert_eq "$(gtls_outcome second)" "$(gtls_outcome second.base)" \
-        "second process with the library: the same outcome as without it"
+    if [[ ${GTLS_SEC_STAGE:-same} == same ]]; then
+        t_assert_eq "$(gtls_outcome second)" "$(gtls_outcome second.base)" \
+            "second process with the library: the same outcome as without it"
+    else
+        t_assert_match "$(gtls_outcome second)" '^conn 0 error ' \
+            "second process with the library fails too (at its first record: $GTLS_SEC_STAGE)"
+    fi
     nginx_stop s
     echo "server: $(reused_column s)"
     t_assert_eq "$(count_lines s)" 1 "requests served (the first process only)"
@@ -416,6 +436,18 @@ own_opt() { [[ $1 == manual-full ]] && echo -o; }
 t_gnutls_sec_trust() { # MODE PROTO
     gtls_sec_pair "$2" srv1 -v "$1" -c "$CERTS/ca1.pem" -s localhost \
         -- $(own_opt "$1") -v "$1" -c "$CERTS/ca2.pem" -s localhost
+}
+
+# -L (trust loaded after the handshake, libcurl 8): the offer cannot check
+# the chain; the check at the first record must. manual verifies a resumed
+# session itself (curl does), so it fails as without the library; manual-full
+# skips its own check on a resumed session, so only the library's check at
+# the first record stops it (it fails there, not at its own verify step).
+t_gnutls_sec_lazy() { # MODE PROTO
+    local stage=same
+    [[ $1 == manual-full ]] && stage="refused before the request"
+    GTLS_SEC_STAGE=$stage gtls_sec_pair "$2" srv1 -L -v manual -c "$CERTS/ca1.pem" -s localhost \
+        -- $(own_opt "$1") -L -v "$1" -c "$CERTS/ca2.pem" -s localhost
 }
 
 t_gnutls_sec_name() { # PROTO
@@ -454,6 +486,8 @@ for proto in tls13 tls12; do
         [[ $mode == manual-full && ${AR_KNOWN_BUGS:-0} != 1 ]] && continue
         t_register "gnutls.sec.verify-name-change.$mode.$proto" "t_gnutls_sec_vname $mode $proto"
     done
+    t_register "gnutls.sec.trust-change.lazy-manual.$proto" "t_gnutls_sec_lazy manual $proto"
+    t_register "gnutls.sec.trust-change.lazy-manual-full.$proto" "t_gnutls_sec_lazy manual-full $proto"
     t_register "gnutls.sec.name-change.$proto" "t_gnutls_sec_name $proto"
     t_register "gnutls.sec.pin-change.$proto" "t_gnutls_sec_pin $proto"
 done
@@ -579,9 +613,10 @@ for which in any ticket; do
 done
 
 # ----------------------------------------- 12. git (libcurl-gnutls) across runs --
-# git's https transport (git-remote-https) is libcurl-gnutls 7.88, which
-# inits GnuTLS with GNUTLS_NO_TICKETS and moves data through its own
-# push/pull functions (keyed without a port). 4 separate `autoresume git
+# git's https transport (git-remote-https) is libcurl-gnutls (7.88 on Debian
+# 12, 8.14 on 13), which inits GnuTLS with GNUTLS_NO_TICKETS and moves data
+# through its own push/pull functions (keyed without a port); libcurl 8 loads
+# its CA file only after the handshake (see gnutls.c.lazy-trust). 4 separate `autoresume git
 # ls-remote` runs against nginx: git then fails ("not valid: is this a git
 # repository?", nginx answers "ok"), after the TLS connection, which is what
 # is judged: the server resumes at least 3. TLS 1.2 needs the server's
@@ -603,9 +638,38 @@ t_gnutls_git() {
     server_check s 4 3
 }
 
+# gnutls.git.sec.trust-change.CFG: a git run trusting CA1 leaves a session in
+# the store; a run trusting only CA2 must then fail as it does without the
+# library (libcurl 8 verifies the resumed session itself once it has loaded
+# CA2), and be served nothing.
+t_gnutls_git_sec() {
+    local cfg=$1 st
+    command -v git >/dev/null || t_fatal "missing tool git"
+    st=$(new_store)
+    nginx_start s $(cfg_opts "$cfg") || t_fatal "nginx did not start"
+    git_run() { # LABEL CA [with the library]
+        local label=$1 ca=$2
+        shift 2
+        GIT_SSL_CAINFO="$CERTS/$ca.pem" GIT_CONFIG_NOSYSTEM=1 HOME="$T_DIR" AUTORESUME_CACHE=$st \
+            run_client "$label" "$@" git ls-remote "https://localhost:$NGINX_PORT/x.git"
+    }
+    git_run first ca1 ar_wrapper
+    t_assert_match "$(cat "$T_DIR/first.err")" 'not valid: is this a git repository' \
+        "first run (CA1) gets through TLS"
+    git_run second.base ca2
+    local base=$?
+    git_run second ca2 ar_wrapper
+    t_assert_status $? "$base" "second run (CA2) with the library: as without it"
+    t_assert_nomatch "$(cat "$T_DIR/second.err")" 'not valid: is this a git repository' \
+        "second run (CA2) does not get through TLS"
+    nginx_stop s
+    t_assert_eq "$(count_lines s)" 1 "requests served (the first run only)"
+}
+
 for cfg in tls13-tickets tls12-cache; do
     ((GTLS_ASAN)) && break
     t_register "gnutls.git.$cfg" "t_gnutls_git $cfg"
+    t_register "gnutls.git.sec.trust-change.$cfg" "t_gnutls_git_sec $cfg"
 done
 
 # ------------------- 13. what a resumed handshake skips besides the certificate --

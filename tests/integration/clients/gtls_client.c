@@ -14,6 +14,9 @@
  *                   full handshakes only: a program whose own cache (-o)
  *                   holds only sessions it verified); default none
  *     -c CAFILE     trust only this CA file
+ *     -L            load CAFILE into the credentials only after the
+ *                   handshake, right before verifying, as libcurl 8 does
+ *                   (git's https transport on Debian 13)
  *     -C CERT -K KEY  client certificate
  *     -p PRIORITY   priority string (default: gnutls_set_default_priority)
  *     -P PRIORITY   the priority string of the odd-numbered connections
@@ -57,7 +60,7 @@
 #include <unistd.h>
 
 static const char *expect_host;
-static int reject_all;
+static int reject_all, lazy_trust;
 static __thread int hook_pre, hook_post;
 
 static int count_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
@@ -110,7 +113,8 @@ static gnutls_certificate_credentials_t make_creds(const char *ca, const char *v
     gnutls_certificate_credentials_t cred;
     if (gnutls_certificate_allocate_credentials(&cred) < 0)
         return NULL;
-    if (ca != NULL && gnutls_certificate_set_x509_trust_file(cred, ca, GNUTLS_X509_FMT_PEM) < 0)
+    if (ca != NULL && !lazy_trust &&
+        gnutls_certificate_set_x509_trust_file(cred, ca, GNUTLS_X509_FMT_PEM) < 0)
         fprintf(stderr, "cannot load %s\n", ca);
     if (cert != NULL &&
         gnutls_certificate_set_x509_key_file(cred, cert, key, GNUTLS_X509_FMT_PEM) < 0)
@@ -133,13 +137,16 @@ static void *worker(void *arg)
     int base = (int)(intptr_t)arg * n;
     gnutls_datum_t saved = {NULL, 0};
     gnutls_certificate_credentials_t cred = NULL;
+    int cred_has_ca = 0; /* -L: CAFILE was loaded into cred */
 
     for (int i = base; i < base + n; i++) {
         gnutls_session_t s;
         const char *err = NULL;
         int ret = 0;
-        if (cred == NULL)
+        if (cred == NULL) {
             cred = make_creds(ca, vmode, cert, key);
+            cred_has_ca = 0;
+        }
         int fd = tcp_connect(host, port);
         if (fd < 0) {
             printf("conn %d error connect: refused\n", i);
@@ -176,6 +183,10 @@ static void *worker(void *arg)
         }
         unsigned listed = 0;
         gnutls_certificate_get_peers(s, &listed);
+        if (lazy_trust && ca != NULL && !cred_has_ca &&
+            gnutls_certificate_set_x509_trust_file(cred, ca, GNUTLS_X509_FMT_PEM) < 0)
+            fprintf(stderr, "cannot load %s\n", ca);
+        cred_has_ca = 1;
         if (strcmp(vmode, "manual") == 0 ||
             (strcmp(vmode, "manual-full") == 0 && !gnutls_session_is_resumed(s))) {
             unsigned status = 0;
@@ -239,7 +250,7 @@ int main(int argc, char **argv)
     int threads = 1, fast_exit = 0, opt;
     const char *vhost = NULL, *insecure_sign = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxNTt:H:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxLNTt:H:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -256,6 +267,7 @@ int main(int argc, char **argv)
         case 'k': shared_creds = 1; break;
         case 'x': fast_exit = 1; break;
         case 'r': reject_all = 1; break;
+        case 'L': lazy_trust = 1; break;
         case 'N': show_nodelay = 1; break;
         case 'T': no_tickets = 1; break;
         case 't': threads = atoi(optarg); break;
@@ -264,7 +276,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-P PRIO] [-D BITS] [-I SIGN] [-o] [-k] [-r] [-x] [-N] [-T] [-t T] [-H any|ticket] HOST PORT\n",
+        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-P PRIO] [-D BITS] [-I SIGN] [-o] [-k] [-r] [-x] [-L] [-N] [-T] [-t T] [-H any|ticket] HOST PORT\n",
                 argv[0]);
         return 2;
     }
