@@ -206,11 +206,15 @@ static const char *ctx_hello(SSL_CTX *ctx, unsigned long long *out)
 
 void policy_note_new(SSL *ssl)
 {
-    if (ossl.SSL_is_dtls(ssl) || ossl_is_quic(ssl))
-        return; /* DTLS and QUIC are left alone: no probe, no hello, no offer */
+    if (ossl_is_quic(ssl))
+        return; /* left alone entirely (ossl_sym.h) */
     struct ar_conn *c = conn_attach(ssl);
     if (c == NULL)
         return;
+    if (ossl.SSL_is_dtls(ssl)) {
+        c->hello_why = "DTLS is left alone"; /* no probe, so no offer */
+        return;
+    }
     ossl.ERR_set_mark();
     c->hello_why = ctx_hello(ossl.SSL_get_SSL_CTX(ssl), &c->hello);
     c->hello_known = c->hello_why == NULL;
