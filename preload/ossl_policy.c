@@ -109,7 +109,7 @@ static const char *opaque_setting(SSL *ssl, const struct ar_conn *c)
 {
     if (c->opaque != NULL)
         return c->opaque;
-    /* The probe, an SSL of the context, would call the context's. */
+    /* The context's too: one set after SSL_new, when the probe had run. */
     void *cb = (void *)ossl.SSL_get_security_callback(ssl);
     void *ctx_cb = (void *)ossl.SSL_CTX_get_security_callback(ossl.SSL_get_SSL_CTX(ssl));
     if ((cb != NULL && !in_libssl(cb)) || (ctx_cb != NULL && !in_libssl(ctx_cb)))
