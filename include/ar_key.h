@@ -18,6 +18,9 @@ struct ar_key_input {
     const char *server_name;    /* SNI sent, or NULL */
     const char *peer_ip;        /* numeric peer address (or a connect BIO target), or NULL */
     unsigned port;              /* peer port; 0 if unknown */
+    unsigned seen_port;         /* no socket: the port of the TCP socket the thread
+                                 * connected (ar_conntrack.h), 0 if unknown; used
+                                 * only with a server name, as a refinement */
     int verify_peer;            /* peer certificate verified (fails the handshake) */
     const char *expect_hosts;   /* expected names, '\n'-separated, or NULL */
     const char *expect_ip;      /* expected IP (X509_VERIFY_PARAM), or NULL */

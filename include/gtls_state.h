@@ -33,6 +33,8 @@ struct gtls_conn {
     int offered;           /* we called gnutls_session_set_data */
     int program_data;      /* the program set its own session data */
     int custom_transport;  /* push/pull functions: the transport is no socket */
+    int seen_known;        /* then seen_port is the port of the socket this thread */
+    unsigned seen_port;    /* connected (ar_conntrack.h), claimed by this session */
     unsigned init_flags;   /* gnutls_init's flags */
     int compat;            /* gnutls_session_enable_compatibility_mode (no EMS) */
     int want_ticket;       /* TLS 1.3: capture the next ticket that arrives */

@@ -39,6 +39,8 @@ struct ar_conn {
     unsigned long long hello;
     const char *hello_why;  /* static: why it is not known */
     int failed;             /* a deferred trust check failed: the connection is dead */
+    int seen_known;         /* no socket: seen_port is the port of the one this */
+    unsigned seen_port;     /* thread connected (ar_conntrack.h), claimed by us */
 };
 
 /*

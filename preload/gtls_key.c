@@ -18,6 +18,7 @@
  * is offered only under the settings its full handshake passed.
  */
 #include "gtls_key.h"
+#include "ar_conntrack.h"
 #include "ar_key.h"
 #include "ar_sock.h"
 #include "gtls_verify.h"
@@ -157,6 +158,12 @@ int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
     in.server_name = c->sni;
     in.has_socket = peer_of(s, c, ip, sizeof ip, &in.port);
     in.peer_ip = in.has_socket ? ip : NULL;
+    if (!in.has_socket) { /* libcurl's push/pull functions: the socket this thread connected */
+        int fd;
+        if (!c->seen_known && conntrack_guess(&c->seen_port, &fd))
+            c->seen_known = 1;
+        in.seen_port = c->seen_known ? c->seen_port : 0;
+    }
     key_label(&in, c->label, sizeof c->label);
 
     if (gtls.gnutls_credentials_get(s, GNUTLS_CRD_CERTIFICATE, (void **)&cred) == 0 && cred != NULL) {

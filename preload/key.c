@@ -101,12 +101,14 @@ int key_make(const struct ar_key_input *in, char *out, size_t cap, const char **
     }
     put_fmt(&s, "v2");
     put_str(&s, "lib", in->library);
-    put_str(&s, "via", in->has_socket ? "tcp" : "nosock");
+    /* A port seen on the thread's socket only ever splits a name's key. */
+    int seen = !in->has_socket && has_name && in->seen_port != 0;
+    put_str(&s, "via", in->has_socket ? "tcp" : seen ? "seen" : "nosock");
     if (has_name)
         put_str(&s, "sni", in->server_name);
     else
         put_str(&s, "peer", in->peer_ip);
-    put_fmt(&s, "|port=%u", in->has_socket ? in->port : 0u);
+    put_fmt(&s, "|port=%u", in->has_socket ? in->port : seen ? in->seen_port : 0u);
     put_fmt(&s, "|vp=%d", in->verify_peer ? 1 : 0);
     put_str(&s, "host", in->expect_hosts);
     put_str(&s, "hip", in->expect_ip);
@@ -142,6 +144,8 @@ void key_label(const struct ar_key_input *in, char *out, size_t cap)
     }
     if (in->has_socket)
         put_fmt(&s, ":%u", in->port);
+    else if (in->seen_port != 0 && in->server_name && in->server_name[0])
+        put_fmt(&s, ":%u", in->seen_port);
     else
         put_raw(&s, ":?", 2);
     if (s.overflow && cap > 4)

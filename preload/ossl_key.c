@@ -3,6 +3,7 @@
  * fixed before the handshake starts.
  */
 #include "ossl_key.h"
+#include "ar_conntrack.h"
 #include "ar_key.h"
 #include "ar_sock.h"
 #include "ossl_policy.h"
@@ -102,6 +103,12 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
     in.server_name = ossl.SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     in.has_socket = peer_of(ssl, ip, sizeof ip, &in.port);
     in.peer_ip = in.has_socket ? ip : NULL;
+    if (!in.has_socket) { /* curl's BIO, memory BIOs: the socket this thread connected */
+        int fd;
+        if (!conn->seen_known && conntrack_guess(&conn->seen_port, &fd))
+            conn->seen_known = 1;
+        in.seen_port = conn->seen_known ? conn->seen_port : 0;
+    }
     in.verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
 
     X509_VERIFY_PARAM *param = ossl.SSL_get0_param(ssl);

@@ -176,3 +176,32 @@ Test(key, hash_is_fnv1a)
     cr_assert_eq(key_hash64("", 0), 1469598103934665603ULL);
     cr_assert_neq(key_hash64("a", 1), key_hash64("b", 1));
 }
+
+/* A port seen on the thread's socket (no socket on the connection) splits a
+ * name's key by port, never meets a real socket's key, and is no identity. */
+Test(key, seen_port_refines_a_name_only)
+{
+    char nosock[AR_KEY_MAX], seen1[AR_KEY_MAX], seen2[AR_KEY_MAX], tcp[AR_KEY_MAX], label[64];
+    const char *why = NULL;
+    struct ar_key_input in = base();
+    in.has_socket = 0;
+    in.peer_ip = NULL;
+    in.port = 0;
+    make(&in, nosock);
+    key_label(&in, label, sizeof label);
+    cr_assert_str_eq(label, "example.org:?");
+    in.seen_port = 443;
+    make(&in, seen1);
+    key_label(&in, label, sizeof label);
+    cr_assert_str_eq(label, "example.org:443");
+    in.seen_port = 8443;
+    make(&in, seen2);
+    cr_assert_str_neq(seen1, seen2);
+    cr_assert_str_neq(seen1, nosock);
+    struct ar_key_input t = base();
+    make(&t, tcp);
+    cr_assert_str_neq(seen1, tcp);
+    in.server_name = NULL; /* no name: a seen port is no identity */
+    cr_assert_eq(key_make(&in, seen1, sizeof seen1, &why), -1);
+    cr_assert_str_eq(why, "no server identity");
+}

@@ -1015,12 +1015,73 @@ t_prog_memory_bio() {
     t_assert_eq "$base_reused" 0 "resumed without the library"
     t_assert_eq "$(count_lines s)" 5 "requests seen by the server"
     t_assert_ge "$(count_reused s)" 4 "resumed with the library (server)"
-    t_assert_match "$(head -n 1 "$T_DIR/c.arlog" 2>/dev/null)" '^autoresume\[[0-9]+\]: localhost:\? ' \
-        "library label of a memory-BIO connection: name, no port"
+    t_assert_match "$(head -n 1 "$T_DIR/c.arlog" 2>/dev/null)" "^autoresume\\[[0-9]+\\]: localhost:$NGINX_PORT " \
+        "library label of a memory-BIO connection: name, and the port of the socket it connected"
 }
 
 t_register prog.memory-bio.membio "t_prog_memory_bio membio"
 t_register prog.memory-bio.asyncio "t_prog_memory_bio asyncio"
+
+# ------------------------------------------------ two ports of one name --
+# Two servers of one name on two ports, each with its own ticket keys (so a
+# session of one is refused by the other), used alternately by clients
+# whose TLS library sees no socket: curl (its own BIO) run after run through
+# the store, and python's memory BIOs and asyncio in one process. The
+# library learns the port from the socket the thread connected
+# (ar_conntrack.h); without it both ports share one key and every
+# connection offers the other port's session: nothing resumes. Judged by
+# each server's own count, with a control run without the library.
+t_two_ports() {
+    local client=$1 i p rc a b base_a base_b n=8
+    nginx_start a tls13 tickets nocache || t_fatal "nginx a did not start"
+    a=$NGINX_PORT
+    nginx_start b tls13 tickets nocache || t_fatal "nginx b did not start"
+    b=$NGINX_PORT
+    local -a ports=("$a" "$b")
+    # two_ports_run LABEL PRELOAD: the client's n connections, alternately to a and b.
+    two_ports_run() {
+        local label=$1 pre=$2 ok=0
+        case $client in
+        curl)
+            local st
+            st=$(flt_store)
+            for ((i = 0; i < n; i++)); do
+                p=${ports[i % 2]}
+                AUTORESUME_CACHE=$st run_client "$label$i" $pre curl -sS --cacert "$CERTS/ca1.pem" \
+                    "https://localhost:$p/$label" && ok=$((ok + 1))
+            done
+            t_assert_eq "$ok" "$n" "$label: curl runs that succeeded" ;;
+        *)
+            AUTORESUME_CACHE=off run_client "$label" $pre "${PY[@]}" "$CLIENTS/faults_membio.py" "$client" \
+                127.0.0.1 0 "$n" --ports "$a,$b" --cafile "$CERTS/ca1.pem" --server-hostname localhost
+            t_assert_status $? 0 "$label: every connection succeeded" ;;
+        esac
+    }
+    two_ports_run base ""
+    AUTORESUME_LOG=info AUTORESUME_LOG_FILE=$T_DIR/lib.arlog two_ports_run lib with_lib
+    sed 's/^/  ar: /' "$T_DIR/lib.arlog" 2>/dev/null
+    nginx_stop a
+    nginx_stop b
+    # Each log: the control run's n/2 requests, then the library's.
+    local lib_a lib_b h=$((n / 2))
+    base_a=$(nginx_log a | awk -v h=$h 'NR <= h && $1 == "r"' | wc -l)
+    base_b=$(nginx_log b | awk -v h=$h 'NR <= h && $1 == "r"' | wc -l)
+    lib_a=$(nginx_log a | awk -v h=$h 'NR > h && $1 == "r"' | wc -l)
+    lib_b=$(nginx_log b | awk -v h=$h 'NR > h && $1 == "r"' | wc -l)
+    t_assert_eq "$(count_lines a) $(count_lines b)" "$n $n" "requests seen by server a and b"
+    echo "measured: two-ports $client: without the library server a resumed $base_a, b $base_b;" \
+        "with it a $lib_a of $((n / 2)), b $lib_b of $((n / 2)); connections=$((2 * n)) faults=0"
+    if [[ $client == curl ]]; then
+        t_assert_eq "$base_a$base_b" 00 "resumed without the library (server a, b)"
+    fi
+    # Each port's first connection is a full handshake; every later one resumes.
+    t_assert_eq "$lib_a" $((n / 2 - 1)) "resumed with the library, server a (port $a)"
+    t_assert_eq "$lib_b" $((n / 2 - 1)) "resumed with the library, server b (port $b)"
+    t_assert_eq "$(grep -c 'refused' "$T_DIR/lib.arlog")" 0 "library log lines about a refused session"
+}
+t_register prog.two-ports.curl "t_two_ports curl"
+t_register prog.two-ports.membio "t_two_ports membio"
+t_register prog.two-ports.asyncio "t_two_ports asyncio"
 
 # -------------------------------------------------------------- nested TLS --
 # TLS inside TLS: python through an HTTPS proxy (clients/faults_nested.py

@@ -53,6 +53,22 @@ static SSL_CTX *ctx;
 static atomic_int stop, t_conns, t_ok, t_failed, t_reused;
 static atomic_int *child_ok, *child_reused; /* MAP_SHARED */
 
+/* Say why a thread connection failed (the first few only): stage, SSL
+ * error code, errno, OpenSSL's first queued error, bytes read. */
+static atomic_int told;
+static void tell_failure(const char *stage, int ssl_err, int err, int got)
+{
+    if (atomic_fetch_add(&told, 1) >= 5)
+        return;
+    char reason[256] = "none";
+    unsigned long e = ERR_peek_error();
+    if (e != 0)
+        ERR_error_string_n(e, reason, sizeof reason);
+    printf("thread connection failed: %s ssl_error=%d errno=%d (%s) got=%d openssl=%s\n", stage, ssl_err,
+           err, strerror(err), got, reason);
+    fflush(stdout);
+}
+
 /* One connection: returns 1 ok (and *reused), 0 failed. */
 static int one(int *reused)
 {
@@ -68,6 +84,7 @@ static int one(int *reused)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        tell_failure("connect", 0, errno, 0);
         close(fd);
         return 0;
     }
@@ -83,17 +100,27 @@ static int one(int *reused)
         }
         if (sent)
             SSL_set_tlsext_host_name(ssl, sent);
-        if (SSL_connect(ssl) == 1) {
+        int r = SSL_connect(ssl);
+        if (r == 1) {
             char req[512], buf[2048];
-            int got = 0, r, len;
+            int got = 0, len;
             len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
-            if (SSL_write(ssl, req, len) > 0)
+            if ((r = SSL_write(ssl, req, len)) > 0) {
                 while ((r = SSL_read(ssl, buf + got, (int)sizeof buf - 1 - got)) > 0)
                     got += r;
+            } else {
+                { int e = errno; tell_failure("write", SSL_get_error(ssl, r), e, 0); }
+            }
             buf[got] = '\0';
             ok = got > 12 && !strncmp(buf, "HTTP/1.1 200", 12);
+            if (!ok && got == 0 && r <= 0)
+                { int e = errno; tell_failure("read", SSL_get_error(ssl, r), e, got); }
+            else if (!ok)
+                tell_failure("response", 0, 0, got);
             *reused = SSL_session_reused(ssl);
             SSL_shutdown(ssl);
+        } else {
+            { int e = errno; tell_failure("handshake", SSL_get_error(ssl, r), e, 0); }
         }
         ERR_clear_error();
         SSL_free(ssl);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""faults_membio.py MODE HOST PORT N [--cafile F] [--server-hostname NAME]
+"""faults_membio.py MODE HOST PORT N [--cafile F] [--server-hostname NAME] [--ports P,Q...]
 
 N sequential HTTPS GET requests from ONE SSLContext where OpenSSL never sees
 a socket: the TLS records go through ssl.MemoryBIO pairs.
@@ -7,6 +7,9 @@ a socket: the TLS records go through ssl.MemoryBIO pairs.
   MODE asyncio  asyncio.open_connection(ssl=ctx) (asyncio's SSL protocol
                 uses SSLObject/MemoryBIO too)
 Python never resumes by itself (no session= is passed).
+
+--ports P,Q...: connection I goes to the I-th port of the list, round robin
+(PORT is then ignored), e.g. two servers of one name alternately.
 
 Prints "conn I ok reused=0|1 proto=P status=S" or "conn I error TYPE: MSG"
 per connection, then "summary connections=N ok=K failed=F reused=R".
@@ -38,10 +41,10 @@ def status_of(data):
     return parts[1].decode() if len(parts) > 1 else "none"
 
 
-def membio_one(ctx, a, sni):
+def membio_one(ctx, a, sni, port):
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = ctx.wrap_bio(inc, out, server_side=False, server_hostname=sni)
-    with socket.create_connection((a.host, a.port), timeout=20) as sock:
+    with socket.create_connection((a.host, port), timeout=20) as sock:
         def flush():
             data = out.read()
             if data:
@@ -83,9 +86,9 @@ def membio_one(ctx, a, sni):
         return obj.session_reused, obj.version(), status_of(body)
 
 
-async def asyncio_one(ctx, a, sni):
+async def asyncio_one(ctx, a, sni, port):
     reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(a.host, a.port, ssl=ctx, server_hostname=sni), 20)
+        asyncio.open_connection(a.host, port, ssl=ctx, server_hostname=sni), 20)
     obj = writer.get_extra_info("ssl_object")
     writer.write(request(sni or a.host))
     await writer.drain()
@@ -111,19 +114,22 @@ def main():
     ap.add_argument("n", type=int)
     ap.add_argument("--cafile")
     ap.add_argument("--server-hostname")
+    ap.add_argument("--ports")
     a = ap.parse_args()
+    ports = [int(p) for p in a.ports.split(",")] if a.ports else [a.port]
     ctx = make_ctx(a)
     sni = a.host if a.server_hostname is None else (a.server_hostname or None)
     ok = failed = reused = 0
     for i in range(a.n):
+        port = ports[i % len(ports)]
         try:
             if a.mode == "membio":
-                r, v, st = membio_one(ctx, a, sni)
+                r, v, st = membio_one(ctx, a, sni, port)
             else:
-                r, v, st = asyncio.run(asyncio_one(ctx, a, sni))
+                r, v, st = asyncio.run(asyncio_one(ctx, a, sni, port))
             if not st.startswith("2"):
                 raise RuntimeError("HTTP status " + st)
-            print("conn %d ok reused=%d proto=%s status=%s" % (i, 1 if r else 0, v, st), flush=True)
+            print("conn %d ok reused=%d proto=%s status=%s port=%d" % (i, 1 if r else 0, v, st, port), flush=True)
             ok += 1
             reused += 1 if r else 0
         except Exception as e:

@@ -1,0 +1,148 @@
+/*
+ * conntrack.c - the port of a connection that hides its socket. See
+ * ar_conntrack.h.
+ */
+#include "ar_conntrack.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+struct slot {
+    int used;
+    int claimed;            /* a handshake took it: not a candidate any more */
+    int fd;
+    sa_family_t family;
+    unsigned short port;    /* host order */
+    unsigned char addr[16];
+    unsigned long seq;      /* age: larger is newer */
+};
+
+struct ring {
+    struct slot s[AR_CONNTRACK_SLOTS];
+    unsigned long seq;
+    int lost;               /* a live candidate was pushed out: guesses could be wrong */
+};
+
+static __thread struct ring ring;
+
+/* Family, address and port of sa; 0 for anything but IPv4/IPv6. */
+static int parse(const struct sockaddr *sa, socklen_t len, struct slot *out)
+{
+    memset(out->addr, 0, sizeof out->addr);
+    if (sa == NULL)
+        return 0;
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        out->family = AF_INET;
+        out->port = ntohs(in->sin_port);
+        memcpy(out->addr, &in->sin_addr, 4);
+        return 1;
+    }
+    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        out->family = AF_INET6;
+        out->port = ntohs(in6->sin6_port);
+        memcpy(out->addr, &in6->sin6_addr, 16);
+        return 1;
+    }
+    return 0;
+}
+
+enum liveness { GONE, CONNECTING, CONNECTED };
+
+/* Whether slot's descriptor is still the stream socket it noted. */
+static enum liveness check(const struct slot *sl)
+{
+    int type = 0;
+    socklen_t tlen = sizeof type;
+    if (getsockopt(sl->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM)
+        return GONE;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(sl->fd, (struct sockaddr *)&ss, &len) != 0)
+        return errno == ENOTCONN ? CONNECTING : GONE;
+    struct slot now;
+    if (!parse((const struct sockaddr *)&ss, len, &now) || now.family != sl->family ||
+        now.port != sl->port || memcmp(now.addr, sl->addr, sizeof now.addr) != 0)
+        return GONE; /* closed, and the number reused for another connection */
+    return CONNECTED;
+}
+
+/* Where a new note goes: fd's own slot, else a free one, else the oldest claimed, else the oldest. */
+static struct slot *slot_for(int fd)
+{
+    struct slot *free_sl = NULL, *claimed = NULL, *oldest = NULL;
+    for (int i = 0; i < AR_CONNTRACK_SLOTS; i++) {
+        struct slot *sl = &ring.s[i];
+        if (!sl->used) {
+            if (free_sl == NULL)
+                free_sl = sl;
+            continue;
+        }
+        if (sl->fd == fd) /* the same number again: that socket is gone */
+            return sl;
+        if (sl->claimed && (claimed == NULL || sl->seq < claimed->seq))
+            claimed = sl;
+        if (oldest == NULL || sl->seq < oldest->seq)
+            oldest = sl;
+    }
+    return free_sl != NULL ? free_sl : claimed != NULL ? claimed : oldest;
+}
+
+void conntrack_note(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    struct slot n;
+    if (fd < 0 || !parse(sa, len, &n))
+        return;
+    int saved = errno;
+    struct slot *sl = slot_for(fd);
+    /* Pushing out a candidate still alive: from now on a guess could miss a disagreement. */
+    if (sl->used && sl->fd != fd && !sl->claimed && check(sl) != GONE)
+        ring.lost = 1;
+    n.used = 1;
+    n.claimed = 0;
+    n.fd = fd;
+    n.seq = ++ring.seq;
+    *sl = n;
+    errno = saved;
+}
+
+int conntrack_guess(unsigned *port, int *fd)
+{
+    struct slot *pick = NULL;
+    unsigned first = 0;
+    int seen = 0, agreed = 1;
+    if (ring.lost)
+        return 0;
+    for (int i = 0; i < AR_CONNTRACK_SLOTS; i++) {
+        struct slot *sl = &ring.s[i];
+        if (!sl->used || sl->claimed)
+            continue;
+        enum liveness l = check(sl);
+        if (l == GONE) {
+            sl->used = 0;
+            continue;
+        }
+        if (!seen) {
+            first = sl->port;
+            seen = 1;
+        } else if (sl->port != first) {
+            agreed = 0;
+        }
+        /* Of the connected ones, the newest is the one being used. */
+        if (l == CONNECTED && (pick == NULL || sl->seq > pick->seq))
+            pick = sl;
+    }
+    if (pick == NULL || !agreed)
+        return 0;
+    pick->claimed = 1;
+    *port = pick->port;
+    *fd = pick->fd;
+    return 1;
+}
+
+void conntrack_forget(void)
+{
+    memset(&ring, 0, sizeof ring);
+}
