@@ -335,6 +335,35 @@ t_gnutls_own() {
 
 t_register gnutls.c.own-resumption t_gnutls_own
 
+# ------------------------------------- 5a. push/pull, two ports of one name --
+# libcurl-gnutls gives GnuTLS push/pull functions, not a descriptor: the
+# library takes the port from the socket the thread connected
+# (ar_conntrack.h). Two servers of one name on two ports (their own ticket
+# keys), used alternately in one process: each resumes its own sessions.
+# Without the port both share a key and each offers the other's: none resume.
+
+t_gnutls_two_ports() {
+    local a b
+    gtls_build
+    nginx_start a tls13 tickets nocache || t_fatal "nginx a did not start"
+    a=$NGINX_PORT
+    nginx_start b tls13 tickets nocache || t_fatal "nginx b did not start"
+    b=$NGINX_PORT
+    NGINX_PORT=$a gtls_base base -X -Q "$b" -n 6 -v auto -c "$CERTS/ca1.pem" -s localhost
+    t_assert_status $? 0 "gtls_client -X without the library"
+    NGINX_PORT=$a gtls_run c off -X -Q "$b" -n 6 -v auto -c "$CERTS/ca1.pem" -s localhost
+    t_assert_status $? 0 "gtls_client -X with the library"
+    t_assert_eq "$(gtls_count c '^conn [0-9]+ ok ')" 6 "connections ok"
+    nginx_stop a
+    nginx_stop b
+    echo "measured: gnutls push/pull two ports: server a $(reused_column a), b $(reused_column b)" \
+        "(3 without the library, then 3 with it, each)"
+    t_assert_eq "$(reused_column a)" ". . . . r r" "server a (port $a)"
+    t_assert_eq "$(reused_column b)" ". . . . r r" "server b (port $b)"
+}
+
+t_register gnutls.c.push-pull.two-ports t_gnutls_two_ports
+
 # ------------------------------------- 5b. GNUTLS_NO_TICKETS in gnutls_init --
 # libcurl 7.88 (Debian 12; git's https transport) inits with GNUTLS_NO_TICKETS,
 # with which GnuTLS sends no stored session at all. The library passes

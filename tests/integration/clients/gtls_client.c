@@ -40,6 +40,11 @@
  *                   write ('nodelay I hs=A write=B'; the program never sets it)
  *     -r            with -v callback: the callback rejects every certificate
  *                   after verifying it (a pin that does not match)
+ *     -X            push/pull functions over the socket instead of
+ *                   gnutls_transport_set_int, as libcurl-gnutls does (the
+ *                   library sees no descriptor)
+ *     -Q PORT       the odd-numbered connections go to PORT (two servers
+ *                   of one name alternately)
  *     -x            end with _exit(0), skipping exit-time destructors (under
  *                   the ASan runtime, libp11-kit's hangs in freelocale)
  *
@@ -60,7 +65,7 @@
 #include <unistd.h>
 
 static const char *expect_host;
-static int reject_all, lazy_trust;
+static int reject_all, lazy_trust, push_pull, odd_port;
 static __thread int hook_pre, hook_post;
 
 static int count_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
@@ -80,6 +85,17 @@ static int nodelay_of(int fd)
     socklen_t len = sizeof v;
     getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len);
     return v;
+}
+
+/* -X: the transport is the program's own, as libcurl-gnutls's. */
+static ssize_t push_fd(gnutls_transport_ptr_t t, const void *buf, size_t len)
+{
+    return send((int)(intptr_t)t, buf, len, MSG_NOSIGNAL);
+}
+
+static ssize_t pull_fd(gnutls_transport_ptr_t t, void *buf, size_t len)
+{
+    return recv((int)(intptr_t)t, buf, len, 0);
 }
 
 static int tcp_connect(const char *host, int port)
@@ -147,7 +163,7 @@ static void *worker(void *arg)
             cred = make_creds(ca, vmode, cert, key);
             cred_has_ca = 0;
         }
-        int fd = tcp_connect(host, port);
+        int fd = tcp_connect(host, i % 2 && odd_port > 0 ? odd_port : port);
         if (fd < 0) {
             printf("conn %d error connect: refused\n", i);
             continue;
@@ -173,7 +189,13 @@ static void *worker(void *arg)
         else if (hooks != NULL)
             gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
                                                GNUTLS_HOOK_POST, count_hook);
-        gnutls_transport_set_int(s, fd);
+        if (push_pull) {
+            gnutls_transport_set_ptr(s, (gnutls_transport_ptr_t)(intptr_t)fd);
+            gnutls_transport_set_push_function(s, push_fd);
+            gnutls_transport_set_pull_function(s, pull_fd);
+        } else {
+            gnutls_transport_set_int(s, fd);
+        }
         do
             ret = gnutls_handshake(s);
         while (ret < 0 && !gnutls_error_is_fatal(ret));
@@ -250,7 +272,7 @@ int main(int argc, char **argv)
     int threads = 1, fast_exit = 0, opt;
     const char *vhost = NULL, *insecure_sign = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxLNTt:H:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -266,6 +288,8 @@ int main(int argc, char **argv)
         case 'o': own = 1; break;
         case 'k': shared_creds = 1; break;
         case 'x': fast_exit = 1; break;
+        case 'X': push_pull = 1; break;
+        case 'Q': odd_port = atoi(optarg); break;
         case 'r': reject_all = 1; break;
         case 'L': lazy_trust = 1; break;
         case 'N': show_nodelay = 1; break;
@@ -276,7 +300,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-P PRIO] [-D BITS] [-I SIGN] [-o] [-k] [-r] [-x] [-L] [-N] [-T] [-t T] [-H any|ticket] HOST PORT\n",
+        fprintf(stderr, "usage: %s [-n N] [-s NAME] [-h NAME] [-v MODE] [-c CA] [-p PRIO] [-P PRIO] [-D BITS] [-I SIGN] [-o] [-k] [-r] [-x] [-X] [-Q PORT] [-L] [-N] [-T] [-t T] [-H any|ticket] HOST PORT\n",
                 argv[0]);
         return 2;
     }
