@@ -56,7 +56,7 @@ $(B)/arclient: tests/client/arclient.c | $(B)
 
 $(B)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard include/*.h) | $(B)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude $(CFLAGS) -o $@ \
-	    $(UNIT_SRCS) $(CORE_SRCS) -lcriterion -lpthread
+	    $(UNIT_SRCS) $(CORE_SRCS) preload/hooks_libc.c -ldl -lcriterion -lpthread
 
 $(B):
 	mkdir -p $(B)

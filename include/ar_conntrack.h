@@ -17,14 +17,16 @@
  * shared a key, never join ones that would not.
  *
  * Async-signal-safe enough for connect(): the note writes thread-local memory
- * only. No lock, no allocation.
+ * only, no system call, no lock, no allocation. A note pushed out of the ring
+ * before a handshake looked at it leaves its descriptor number behind: while
+ * that number is still a connected stream socket, nothing is guessed.
  */
 #ifndef AR_CONNTRACK_H
 #define AR_CONNTRACK_H
 
 #include <sys/socket.h>
 
-/* Connects remembered per thread; a thread with more in flight at once makes no guesses. */
+/* Connects remembered per thread with their peer; older ones by descriptor number only. */
 #define AR_CONNTRACK_SLOTS 16
 
 /*
@@ -39,11 +41,17 @@ void conntrack_note(int fd, const struct sockaddr *sa, socklen_t len);
  * rides on: 1 with *port (and *fd, the socket) set and that socket claimed,
  * when every socket this thread connected that is still connected (or still
  * connecting) to where it was and not claimed has that one port; 0 when
- * there is none, they disagree, or the thread lost count (more than
- * AR_CONNTRACK_SLOTS in flight at once). May change errno: callers run
- * inside their own errno save.
+ * there is none, they disagree, or a socket pushed out of the ring (more
+ * than AR_CONNTRACK_SLOTS connects in flight) is still open. May change
+ * errno: callers run inside their own errno save.
  */
 int conntrack_guess(unsigned *port, int *fd);
+
+/*
+ * conntrack_claim - a handshake of this thread rides on fd (a connection with
+ * a socket of its own): it is no candidate for another handshake.
+ */
+void conntrack_claim(int fd);
 
 /* conntrack_forget - clear this thread's ring (tests). */
 void conntrack_forget(void);

@@ -18,10 +18,17 @@ struct slot {
     unsigned long seq;      /* age: larger is newer */
 };
 
+/* Descriptor numbers whose note was pushed out unchecked: each may still be a
+ * candidate we know nothing more of, until it is seen gone or noted again. */
+#define LOST_FDS 4096
+#define WORD_BITS (8 * sizeof(unsigned long))
+
 struct ring {
     struct slot s[AR_CONNTRACK_SLOTS];
     unsigned long seq;
-    int lost;               /* a live candidate was pushed out: guesses could be wrong */
+    unsigned long lost[LOST_FDS / WORD_BITS];
+    int lost_any;           /* some bit of lost[] is set */
+    int lost_high;          /* a number >= LOST_FDS was pushed out: no more guesses */
 };
 
 static __thread struct ring ring;
@@ -90,22 +97,73 @@ static struct slot *slot_for(int fd)
     return free_sl != NULL ? free_sl : claimed != NULL ? claimed : oldest;
 }
 
+static void lost_set(int fd, int on)
+{
+    if (fd >= LOST_FDS) {
+        ring.lost_high |= on;
+        return;
+    }
+    unsigned long bit = 1UL << ((unsigned)fd % WORD_BITS);
+    if (on) {
+        ring.lost[(unsigned)fd / WORD_BITS] |= bit;
+        ring.lost_any = 1;
+    } else {
+        ring.lost[(unsigned)fd / WORD_BITS] &= ~bit;
+    }
+}
+
 void conntrack_note(int fd, const struct sockaddr *sa, socklen_t len)
 {
     struct slot n;
     if (fd < 0 || !parse(sa, len, &n))
         return;
-    int saved = errno;
+    /* No system call here: a program that never uses TLS pays memory writes only. */
     struct slot *sl = slot_for(fd);
-    /* Pushing out a candidate still alive: from now on a guess could miss a disagreement. */
-    if (sl->used && sl->fd != fd && !sl->claimed && check(sl) != GONE)
-        ring.lost = 1;
+    if (sl->used && sl->fd != fd && !sl->claimed)
+        lost_set(sl->fd, 1); /* may still be a candidate: remembered by number */
+    lost_set(fd, 0);
     n.used = 1;
     n.claimed = 0;
     n.fd = fd;
     n.seq = ++ring.seq;
     *sl = n;
-    errno = saved;
+}
+
+void conntrack_claim(int fd)
+{
+    for (int i = 0; i < AR_CONNTRACK_SLOTS; i++)
+        if (ring.s[i].used && ring.s[i].fd == fd)
+            ring.s[i].claimed = 1;
+    if (fd >= 0)
+        lost_set(fd, 0);
+}
+
+/* Whether a pushed-out number may still be a candidate; clears those that are gone. */
+static int lost_alive(void)
+{
+    if (ring.lost_high)
+        return 1;
+    if (!ring.lost_any)
+        return 0;
+    int alive = 0;
+    for (unsigned w = 0; w < LOST_FDS / WORD_BITS; w++) {
+        for (unsigned long bits = ring.lost[w]; bits != 0; bits &= bits - 1) {
+            int fd = (int)(w * WORD_BITS + (unsigned)__builtin_ctzl(bits));
+            int type = 0;
+            socklen_t tlen = sizeof type;
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof ss;
+            /* A stream socket connected (or connecting) to anything: unknown, so a candidate. */
+            if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 && type == SOCK_STREAM &&
+                (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 || errno == ENOTCONN))
+                alive = 1;
+            else
+                lost_set(fd, 0);
+        }
+    }
+    if (!alive)
+        ring.lost_any = 0;
+    return alive;
 }
 
 int conntrack_guess(unsigned *port, int *fd)
@@ -113,7 +171,7 @@ int conntrack_guess(unsigned *port, int *fd)
     struct slot *pick = NULL;
     unsigned first = 0;
     int seen = 0, agreed = 1;
-    if (ring.lost)
+    if (lost_alive())
         return 0;
     for (int i = 0; i < AR_CONNTRACK_SLOTS; i++) {
         struct slot *sl = &ring.s[i];

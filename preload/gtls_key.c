@@ -158,7 +158,9 @@ int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
     in.server_name = c->sni;
     in.has_socket = peer_of(s, c, ip, sizeof ip, &in.port);
     in.peer_ip = in.has_socket ? ip : NULL;
-    if (!in.has_socket) { /* libcurl's push/pull functions: the socket this thread connected */
+    if (in.has_socket) {
+        conntrack_claim(gtls.gnutls_transport_get_int(s)); /* no candidate for a socketless one */
+    } else { /* libcurl's push/pull functions: the socket this thread connected */
         int fd;
         if (!c->seen_known && conntrack_guess(&c->seen_port, &fd))
             c->seen_known = 1;

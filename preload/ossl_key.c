@@ -103,7 +103,9 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
     in.server_name = ossl.SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     in.has_socket = peer_of(ssl, ip, sizeof ip, &in.port);
     in.peer_ip = in.has_socket ? ip : NULL;
-    if (!in.has_socket) { /* curl's BIO, memory BIOs: the socket this thread connected */
+    if (in.has_socket) {
+        conntrack_claim(ossl.SSL_get_fd(ssl)); /* no candidate for a socketless one */
+    } else { /* curl's BIO, memory BIOs: the socket this thread connected */
         int fd;
         if (!conn->seen_known && conntrack_guess(&conn->seen_port, &fd))
             conn->seen_known = 1;
