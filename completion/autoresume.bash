@@ -2,6 +2,7 @@
 # and that command's own completion (_command_offset, from bash-completion).
 # Installed as /usr/share/bash-completion/completions/autoresume.
 
+# shellcheck disable=SC2207 # compgen's words, the usual completion idiom
 _autoresume() {
     local cur prev words cword i
     if declare -F _init_completion >/dev/null; then

@@ -67,6 +67,7 @@ t_check_late() {
     t_assert_status $? 0 "autoresume --check $prog"
     sed 's/^/  check: /' "$T_DIR/c.out"
     t_assert_eq "$(sed -n 2p "$T_DIR/c.out")" "verdict: served" "verdict line"
+    # shellcheck disable=SC2016 # ruby code below
     case $prog in
     *python*) module=$("$prog" -c 'import _ssl; print(_ssl.__file__)') ;;
     perl) module=$(perl -MNet::SSLeay -e 'print $INC{"Net/SSLeay.pm"}' | sed 's|Net/SSLeay.pm$||')
@@ -90,6 +91,7 @@ t_check_runpath() {
     echo 'int our_tls(void); int our_tls(void) { extern int OPENSSL_init_ssl(unsigned long long, const void *); return OPENSSL_init_ssl(0, 0); }' >"$T_DIR/ours.c"
     echo 'int our_tls(void); int main(void) { return our_tls(); }' >"$T_DIR/main.c"
     cc -shared -fPIC -o "$T_DIR/app/lib/libourtls.so" "$T_DIR/ours.c" -lssl || t_fatal "cc"
+    # shellcheck disable=SC2016 # $ORIGIN is for the loader
     cc -o "$T_DIR/app/prog" "$T_DIR/main.c" -L"$T_DIR/app/lib" -lourtls -Wl,--enable-new-dtags \
         -Wl,-rpath,'$ORIGIN/lib' || t_fatal "cc"
     ar_check c "$T_DIR/app/prog"
@@ -114,7 +116,8 @@ t_check_static() {
 t_register check.static t_check_static
 
 t_check_setuid() {
-    cp "$(command -v socat)" "$T_DIR/socat-suid" && chmod 4755 "$T_DIR/socat-suid" || t_fatal "cp"
+    cp "$(command -v socat)" "$T_DIR/socat-suid" || t_fatal "cp"
+    chmod 4755 "$T_DIR/socat-suid" || t_fatal "chmod"
     ar_check c "$T_DIR/socat-suid"
     t_assert_status $? 1 "--check of a set-user-ID program"
     sed 's/^/  check: /' "$T_DIR/c.out"
