@@ -14,12 +14,13 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib/autoresume
 MANDIR  ?= $(PREFIX)/share/man/man1
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 VERSION := 0.1.0
 
 CC      ?= cc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden -Iinclude $(CFLAGS)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden -Iinclude $(CPPFLAGS) $(CFLAGS)
 LDLIBS_LIB := -ldl -lpthread
 
 CORE_SRCS := preload/log.c preload/nodelay.c preload/sock.c preload/config.c preload/key.c preload/cache.c preload/entry.c \
@@ -39,10 +40,13 @@ LIB := $(B)/libautoresume.so
 
 include fuzz/fuzz.mk
 
-all: $(LIB) $(B)/autoresume-store $(B)/arclient
+all: $(LIB) $(B)/autoresume-store $(B)/autoresume-check $(B)/arclient
 
 $(B)/autoresume-store: cli/autoresume_store.c $(CORE_SRCS:%.c=$(B)/obj/%.o)
-	$(CC) $(ALL_CFLAGS) -o $@ $^
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
+
+$(B)/autoresume-check: cli/autoresume_check.c $(B)/obj/check/elf.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
 
 $(B)/obj/%.o: %.c $(wildcard include/*.h) | $(B)
 	@mkdir -p $(dir $@)
@@ -54,9 +58,9 @@ $(LIB): $(LIB_SRCS:%.c=$(B)/obj/%.o)
 $(B)/arclient: tests/client/arclient.c | $(B)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
 
-$(B)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard include/*.h) | $(B)
+$(B)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) check/elf.c $(wildcard include/*.h) | $(B)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude $(CFLAGS) -o $@ \
-	    $(UNIT_SRCS) $(CORE_SRCS) preload/hooks_libc.c -ldl -lcriterion -lpthread
+	    $(UNIT_SRCS) $(CORE_SRCS) check/elf.c preload/hooks_libc.c -ldl -lcriterion -lpthread
 
 $(B):
 	mkdir -p $(B)
@@ -103,18 +107,24 @@ stress: all
 	    tests/integration/run.sh 'prog.*' 'fault.*' 'store.sigkill' 'store.parallel-curl' 'threads.*' || exit 1; \
 	done
 
-install: $(LIB) $(B)/autoresume-store
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)
-	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libautoresume.so
+# The installed wrapper looks for the library in LIBDIR (INSTALLED_LIBDIR),
+# under its own tree first (a DESTDIR staging tree), then at LIBDIR itself.
+install: $(LIB) $(B)/autoresume-store $(B)/autoresume-check
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libautoresume.so
 	install -m 0755 $(B)/autoresume-store $(DESTDIR)$(LIBDIR)/autoresume-store
-	sed 's/^VERSION=.*/VERSION=$(VERSION)/' scripts/autoresume > $(DESTDIR)$(BINDIR)/autoresume
+	install -m 0755 $(B)/autoresume-check $(DESTDIR)$(LIBDIR)/autoresume-check
+	sed -e 's/^VERSION=.*/VERSION=$(VERSION)/' -e 's|^INSTALLED_PREFIX=.*|INSTALLED_PREFIX=$(PREFIX)|' \
+	    -e 's|^INSTALLED_LIBDIR=.*|INSTALLED_LIBDIR=$(LIBDIR)|' \
+	    scripts/autoresume > $(DESTDIR)$(BINDIR)/autoresume
 	chmod 0755 $(DESTDIR)$(BINDIR)/autoresume
 	install -m 0644 man/autoresume.1 $(DESTDIR)$(MANDIR)/autoresume.1
+	install -m 0644 completion/autoresume.bash $(DESTDIR)$(COMPLETIONDIR)/autoresume
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/autoresume $(DESTDIR)$(LIBDIR)/libautoresume.so \
-	      $(DESTDIR)$(LIBDIR)/autoresume-store \
-	      $(DESTDIR)$(MANDIR)/autoresume.1
+	      $(DESTDIR)$(LIBDIR)/autoresume-store $(DESTDIR)$(LIBDIR)/autoresume-check \
+	      $(DESTDIR)$(MANDIR)/autoresume.1 $(DESTDIR)$(COMPLETIONDIR)/autoresume
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 clean:

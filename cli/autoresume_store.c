@@ -1,30 +1,22 @@
 /*
  * autoresume-store - list or clear the per-user session store. Run by
  * `autoresume --list` and `autoresume --clear [HOST[:PORT]]`. Never prints
- * secrets: only labels, protocol, ages and counts.
+ * secrets: only labels, protocol, ages and counts, and for two rows of one
+ * server the settings in which their keys differ (key_differences).
  *
  *   autoresume-store list
  *   autoresume-store clear [HOST|HOST:PORT]
  */
 #include "ar_config.h"
 #include "ar_env.h"
+#include "ar_key.h"
+#include "ar_log.h"
 #include "ar_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static const char *version_name(int v)
-{
-    switch (v) {
-    case 0x0304: return "TLSv1.3";
-    case 0x0303: return "TLSv1.2";
-    case 0x0302: return "TLSv1.1";
-    case 0x0301: return "TLSv1";
-    default: return "?";
-    }
-}
 
 static void duration(long long s, char *out, size_t cap)
 {
@@ -40,17 +32,92 @@ static void duration(long long s, char *out, size_t cap)
         snprintf(out, cap, "%lldd%02lldh", s / 86400, s / 3600 % 24);
 }
 
-static void print_row(const struct ar_store_info *info, void *arg)
+/* One row of --list, copied out of store_list's callback. */
+struct row {
+    struct ar_store_info info;
+    char *label, *key;
+};
+
+struct rows {
+    struct row *v;
+    size_t n, cap;
+    int oom;
+};
+
+static void collect_row(const struct ar_store_info *info, void *arg)
 {
-    char age[32], exp[32];
-    int *rows = arg;
-    if ((*rows)++ == 0)
-        printf("%-40s %-12s %-8s %8s %10s %7s %8s\n", "SERVER", "LIBRARY", "PROTOCOL", "AGE",
-               "EXPIRES IN", "TICKETS", "SESSIONS");
-    duration(info->age, age, sizeof age);
-    duration(info->expires_in, exp, sizeof exp);
-    printf("%-40s %-12s %-8s %8s %10s %7u %8u\n", info->label, info->library,
-           version_name(info->version), age, exp, info->tickets, info->sessions);
+    struct rows *r = arg;
+    if (r->n == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : 32;
+        struct row *p = realloc(r->v, ncap * sizeof *p);
+        if (p == NULL) {
+            r->oom = 1;
+            return;
+        }
+        r->v = p;
+        r->cap = ncap;
+    }
+    struct row *w = &r->v[r->n];
+    w->info = *info;
+    w->label = strdup(info->label);
+    w->key = strdup(info->key ? info->key : "");
+    if (w->label == NULL || w->key == NULL) {
+        free(w->label);
+        free(w->key);
+        r->oom = 1;
+        return;
+    }
+    w->info.label = w->label;
+    w->info.key = w->key;
+    r->n++;
+}
+
+/*
+ * How row i's key differs from the other rows of the same server and
+ * library (key_differences), into out[cap]; "" when it is the only one.
+ */
+static void row_differences(const struct rows *r, size_t i, char *out, size_t cap)
+{
+    const char **others = malloc(r->n * sizeof *others);
+    size_t n = 0;
+    out[0] = '\0';
+    if (others == NULL)
+        return;
+    for (size_t j = 0; j < r->n; j++)
+        if (j != i && strcmp(r->v[j].label, r->v[i].label) == 0 &&
+            strcmp(r->v[j].info.library, r->v[i].info.library) == 0)
+            others[n++] = r->v[j].key;
+    key_differences(r->v[i].key, others, n, out, cap);
+    free(others);
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    int c = strcmp(x->label, y->label);
+    return c != 0 ? c : strcmp(x->info.library, y->info.library);
+}
+
+static void print_rows(struct rows *r)
+{
+    char age[32], exp[32], diff[256];
+    int any = 0;
+    qsort(r->v, r->n, sizeof r->v[0], cmp_rows); /* one server's rows side by side */
+    for (size_t i = 0; i < r->n && !any; i++) {
+        row_differences(r, i, diff, sizeof diff);
+        any = diff[0] != '\0';
+    }
+    printf("%-40s %-12s %-8s %8s %10s %7s %8s%s\n", "SERVER", "LIBRARY", "PROTOCOL", "AGE",
+           "EXPIRES IN", "TICKETS", "SESSIONS", any ? "  DIFFERS IN" : "");
+    for (size_t i = 0; i < r->n; i++) {
+        const struct ar_store_info *info = &r->v[i].info;
+        duration(info->age, age, sizeof age);
+        duration(info->expires_in, exp, sizeof exp);
+        row_differences(r, i, diff, sizeof diff);
+        printf("%-40s %-12s %-8s %8s %10s %7u %8u%s%s\n", info->label, info->library,
+               log_protocol_name(info->version), age, exp, info->tickets, info->sessions,
+               diff[0] ? "  " : "", diff);
+    }
 }
 
 int main(int argc, char **argv)
@@ -82,11 +149,18 @@ int main(int argc, char **argv)
     }
     int rc = 0;
     if (strcmp(argv[1], "list") == 0) {
-        int rows = 0;
-        if (store_list(st, (int64_t)time(NULL), print_row, &rows) < 0)
+        struct rows r = {NULL, 0, 0, 0};
+        if (store_list(st, (int64_t)time(NULL), collect_row, &r) < 0 || r.oom)
             rc = 1;
-        else if (rows == 0)
+        else if (r.n == 0)
             printf("no sessions stored in %s\n", dir);
+        else
+            print_rows(&r);
+        for (size_t i = 0; i < r.n; i++) {
+            free(r.v[i].label);
+            free(r.v[i].key);
+        }
+        free(r.v);
     } else {
         int n = store_clear(st, argc == 3 ? argv[2] : NULL);
         if (n < 0)

@@ -56,6 +56,19 @@ int key_make(const struct ar_key_input *in, char *out, size_t cap, const char **
  */
 void key_label(const struct ar_key_input *in, char *out, size_t cap);
 
+/*
+ * key_differences - for `autoresume --list`: in words, how `key` differs
+ * from others[n] (the keys of the other rows with the same server label):
+ * "verify=on" / "verify=off", "verify-name=NAME", "verify-ip=IP",
+ * "client-cert=<first 8 hex digits of its SHA-256>" / "client-cert=none",
+ * and "settings=XXXX" (a 16-bit tag of everything else: versions, options,
+ * ciphers, the negotiation policy, the library, so rows of one program share
+ * it and another program's differ), separated by spaces, each only when it
+ * differs from at least one of the others. Empty when n is 0 or nothing
+ * differs. Never a secret: keys hold none. Pure; NUL-terminates out[cap].
+ */
+void key_differences(const char *key, const char *const *others, size_t n, char *out, size_t cap);
+
 /* key_hash64 - FNV-1a of len bytes; for long values folded into a key. */
 unsigned long long key_hash64(const void *data, size_t len);
 

@@ -43,6 +43,13 @@ void log_msg(enum ar_log_level level, const char *fmt, ...)
 /* log_always - like log_msg, whatever the level (the stats line asked for). */
 void log_always(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * log_protocol_name - the name of a TLS/DTLS wire version (0x0304, ...) as
+ * OpenSSL's SSL_get_version spells it ("TLSv1.3"), so lines of both
+ * libraries read alike; "?" for anything else. Static storage.
+ */
+const char *log_protocol_name(int wire_version);
+
 #define log_error(...) log_msg(AR_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(AR_LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(AR_LOG_INFO, __VA_ARGS__)

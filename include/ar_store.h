@@ -69,6 +69,7 @@ void store_drop_born(struct ar_store *st, const char *key, int64_t born_max);
 
 struct ar_store_info {
     const char *label;
+    const char *key;    /* the full key of the newest session (no secrets: key_differences) */
     char library[24];   /* the key's library tag ("openssl-3.0", "gnutls-3.7"), "?" if unreadable */
     int version;        /* protocol version of the newest session */
     int64_t age;        /* seconds since its full handshake */
@@ -78,7 +79,8 @@ struct ar_store_info {
 };
 
 /*
- * store_list - call fn once per key with a summary (never secrets).
+ * store_list - call fn once per key with a summary (never secrets; its
+ * strings live until fn returns).
  * Invalid and expired entries are removed on the way. Returns keys listed.
  */
 int store_list(struct ar_store *st, int64_t now, void (*fn)(const struct ar_store_info *, void *),

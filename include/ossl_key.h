@@ -17,4 +17,11 @@
  */
 int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why);
 
+/*
+ * label_from_ssl - only conn->label ("host:port", as key_from_ssl sets it),
+ * for the log lines of connections that get no key (caching turned off, a
+ * setting that rules out offers). Reads the SSL; never fails.
+ */
+void label_from_ssl(SSL *ssl, struct ar_conn *conn);
+
 #endif

@@ -27,14 +27,16 @@ static int wire_version(gnutls_protocol_t v)
     case GNUTLS_TLS1_1: return 0x0302;
     case GNUTLS_TLS1_2: return 0x0303;
     case GNUTLS_TLS1_3: return 0x0304;
+    case GNUTLS_DTLS1_0: return 0xfeff;
+    case GNUTLS_DTLS1_2: return 0xfefd;
     default: return 0;
     }
 }
 
+/* Spelled as OpenSSL spells it (TLSv1.3; gnutls_protocol_get_name says TLS1.3). */
 static const char *version_name(gnutls_session_t s)
 {
-    const char *name = gtls.gnutls_protocol_get_name(gtls.gnutls_protocol_get_version(s));
-    return name ? name : "?";
+    return log_protocol_name(wire_version(gtls.gnutls_protocol_get_version(s)));
 }
 
 /*

@@ -151,3 +151,112 @@ void key_label(const struct ar_key_input *in, char *out, size_t cap)
     if (s.overflow && cap > 4)
         memcpy(out + cap - 4, "...", 4);
 }
+
+/* The value of field `name` in a key ("" when absent or written "name!"). */
+static void key_field(const char *key, const char *name, const char **val, size_t *len)
+{
+    size_t n = strlen(name);
+    *val = "";
+    *len = 0;
+    for (const char *p = strchr(key, '|'); p != NULL; p = strchr(p + 1, '|')) {
+        if (strncmp(p + 1, name, n) != 0 || (p[1 + n] != '=' && p[1 + n] != '!'))
+            continue;
+        if (p[1 + n] == '!') {
+            *val = "!"; /* absent differs from empty */
+            *len = 1;
+            return;
+        }
+        *val = p + 2 + n;
+        *len = strcspn(*val, "|");
+        return;
+    }
+}
+
+static int field_differs(const char *key, const char *const *others, size_t n, const char *name)
+{
+    const char *v, *w;
+    size_t vl, wl;
+    key_field(key, name, &v, &vl);
+    for (size_t i = 0; i < n; i++) {
+        key_field(others[i], name, &w, &wl);
+        if (vl != wl || memcmp(v, w, vl) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The fields no word below names: one program's settings, hashed together. */
+static const char *const settings_fields[] = {"lib", "via", "sni", "peer", "port", "hf", "vf",
+                                              "ver", "vo", "ciph", "lo", "sid", "pol"};
+
+static unsigned long long settings_hash(const char *key)
+{
+    unsigned long long h = key_hash64("", 0);
+    for (size_t i = 0; i < sizeof settings_fields / sizeof settings_fields[0]; i++) {
+        const char *v;
+        size_t len;
+        key_field(key, settings_fields[i], &v, &len);
+        h = key_hash64_more(h, v, len);
+        h = key_hash64_more(h, "|", 1);
+    }
+    return h;
+}
+
+/* A field's value as a word: printable, at most 40 bytes, "-" when absent. */
+static void put_value(struct sink *s, const char *key, const char *name)
+{
+    const char *v;
+    size_t len;
+    key_field(key, name, &v, &len);
+    if (len == 0 || (len == 1 && v[0] == '!')) {
+        put_raw(s, "-", 1);
+        return;
+    }
+    put_raw(s, v, len > 40 ? 40 : len);
+    if (len > 40)
+        put_raw(s, "...", 3);
+}
+
+void key_differences(const char *key, const char *const *others, size_t n, char *out, size_t cap)
+{
+    struct sink s = {out, cap, 0, 0};
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    if (n == 0)
+        return;
+    if (field_differs(key, others, n, "vp")) {
+        const char *v;
+        size_t len;
+        key_field(key, "vp", &v, &len);
+        put_fmt(&s, " verify=%s", len == 1 && v[0] == '1' ? "on" : "off");
+    }
+    if (field_differs(key, others, n, "host")) {
+        put_raw(&s, " verify-name=", 13);
+        put_value(&s, key, "host");
+    }
+    if (field_differs(key, others, n, "hip")) {
+        put_raw(&s, " verify-ip=", 11);
+        put_value(&s, key, "hip");
+    }
+    if (field_differs(key, others, n, "cc")) {
+        const char *v;
+        size_t len;
+        key_field(key, "cc", &v, &len);
+        if (len >= 8 && v[0] != '!')
+            put_fmt(&s, " client-cert=%.8s", v); /* a fingerprint's start: no secret */
+        else
+            put_raw(&s, " client-cert=none", 17);
+    }
+    unsigned long long h = settings_hash(key);
+    for (size_t i = 0; i < n; i++) {
+        if (settings_hash(others[i]) != h) {
+            put_fmt(&s, " settings=%04llx", (h ^ (h >> 32)) & 0xffff);
+            break;
+        }
+    }
+    if (s.overflow && cap > 4)
+        memcpy(out + cap - 4, "...", 4);
+    if (out[0] == ' ')
+        memmove(out, out + 1, strlen(out));
+}

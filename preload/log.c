@@ -71,6 +71,20 @@ void log_always(const char *fmt, ...)
     va_end(ap);
 }
 
+const char *log_protocol_name(int wire_version)
+{
+    switch (wire_version) {
+    case 0x0304: return "TLSv1.3";
+    case 0x0303: return "TLSv1.2";
+    case 0x0302: return "TLSv1.1";
+    case 0x0301: return "TLSv1";
+    case 0x0300: return "SSLv3";
+    case 0xfefd: return "DTLSv1.2";
+    case 0xfeff: return "DTLSv1";
+    default: return "?";
+    }
+}
+
 static void log_line(const char *fmt, va_list ap)
 {
     int saved = errno;

@@ -87,6 +87,18 @@ static void cipher_digest(SSL *ssl, char *out, size_t cap)
     snprintf(out, cap, "%d/%016llx", n, h);
 }
 
+void label_from_ssl(SSL *ssl, struct ar_conn *conn)
+{
+    struct ar_key_input in;
+    char ip[256] = "";
+
+    memset(&in, 0, sizeof in);
+    in.server_name = ossl.SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    in.has_socket = peer_of(ssl, ip, sizeof ip, &in.port);
+    in.peer_ip = in.has_socket ? ip : NULL;
+    key_label(&in, conn->label, sizeof conn->label);
+}
+
 int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
 {
     struct ar_key_input in;

@@ -133,6 +133,11 @@ static struct ar_conn *starting_client(SSL *ssl, enum start_kind how)
         ossl.SSL_set_connect_state(ssl);
     }
     struct ar_conn *c = conn_attach(ssl);
+    /* Back before a handshake after one that finished, without SSL_clear
+     * (SSL_shutdown, then SSL_set_connect_state: s_client -reconnect): a new
+     * handshake, to be followed like the first. */
+    if (c != NULL && c->started && c->finished)
+        conn_reset(c);
     if (c == NULL || c->started)
         return NULL;
     c->started = 1;
@@ -145,6 +150,7 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     struct ar_session s;
     const char *why = NULL;
 
+    label_from_ssl(ssl, c); /* the log names the server even when no key is made */
     if (ctx_prepare(ossl.SSL_get_SSL_CTX(ssl), capture_guarded, &why) != 0)
         return why;
     if (!c->sid_set) /* SSL_new copies the context's; the program did not set its own */
@@ -152,7 +158,11 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     if (key_from_ssl(ssl, c, &why) != 0)
         return why;
     log_debug("%s: key %s", c->label, c->key);
-    if (ossl.SSL_get_session(ssl) != NULL) {
+    /* A session OpenSSL would not offer (an earlier handshake's on this SSL
+     * before any TLS 1.3 ticket came, as s_client -reconnect keeps it) is
+     * replaced by a new one in the ClientHello: the program offers nothing. */
+    SSL_SESSION *own = ossl.SSL_get_session(ssl);
+    if (own != NULL && ossl.SSL_SESSION_is_resumable(own)) {
         c->program_session = 1;
         return "program set its own session";
     }

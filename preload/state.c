@@ -152,6 +152,8 @@ void state_note_offer(const char *label, int program_session, const char *why_no
 int state_note_handshake(const char *label, const char *version, int program_session,
                          int offered, int resumed, const char *why_not)
 {
+    if (label[0] == '\0')
+        label = "?";
     if (program_session) {
         log_info("%s %s %s", label, version,
                  resumed ? "resumed (the program's own session)"

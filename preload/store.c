@@ -544,7 +544,8 @@ static void key_library(const char *key, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static int summarize(int kfd, int64_t now, struct ar_store_info *info, char *label, size_t *bytes)
+static int summarize(int kfd, int64_t now, struct ar_store_info *info, char *label, char *key,
+                     size_t *bytes)
 {
     struct name_list l;
     struct ar_entry *e = malloc(sizeof *e);
@@ -568,6 +569,7 @@ static int summarize(int kfd, int64_t now, struct ar_store_info *info, char *lab
             *bytes += (size_t)sb.st_size;
         if (!have) { /* newest first */
             snprintf(label, AR_ENTRY_MAX_LABEL + 1, "%s", e->label);
+            snprintf(key, AR_ENTRY_MAX_KEY + 1, "%s", e->key);
             key_library(e->key, info->library, sizeof info->library);
             info->version = e->s.version;
             info->age = now - e->s.born;
@@ -583,6 +585,7 @@ static int summarize(int kfd, int64_t now, struct ar_store_info *info, char *lab
     free(l.names);
     free(e);
     info->label = label;
+    info->key = key;
     return have;
 }
 
@@ -596,7 +599,7 @@ int store_list(struct ar_store *st, int64_t now, void (*fn)(const struct ar_stor
     DIR *d = open_stream(st->dirfd);
     struct key_summary *keys = NULL;
     size_t n = 0, cap = 0, total = 0;
-    char label[AR_ENTRY_MAX_LABEL + 1];
+    char label[AR_ENTRY_MAX_LABEL + 1], key[AR_ENTRY_MAX_KEY + 1];
     struct dirent *de;
     if (d == NULL)
         return -1;
@@ -612,7 +615,7 @@ int store_list(struct ar_store *st, int64_t now, void (*fn)(const struct ar_stor
         struct ar_store_info info;
         size_t bytes;
         struct stat sb;
-        if (kfd < 0 || fstat(kfd, &sb) != 0 || !summarize(kfd, now, &info, label, &bytes)) {
+        if (kfd < 0 || fstat(kfd, &sb) != 0 || !summarize(kfd, now, &info, label, key, &bytes)) {
             if (kfd >= 0)
                 close(kfd);
             remove_key_dir(st->dirfd, de->d_name);
@@ -668,7 +671,7 @@ static int label_matches(const char *label, const char *match)
 int store_clear(struct ar_store *st, const char *match)
 {
     DIR *d = open_stream(st->dirfd);
-    char label[AR_ENTRY_MAX_LABEL + 1];
+    char label[AR_ENTRY_MAX_LABEL + 1], key[AR_ENTRY_MAX_KEY + 1];
     struct dirent *de;
     int removed = 0;
     if (d == NULL)
@@ -680,7 +683,7 @@ int store_clear(struct ar_store *st, const char *match)
             int kfd = open_dir_at(st->dirfd, de->d_name);
             struct ar_store_info info;
             size_t bytes;
-            int keep = kfd >= 0 && summarize(kfd, time(NULL), &info, label, &bytes) &&
+            int keep = kfd >= 0 && summarize(kfd, time(NULL), &info, label, key, &bytes) &&
                        !label_matches(label, match);
             if (kfd >= 0)
                 close(kfd);

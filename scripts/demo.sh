@@ -3,11 +3,13 @@
 # library, then through scripts/autoresume -v, and what nginx saw of them;
 # then 5 separate wget processes (GnuTLS) the same way, which resume across
 # processes through a private session store.
-# `make demo` builds the library first.
+# `make demo` builds the library first. AUTORESUME_WRAPPER=PATH runs that
+# wrapper instead of scripts/autoresume (the installed /usr/bin/autoresume:
+# scripts/package-check.sh).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-wrapper=$root/scripts/autoresume
+wrapper=${AUTORESUME_WRAPPER:-$root/scripts/autoresume}
 python=/usr/bin/python3
 nginx=$(command -v nginx || echo /usr/sbin/nginx)   # /usr/sbin may not be in PATH
 

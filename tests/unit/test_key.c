@@ -205,3 +205,70 @@ Test(key, seen_port_refines_a_name_only)
     cr_assert_eq(key_make(&in, seen1, sizeof seen1, &why), -1);
     cr_assert_str_eq(why, "no server identity");
 }
+
+/* key_differences: the words --list prints for rows of one server. */
+static void differences(void (*m)(struct ar_key_input *), void (*m2)(struct ar_key_input *),
+                        char *out, size_t cap)
+{
+    char a[AR_KEY_MAX], b[AR_KEY_MAX];
+    struct ar_key_input in = base(), other = base();
+    if (m != NULL)
+        m(&in);
+    if (m2 != NULL)
+        m2(&other);
+    make(&in, a);
+    make(&other, b);
+    const char *others[] = {b};
+    key_differences(a, others, 1, out, cap);
+}
+
+static void m_cert_full(struct ar_key_input *in) { in->client_cert = "0123456789abcdef0123"; }
+
+Test(key, differences_name_what_differs)
+{
+    char out[256];
+    differences(NULL, NULL, out, sizeof out);
+    cr_assert_str_eq(out, "", "identical keys");
+    differences(NULL, m_verify, out, sizeof out);
+    cr_assert_str_eq(out, "verify=on");
+    differences(m_verify, NULL, out, sizeof out);
+    cr_assert_str_eq(out, "verify=off");
+    differences(m_host, NULL, out, sizeof out);
+    cr_assert_str_eq(out, "verify-name=other.example");
+    differences(m_host_none, NULL, out, sizeof out);
+    cr_assert_str_eq(out, "verify-name=-");
+    differences(m_hip, NULL, out, sizeof out);
+    cr_assert_str_eq(out, "verify-ip=127.0.0.1");
+    differences(m_cert_full, NULL, out, sizeof out);
+    cr_assert_str_eq(out, "client-cert=01234567");
+    differences(NULL, m_cert_full, out, sizeof out);
+    cr_assert_str_eq(out, "client-cert=none");
+    void (*settings[])(struct ar_key_input *) = {m_hflags, m_vflags, m_min, m_max, m_opts,
+                                                 m_ciph, m_sid, m_lib, m_nosock};
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        differences(settings[i], NULL, out, sizeof out);
+        cr_assert(strncmp(out, "settings=", 9) == 0 && strlen(out) == 13, "mutation %zu: '%s'", i, out);
+    }
+}
+
+Test(key, differences_settings_tag_is_shared_by_equal_settings)
+{
+    char a[256], b[256], c[256];
+    differences(m_ciph, NULL, a, sizeof a);
+    differences(m_ciph, m_verify, b, sizeof b); /* the same settings, verify differs too */
+    differences(NULL, m_ciph, c, sizeof c);
+    cr_assert_str_eq(b + strlen("verify=on "), a, "same settings, same tag");
+    cr_assert_str_neq(a, c, "other settings, other tag");
+}
+
+Test(key, differences_no_others_and_small_buffers)
+{
+    char a[AR_KEY_MAX], out[8];
+    struct ar_key_input in = base();
+    make(&in, a);
+    key_differences(a, NULL, 0, out, sizeof out);
+    cr_assert_str_eq(out, "");
+    const char *others[] = {"v2|lib=x"};
+    key_differences(a, others, 1, out, sizeof out);
+    cr_assert_lt(strlen(out), sizeof out, "NUL-terminated within the buffer");
+}

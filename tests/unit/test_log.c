@@ -72,3 +72,13 @@ Test(log, unopenable_file_falls_back_quietly)
     log_info("to stderr"); /* must not crash */
     cr_assert(log_enabled(AR_LOG_INFO));
 }
+
+Test(log, protocol_names_as_openssl_spells_them)
+{
+    cr_assert_str_eq(log_protocol_name(0x0304), "TLSv1.3");
+    cr_assert_str_eq(log_protocol_name(0x0303), "TLSv1.2");
+    cr_assert_str_eq(log_protocol_name(0x0302), "TLSv1.1");
+    cr_assert_str_eq(log_protocol_name(0x0301), "TLSv1");
+    cr_assert_str_eq(log_protocol_name(0xfefd), "DTLSv1.2");
+    cr_assert_str_eq(log_protocol_name(0), "?");
+}
