@@ -569,8 +569,9 @@ t_store_list_clear() {
     ar_store_cmd l1 --list
     t_assert_status $? 0 "autoresume --list"
     out=$T_DIR/l1.out
-    hdr='^SERVER +LIBRARY +PROTOCOL +AGE +EXPIRES IN +TICKETS +SESSIONS$'
-    row='[0-9]+[smhd]([0-9]{2}[mh])? +[0-9]+[smhd]([0-9]{2}[mh])? +[0-9]+ +[0-9]+$'
+    hdr='^SERVER +LIBRARY +PROTOCOL +AGE +EXPIRES IN +TICKETS +SESSIONS  DIFFERS IN$'
+    # A row ends with its counts, or (rows of one server) what its key differs in.
+    row='[0-9]+[smhd]([0-9]{2}[mh])? +[0-9]+[smhd]([0-9]{2}[mh])? +[0-9]+ +[0-9]+(  [a-z-]+=[^ ]+( [a-z-]+=[^ ]+)*)?$'
     t_assert_match "$(head -n 1 "$out")" "$hdr" "--list header"
     t_assert_eq "$(grep -c . "$out")" 4 "--list lines (header + 3 rows)"
     re="^localhost:$p1 +openssl-3\.[0-9]+ +TLSv1\.3 +$row"
@@ -581,6 +582,8 @@ t_store_list_clear() {
     t_assert_match "$(grep "^localhost:$p2 " "$out")" "^localhost:$p2 +openssl-3\.[0-9]+ +TLSv1\.2 +$row" "row of the TLS 1.2 server"
     t_assert_eq "$(grep "^localhost:$p2 " "$out" | awk '{ print $7 }')" 1 "its reusable sessions"
     t_assert_match "$(grep "^localhost:$p1 " "$out" | sed -n 2p)" "$re" "row of curl's session (the port of its socket)"
+    t_assert_eq "$(grep "^localhost:$p1 " "$out" | grep -oE 'settings=[0-9a-f]{4}' | sort -u | wc -l)" 2 \
+        "the two rows say their settings differ"
     t_assert_eq "$(grep -cvE "$hdr|^localhost:($p1|$p2|\?) +openssl-3\.[0-9]+ +TLSv1\.[23] +$row" "$out")" 0 \
         "--list lines that are not the header or a known row"
     t_assert_eq "$(grep -cE '[0-9A-Fa-f]{16,}' "$out" "$T_DIR/l1.err" | awk -F: '{ s += $NF } END { print s }')" 0 \
