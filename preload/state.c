@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static struct ar_cache *table;
@@ -59,6 +60,24 @@ static void print_stats(void)
     log_always("%s", line);
 }
 
+/* At a normal exit: the tickets this process kept but did not use go to the
+ * store, for the next run. A process killed before loses only its own. */
+static void publish_one(const char *key, const char *label, struct ar_session *s, void *arg)
+{
+    int64_t now = *(int64_t *)arg;
+    /* OpenSSL may be shut down by now (its own atexit handler): its parsed
+     * objects are left alone, as the process is ending. */
+    s->native = NULL;
+    if (store_put(store, key, label, s, now) == 0)
+        log_debug("%s: ticket published to the store at exit", label);
+}
+
+static void publish_tickets(void)
+{
+    int64_t now = now_seconds();
+    cache_drain_tickets(table, publish_one, &now);
+}
+
 static void state_init(void)
 {
     const struct ar_config *cfg = config_get();
@@ -74,6 +93,8 @@ static void state_init(void)
         return;
     }
     store_init(cfg);
+    if (store != NULL)
+        atexit(publish_tickets);
     if (cfg->stats)
         atexit(print_stats);
     ready = 1;
@@ -102,6 +123,20 @@ int64_t now_seconds(void)
 
 int state_keep(const char *key, const char *label, struct ar_session *s, int64_t now)
 {
+    if (s->single_use && store != NULL) {
+        /* Tickets stay in this process, which will likely use them itself
+         * (no file system work per connection); the oldest beyond the
+         * table's share, and the rest at exit, are published. */
+        struct ar_session spilled;
+        struct ar_session copy = *s;
+        memset(s, 0, sizeof *s);
+        int rc = cache_keep_ticket(table, key, label, &copy, now, &spilled);
+        if (spilled.der.len > 0) {
+            store_put(store, key, label, &spilled, now);
+            session_clear(&spilled);
+        }
+        return rc;
+    }
     int stored = store != NULL && store_put(store, key, label, s, now) == 0;
     if (stored && s->single_use) {
         session_clear(s);
