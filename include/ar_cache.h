@@ -85,12 +85,13 @@ int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t
 /*
  * cache_keep_ticket - add the single-use session *s under `key` (labelled
  * `label` for the store), taking ownership as cache_put does. When the key
- * already holds per_key sessions, the oldest is moved into *spilled (the
- * caller owns it then, to publish it) instead of being dropped; *spilled is
- * zeroed otherwise. Returns 0, or -1 if not kept.
+ * already holds `share` tickets (or per_key sessions), its oldest ticket is
+ * moved into *spilled (the caller owns it then, to publish it) instead of
+ * being dropped; *spilled is zeroed otherwise. Returns 0, or -1 if not kept.
  */
 int cache_keep_ticket(struct ar_cache *c, const char *key, const char *label,
-                      struct ar_session *s, int64_t now, struct ar_session *spilled);
+                      struct ar_session *s, int64_t now, unsigned share,
+                      struct ar_session *spilled);
 
 /*
  * cache_drain_tickets - remove every single-use session from the table and

@@ -214,7 +214,8 @@ int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t
 }
 
 int cache_keep_ticket(struct ar_cache *c, const char *key, const char *label,
-                      struct ar_session *s, int64_t now, struct ar_session *spilled)
+                      struct ar_session *s, int64_t now, unsigned share,
+                      struct ar_session *spilled)
 {
     int rc = -1;
     memset(spilled, 0, sizeof *spilled);
@@ -238,12 +239,19 @@ int cache_keep_ticket(struct ar_cache *c, const char *key, const char *label,
     }
     if (e != NULL) {
         entry_expire(e, now);
-        if (e->count == c->per_key) { /* the oldest goes out, not away */
-            *spilled = e->sessions[0];
-            memset(&e->sessions[0], 0, sizeof e->sessions[0]);
-            memmove(&e->sessions[0], &e->sessions[1], (e->count - 1) * sizeof e->sessions[0]);
-            e->count--;
-            memset(&e->sessions[e->count], 0, sizeof e->sessions[0]);
+        unsigned tickets = 0, oldest = 0;
+        for (unsigned i = e->count; i-- > 0;)
+            if (e->sessions[i].single_use) {
+                tickets++;
+                oldest = i;
+            }
+        if (tickets > 0 && (tickets >= share || e->count == c->per_key)) {
+            /* the oldest ticket goes out, not away */
+            *spilled = e->sessions[oldest];
+            memset(&e->sessions[oldest], 0, sizeof e->sessions[oldest]);
+            entry_remove_at(e, oldest); /* cleared already: only closes the gap */
+        } else if (e->count == c->per_key) {
+            entry_remove_at(e, 0);
         }
         e->sessions[e->count++] = *s;
         memset(s, 0, sizeof *s);

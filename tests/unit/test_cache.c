@@ -232,18 +232,36 @@ Test(cache, lifetime_caps_applied_on_read)
 Test(cache, keep_ticket_spills_oldest)
 {
     struct ar_session s = mk("t1", 1, 100), spilled;
-    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, &spilled), 0);
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 2, &spilled), 0);
     cr_assert_eq(spilled.der.len, 0);
     s = mk("t2", 1, 100);
-    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, &spilled), 0);
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 2, &spilled), 0);
     cr_assert_eq(spilled.der.len, 0);
     s = mk("t3", 1, 100);
-    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, &spilled), 0);
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 2, &spilled), 0);
     cr_assert_str_eq((const char *)spilled.der.data, "t1", "the oldest goes out");
     session_clear(&spilled);
     char tag[8];
     cr_assert_eq(take("k", 10, tag), 1);
     cr_assert_str_eq(tag, "t3");
+}
+
+Test(cache, keep_ticket_share_one)
+{
+    struct ar_session s = mk("s1", 0, 100), spilled;
+    cr_assert_eq(cache_put(c, "k", &s, 10), 0);
+    s = mk("t1", 1, 100);
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 1, &spilled), 0);
+    cr_assert_eq(spilled.der.len, 0);
+    s = mk("t2", 1, 100);
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 1, &spilled), 0);
+    cr_assert_str_eq((const char *)spilled.der.data, "t1", "the older ticket, not the session");
+    session_clear(&spilled);
+    char tag[8];
+    cr_assert_eq(take("k", 10, tag), 1);
+    cr_assert_str_eq(tag, "t2");
+    cr_assert_eq(take("k", 10, tag), 1);
+    cr_assert_str_eq(tag, "s1", "the reusable session stayed");
 }
 
 static int drained;
@@ -259,7 +277,7 @@ static void count_drained(const char *key, const char *label, struct ar_session 
 Test(cache, drain_tickets_once)
 {
     struct ar_session s = mk("t1", 1, 100), spilled;
-    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, &spilled), 0);
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 2, &spilled), 0);
     s = mk("s1", 0, 100);
     cr_assert_eq(cache_put(c, "r", &s, 10), 0);
     drained = 0;

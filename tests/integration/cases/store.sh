@@ -723,7 +723,7 @@ t_register store.ticket-lifetime.tls13 t_store_ticket_lifetime
 # in the process's table and go to the store when they overflow it or at
 # exit. Counted with strace -f -c over the C client, N = 1 and N = 11, so
 # start-up and the first handshake cancel out. The figure for a one-shot
-# run (the store's open, one take and one put at exit) is printed.
+# run (the store's open, one take and one put) is printed.
 store_syscalls() { # STORE N: total system calls of the C client
     rm -f "$T_DIR/sc.out"
     AUTORESUME_CACHE=$1 "${LIB_ENV[@]}" strace -f -c -o "$T_DIR/sc.out" "$ARCLIENT" -q --verify \
@@ -744,7 +744,7 @@ t_store_syscalls() {
     per=$((((on11 - on1) - (off11 - off1)) / 10))
     once=$((on1 - off1))
     echo "measured: syscalls: store on - off per resumed TLS 1.3 connection: $per;" \
-        "one-shot run (open, take, put at exit): $once more than store off" \
+        "one-shot run (open, take, put): $once more than store off" \
         "(on: $on1 / $on11, off: $off1 / $off11)"
     t_assert_le "$per" 10 "system calls per resumed connection spent on the store"
     [[ ${AR_PRELOAD_MODE:-on} == on ]] && t_assert_ge "$once" 1 "control: a one-shot run uses the store"
