@@ -11,9 +11,13 @@
 #
 #   1. openssl s_time -new, plain / under the preload (store off, store on) /
 #      s_time -reuse (the program resuming itself): connections per second
+#   1c. a verifying in-process client (build/arclient --verify): full
+#      handshakes, its own resumption (--own-session, the limit), the preload
+#      with the store off and on; client and nginx worker CPU per connection
 #   2. curl (OpenSSL), 20 separate runs, plain / through scripts/autoresume,
 #      via a proxy adding 10 ms each way: wall time per run; 2b. the same with
-#      wget (GnuTLS in Debian), if wget is installed
+#      wget (GnuTLS in Debian), if wget is installed; and the nginx worker's
+#      CPU per run
 #   3. callgrind: instructions of the library per resumed connection vs the
 #      client's; store on vs off (instructions, and wall time per connection)
 #   4. /bin/true start-up with and without LD_PRELOAD
@@ -28,7 +32,7 @@
 # BENCH_RSA_ROUNDS (3; 0 skips RSA), BENCH_T (s_time -time; 3),
 # BENCH_CURL_RUNS (20), BENCH_WGET_RUNS (BENCH_CURL_RUNS; 0 skips wget),
 # BENCH_MEM_CONNS (100000), BENCH_MEM_SECONDS (120, also cut to fit the
-# budget), BENCH_BUDGET (whole run, seconds; 560), KEEP=1 keeps the work
+# budget), BENCH_INPROC_N (300), BENCH_INPROC_ROUNDS (5), BENCH_BUDGET (whole run, seconds; 560), KEEP=1 keeps the work
 # directory.
 set -u
 set -o pipefail
@@ -267,9 +271,58 @@ EOF
     return 1
 }
 start_nginx || die "nginx would not start"
+# The nginx worker's CPU time so far (ns on a CPU, /proc/PID/schedstat): the
+# server's cost of what we run in between.
+NGINX_WORKER=$(pgrep -P "$(cat "$WORK/nginx/nginx.pid")" | head -n 1)
+[[ -n $NGINX_WORKER ]] || die "no nginx worker"
+srv_ns() { cut -d' ' -f1 "/proc/$NGINX_WORKER/schedstat"; }
 say "nginx up: ec12=$P_EC12 ec13=$P_EC13 rsa12=$P_RSA12 rsa13=$P_RSA13 curl12=$P_CU12 curl13=$P_CU13 any=$P_ANY"
 for p in $P_EC12 $P_EC13 $P_RSA12 $P_RSA13 $P_ANY; do
     "$ARCLIENT" -q --sni localhost -n 1 127.0.0.1 "$p" >/dev/null 2>&1 || die "no TLS answer on port $p"
+done
+
+# -------------------------------------------- 1c. verifying in-process client --
+# build/arclient as a verifying program (CA file, SSL_VERIFY_PEER,
+# SSL_set1_host, a new SSL per connection) against the RSA-2048 servers:
+# full handshakes (no preload), the program resuming its own session
+# (--own-session, no preload: the limit for transparent resumption), and
+# under the preload with the store off and on. Client CPU (user + system,
+# from wait4) and the nginx worker's CPU (schedstat), per connection.
+INPROC_N=${BENCH_INPROC_N:-300}
+INPROC_ROUNDS=${BENCH_INPROC_ROUNDS:-5}
+inproc_run() {   # proto variant round
+    local proto=$1 v=$2 round=$3 port env=() own=() s0 out
+    port=P_RSA$proto
+    port=${!port}
+    case $v in
+        own) own=(--own-session) ;;
+        off) env=(LD_PRELOAD="$LIB" AUTORESUME_CACHE=off) ;;
+        store) env=(LD_PRELOAD="$LIB" AUTORESUME_CACHE="$(fresh_store)") ;;
+    esac
+    s0=$(srv_ns)
+    out=$("$PY" -c '
+import os, subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+data = p.stdout.read().decode()
+_, status, ru = os.wait4(p.pid, 0)
+summary = [l for l in data.splitlines() if l.startswith("summary ")]
+print(ru.ru_utime + ru.ru_stime, status, summary[-1] if summary else "summary none")
+' env "${env[@]}" "$ARCLIENT" -q --verify --cafile "$CERTS/rsa-ca.pem" --expect-host localhost \
+        --sni localhost "${own[@]}" -n "$INPROC_N" 127.0.0.1 "$port")
+    local srv=$(($(srv_ns) - s0)) cpu status reused
+    read -r cpu status _ <<<"$out"
+    reused=$(sed -n 's/.* reused=\([0-9]*\).*/\1/p' <<<"$out")
+    # proto variant round conns client_cpu_s server_ns resumed status
+    raw inproc "$proto" "$v" "$round" "$INPROC_N" "$cpu" "$srv" "${reused:-0}" "$status"
+}
+load_mark 1c
+say "1c. verifying in-process client: $INPROC_ROUNDS rounds of $INPROC_N connections (full, own session, preload store off, store on; TLS 1.2, 1.3)"
+for round in $(seq "$INPROC_ROUNDS"); do
+    for proto in 12 13; do
+        for v in full own off store; do
+            inproc_run "$proto" "$v" "$round"
+        done
+    done
 done
 
 # -------------------------------------------------- 4. start-up (/bin/true) --
@@ -370,7 +423,8 @@ start_proxy "$P_CU13" >/dev/null; PX13=$(sed -n 's/^ready //p' "$WORK/proxy.$P_C
 # proxied_runs NAME RUNS: per protocol, RUNS separate runs of the command
 # that NAME_cmd PROXY-PORT VARIANT RUN puts in CMD, plain and through the
 # wrapper alternately (its own fresh store per protocol); wall time per run
-# into raw rows `NAME proto variant run seconds rc`.
+# and the nginx worker's CPU meanwhile into raw rows
+# `NAME proto variant run seconds rc server_ns`.
 proxied_runs() {
     local name=$1 runs=$2 proto px store run v t0 rc
     for proto in 12 13; do
@@ -380,6 +434,7 @@ proxied_runs() {
         for run in $(seq "$runs"); do
             for v in plain autoresume; do
                 "${name}_cmd" "$px" "$v" "$run"
+                s0=$(srv_ns)
                 t0=$EPOCHREALTIME
                 if [[ $v == plain ]]; then
                     timeout 20 "${CMD[@]}"
@@ -388,7 +443,8 @@ proxied_runs() {
                         "$ROOT/scripts/autoresume" "${CMD[@]}"
                 fi
                 rc=$?
-                raw "$name" "$proto" "$v" "$run" "$(since "$t0" "$EPOCHREALTIME")" "$rc"
+                raw "$name" "$proto" "$v" "$run" "$(since "$t0" "$EPOCHREALTIME")" "$rc" \
+                    $(($(srv_ns) - s0))
             done
         done
     done

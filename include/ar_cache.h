@@ -83,6 +83,27 @@ void cache_free(struct ar_cache *c);
 int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t now);
 
 /*
+ * cache_keep_ticket - add the single-use session *s under `key` (labelled
+ * `label` for the store), taking ownership as cache_put does. When the key
+ * already holds `share` tickets (or per_key sessions), its oldest ticket is
+ * moved into *spilled (the caller owns it then, to publish it) instead of
+ * being dropped; *spilled is zeroed otherwise. Returns 0, or -1 if not kept.
+ */
+int cache_keep_ticket(struct ar_cache *c, const char *key, const char *label,
+                      struct ar_session *s, int64_t now, unsigned share,
+                      struct ar_session *spilled);
+
+/*
+ * cache_drain_tickets - remove every single-use session from the table and
+ * call fn(key, label, s, arg) for each, outside the table's lock; fn may
+ * take what *s owns (it is cleared after). Returns how many.
+ */
+size_t cache_drain_tickets(struct ar_cache *c,
+                           void (*fn)(const char *key, const char *label, struct ar_session *s,
+                                      void *arg),
+                           void *arg);
+
+/*
  * cache_take - the newest usable session of `key` (see session_usable), copied into *out
  * (caller owns it; session_clear when done). A single-use one is removed
  * from the table. Expired sessions met on the way are removed.

@@ -31,9 +31,15 @@ struct ar_store *state_store(void);
 int64_t now_seconds(void);
 
 /*
- * state_keep - keep *s (consumed in every case) under key. With a store, a
- * ticket lives only there, so that one atomic claim decides which process
- * spends it; reusable sessions are kept in both (the table answers faster).
+ * state_keep - keep *s (consumed in every case) under key. With a store,
+ * a ticket won by a process's first connection goes to the store at once;
+ * once the process has looked for a session twice, it keeps its newest
+ * ticket per key in its table (no other process can see it, so it is spent
+ * once), publishes older ones at once and the kept ones at a normal exit
+ * (atexit). In the store one atomic claim decides which process spends a
+ * ticket. A process killed with SIGKILL (or ending with _exit) loses only
+ * the tickets it kept. Reusable sessions are kept in both (the table
+ * answers faster).
  * Returns 0 if kept somewhere, -1 if not.
  */
 int state_keep(const char *key, const char *label, struct ar_session *s, int64_t now);

@@ -26,7 +26,11 @@
     X(SSL_set_session_id_context) X(SSL_CTX_set_cert_verify_callback) X(SSL_ctrl)               \
     X(SSL_dane_enable) X(SSL_CTX_set_cert_cb) X(SSL_set_cert_cb) X(SSL_CONF_CTX_set_ssl)     \
     X(SSL_CONF_cmd) X(SSL_CTX_config) X(SSL_new) X(SSL_CTX_add_client_custom_ext)              \
-    X(SSL_CTX_add_custom_ext) X(SSL_set_SSL_CTX) X(SSL_CTX_add_server_custom_ext)
+    X(SSL_CTX_add_custom_ext) X(SSL_set_SSL_CTX) X(SSL_CTX_add_server_custom_ext)            \
+    X(SSL_CTX_set_purpose) X(SSL_set_purpose) X(SSL_CTX_set_trust) X(SSL_set_trust)          \
+    X(X509_VERIFY_PARAM_set_purpose) X(X509_VERIFY_PARAM_set_trust) X(X509_STORE_set_purpose) \
+    X(X509_STORE_set_trust) X(X509_VERIFY_PARAM_set1_policies) X(X509_VERIFY_PARAM_add0_policy) \
+    X(X509_VERIFY_PARAM_add0_table) X(X509_VERIFY_PARAM_lookup)
 
 /* Functions we only call. */
 #define OSSL_USED(X)                                                                          \
@@ -61,7 +65,15 @@
     X(SSL_in_init) /* hooked too, as SSL_is_init_finished (hooks_openssl.c) */                  \
     X(X509_STORE_CTX_get_by_subject) X(X509_OBJECT_new) X(X509_OBJECT_free)                   \
     X(X509_get_issuer_name) X(X509_get_subject_name) X(X509_STORE_get_get_issuer)             \
-    X(X509_STORE_get_lookup_certs) X(SSL_SESSION_new)
+    X(X509_STORE_get_lookup_certs) X(SSL_SESSION_new)                                          \
+    X(X509_STORE_CTX_get0_chain) X(X509_get0_notAfter) X(ASN1_TIME_to_tm) X(X509_STORE_up_ref) \
+    X(X509_STORE_free) X(X509_get0_trust_objects) X(X509_get0_reject_objects)                 \
+    X(X509_VERIFY_PARAM_get_inh_flags) X(X509_VERIFY_PARAM_get_depth)                        \
+    X(X509_VERIFY_PARAM_get_auth_level) X(X509_VERIFY_PARAM_get_time)                        \
+    X(X509_VERIFY_PARAM_get0_email) X(X509_STORE_get_verify) X(X509_STORE_get_verify_cb)      \
+    X(X509_STORE_get_check_issued) X(X509_STORE_get_check_revocation) X(X509_STORE_get_get_crl) \
+    X(X509_STORE_get_check_crl) X(X509_STORE_get_cert_crl) X(X509_STORE_get_check_policy)     \
+    X(X509_STORE_get_lookup_crls) X(X509_STORE_get_cleanup)
 
 /*
  * Functions that only some libssl versions have, or that a newer one

@@ -33,6 +33,17 @@ int trust_recheck(SSL *ssl, OPENSSL_STACK *chain, long stored_result, int adopt,
                   const char **why);
 
 /*
+ * trust_memo_register - let the trust-verdict memo (ar_verdict.h) release
+ * what its entries hold. Once, at start-up. trust_recheck consults the memo:
+ * a pass remembered for the same chain objects, store (and its number of
+ * certificates and CRLs), effective verify parameters, security level and
+ * verify mode is reused; verifications with the program's verify callback,
+ * store callbacks, CRL or policy checks, or certificate trust settings are
+ * never remembered.
+ */
+void trust_memo_register(void);
+
+/*
  * chain_decode - parse a chain blob made by chain_encode into a new stack of
  * certificates (leaf first; free with chain_free). NULL if malformed.
  */

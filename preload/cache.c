@@ -17,6 +17,7 @@
 
 struct entry {
     char *key;
+    char *label;                 /* for publishing tickets to the store; may be NULL */
     unsigned count;
     struct ar_session *sessions; /* [per_key], oldest first */
     UT_hash_handle hh;
@@ -94,6 +95,7 @@ static void entry_free(struct entry *e)
         session_clear(&e->sessions[i]);
     free(e->sessions);
     free(e->key);
+    free(e->label);
     free(e);
 }
 
@@ -209,6 +211,102 @@ int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t
     pthread_mutex_unlock(&c->lock);
     session_clear(s);
     return rc;
+}
+
+int cache_keep_ticket(struct ar_cache *c, const char *key, const char *label,
+                      struct ar_session *s, int64_t now, unsigned share,
+                      struct ar_session *spilled)
+{
+    int rc = -1;
+    memset(spilled, 0, sizeof *spilled);
+    if (s->expires <= now || s->der.len == 0 || !s->single_use) {
+        session_clear(s);
+        return -1;
+    }
+    pthread_mutex_lock(&c->lock);
+    struct entry *e;
+    HASH_FIND_STR(c->table, key, e);
+    if (e == NULL)
+        e = entry_new(c, key);
+    else
+        e = table_touch(c, e);
+    if (e != NULL && (e->label == NULL || strcmp(e->label, label) != 0)) {
+        char *l = strdup(label);
+        if (l != NULL) {
+            free(e->label);
+            e->label = l;
+        }
+    }
+    if (e != NULL) {
+        entry_expire(e, now);
+        unsigned tickets = 0, oldest = 0;
+        for (unsigned i = e->count; i-- > 0;)
+            if (e->sessions[i].single_use) {
+                tickets++;
+                oldest = i;
+            }
+        if (tickets > 0 && (tickets >= share || e->count == c->per_key)) {
+            /* the oldest ticket goes out, not away */
+            *spilled = e->sessions[oldest];
+            memset(&e->sessions[oldest], 0, sizeof e->sessions[oldest]);
+            entry_remove_at(e, oldest); /* cleared already: only closes the gap */
+        } else if (e->count == c->per_key) {
+            entry_remove_at(e, 0);
+        }
+        e->sessions[e->count++] = *s;
+        memset(s, 0, sizeof *s);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    session_clear(s);
+    return rc;
+}
+
+size_t cache_drain_tickets(struct ar_cache *c,
+                           void (*fn)(const char *key, const char *label, struct ar_session *s,
+                                      void *arg),
+                           void *arg)
+{
+    struct drained {
+        char *key, *label;
+        struct ar_session s;
+    } *out = NULL;
+    size_t n = 0, cap = 0;
+
+    pthread_mutex_lock(&c->lock);
+    struct entry *e, *tmp;
+    HASH_ITER(hh, c->table, e, tmp) {
+        for (unsigned i = e->count; i-- > 0;) {
+            if (!e->sessions[i].single_use)
+                continue;
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                void *p = realloc(out, ncap * sizeof out[0]);
+                if (p == NULL)
+                    break;
+                out = p;
+                cap = ncap;
+            }
+            out[n].key = strdup(e->key);
+            out[n].label = strdup(e->label != NULL ? e->label : "?");
+            out[n].s = e->sessions[i];
+            memset(&e->sessions[i], 0, sizeof e->sessions[i]);
+            entry_remove_at(e, i); /* cleared already: only closes the gap */
+            n++;
+        }
+        if (e->count == 0)
+            table_remove(c, e);
+    }
+    pthread_mutex_unlock(&c->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].key != NULL && out[i].label != NULL)
+            fn(out[i].key, out[i].label, &out[i].s, arg);
+        session_clear(&out[i].s);
+        free(out[i].key);
+        free(out[i].label);
+    }
+    free(out);
+    return n;
 }
 
 int cache_take(struct ar_cache *c, const char *key, int64_t now, struct ar_session *out)

@@ -6,6 +6,7 @@
 #include "ar_log.h"
 #include "ossl_policy.h"
 #include "ossl_verify.h"
+#include "ar_verdict.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -59,16 +60,19 @@ static void fork_prepare(void)
 {
     pthread_mutex_lock(&ctx_mutex);
     native_fork_lock();
+    verdict_fork_lock();
 }
 
 static void fork_parent(void)
 {
+    verdict_fork_unlock();
     native_fork_unlock();
     pthread_mutex_unlock(&ctx_mutex);
 }
 
 static void fork_child(void)
 {
+    verdict_fork_unlock();
     native_fork_unlock();
     pthread_mutex_unlock(&ctx_mutex);
 }
@@ -90,6 +94,7 @@ static void ossl_init(void)
         return;
     }
     native_register();
+    trust_memo_register();
     ready = 1;
 }
 

@@ -8,13 +8,15 @@
 #include "ar_log.h"
 
 #include "ar_key.h"
+#include "ar_state.h"
+#include "ar_verdict.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <string.h>
+#include <time.h>
 
 int chain_encode(SSL *ssl, struct ar_blob *out)
 {
@@ -252,6 +254,171 @@ int trust_store_empty(SSL *ssl, OPENSSL_STACK *chain)
     return !store_finds_any(store, chain);
 }
 
+/* ---- the trust-verdict memo (ar_verdict.h) ----------------------------- */
+
+/* What a remembered pass holds: the store and both chains stay allocated,
+ * so the pointers in its key cannot be reused by other objects. */
+struct verdict_hold {
+    X509_STORE *store;
+    OPENSSL_STACK *kept, *built;
+    int store_objects;
+};
+
+static int store_objects_of(X509_STORE *store)
+{
+    STACK_OF(X509_OBJECT) *objs = ossl.X509_STORE_get0_objects(store);
+    return objs != NULL ? ossl.OPENSSL_sk_num((const OPENSSL_STACK *)objs) : 0;
+}
+
+/* Trust settings attached to a certificate (X509_add1_trust_object, a
+ * "TRUSTED CERTIFICATE"): the program can change them on a certificate the
+ * store already holds, which no count shows. Only chains without any are
+ * remembered, and they must still have none at each hit. */
+static int chain_has_aux_trust(OPENSSL_STACK *chain)
+{
+    int n = chain != NULL ? ossl.OPENSSL_sk_num(chain) : 0;
+    for (int i = 0; i < n; i++) {
+        X509 *x = ossl.OPENSSL_sk_value(chain, i);
+        if (ossl.X509_get0_trust_objects(x) != NULL || ossl.X509_get0_reject_objects(x) != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+static int hold_still_good(void *p)
+{
+    struct verdict_hold *h = p;
+    return store_objects_of(h->store) == h->store_objects && !chain_has_aux_trust(h->built);
+}
+
+static void hold_release(void *p)
+{
+    struct verdict_hold *h = p;
+    ossl.X509_STORE_free(h->store);
+    chain_free(h->kept);
+    chain_free(h->built);
+    free(h);
+}
+
+void trust_memo_register(void)
+{
+    static const struct ar_verdict_ops ops = {hold_still_good, hold_release};
+    verdict_set_ops(&ops);
+}
+
+/* The store's own functions, when the program set any: they may decide by
+ * anything (a CRL fetched now, a pin), so no verdict of theirs is kept. */
+static int store_has_callbacks(X509_STORE *s)
+{
+    return ossl.X509_STORE_get_verify(s) != NULL || ossl.X509_STORE_get_verify_cb(s) != NULL ||
+           ossl.X509_STORE_get_get_issuer(s) != NULL || ossl.X509_STORE_get_check_issued(s) != NULL ||
+           ossl.X509_STORE_get_check_revocation(s) != NULL || ossl.X509_STORE_get_get_crl(s) != NULL ||
+           ossl.X509_STORE_get_check_crl(s) != NULL || ossl.X509_STORE_get_cert_crl(s) != NULL ||
+           ossl.X509_STORE_get_check_policy(s) != NULL || ossl.X509_STORE_get_lookup_certs(s) != NULL ||
+           ossl.X509_STORE_get_lookup_crls(s) != NULL || ossl.X509_STORE_get_cleanup(s) != NULL;
+}
+
+/* Checks whose answer can change with no change to the key: CRLs (a lookup
+ * may load a newer one), policies (not readable back). */
+#define VERDICT_UNKEYED_FLAGS                                                             \
+    (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_USE_DELTAS |          \
+     X509_V_FLAG_EXTENDED_CRL_SUPPORT | X509_V_FLAG_POLICY_CHECK | X509_V_FLAG_EXPLICIT_POLICY | \
+     X509_V_FLAG_INHIBIT_ANY | X509_V_FLAG_INHIBIT_MAP | X509_V_FLAG_NOTIFY_POLICY)
+
+/*
+ * The memo key of a verification set up in xs (the effective parameters:
+ * the store's, the "ssl_server" defaults, the connection's, as
+ * X509_verify_cert will use them). Returns 0, or -1 when this verification
+ * must not be memoized.
+ */
+static int verdict_key_of(SSL *ssl, X509_STORE *store, X509_STORE_CTX *xs, OPENSSL_STACK *chain,
+                          struct ar_verdict_key *k)
+{
+    X509_VERIFY_PARAM *param = ossl.X509_STORE_CTX_get0_param(xs);
+    int n = ossl.OPENSSL_sk_num(chain);
+
+    memset(k, 0, sizeof *k);
+    if (!verdict_enabled() || store == NULL || n < 1 || n > AR_VERDICT_CHAIN_MAX ||
+        ossl.SSL_get_verify_callback(ssl) != NULL || store_has_callbacks(store))
+        return -1;
+    k->flags = ossl.X509_VERIFY_PARAM_get_flags(param);
+    if (k->flags & VERDICT_UNKEYED_FLAGS)
+        return -1;
+    k->store = store;
+    k->store_objects = store_objects_of(store);
+    for (int i = 0; i < n; i++)
+        k->chain[i] = ossl.OPENSSL_sk_value(chain, i);
+    k->chain_len = n;
+    k->inh_flags = ossl.X509_VERIFY_PARAM_get_inh_flags(param);
+    k->hostflags = ossl.X509_VERIFY_PARAM_get_hostflags(param);
+    k->depth = ossl.X509_VERIFY_PARAM_get_depth(param);
+    k->auth_level = ossl.X509_VERIFY_PARAM_get_auth_level(param);
+    k->security_level = ossl.SSL_get_security_level(ssl);
+    k->verify_mode = ossl.SSL_get_verify_mode(ssl);
+    if (k->flags & X509_V_FLAG_USE_CHECK_TIME)
+        k->check_time = (int64_t)ossl.X509_VERIFY_PARAM_get_time(param);
+    for (int i = 0;; i++) {
+        const char *h = ossl.X509_VERIFY_PARAM_get0_host(param, i);
+        if (h == NULL)
+            break;
+        if (verdict_key_text(k, h) != 0)
+            return -1;
+    }
+    /* An expected email is rare in a client, and "" set differs from none
+     * (OpenSSL checks it and fails) in a way its text cannot show: no memo. */
+    if (ossl.X509_VERIFY_PARAM_get0_email(param) != NULL)
+        return -1;
+    char *ip = ossl.X509_VERIFY_PARAM_get1_ip_asc(param);
+    int rc = verdict_key_text(k, "|") != 0 || verdict_key_text(k, ip ? ip : "") != 0
+                 ? -1
+                 : 0;
+    if (ip != NULL)
+        ossl.CRYPTO_free(ip, __FILE__, __LINE__);
+    return rc;
+}
+
+/* The earliest notAfter of a built chain (seconds since the epoch); 0 if unknown. */
+static int64_t earliest_not_after(OPENSSL_STACK *built)
+{
+    int64_t min = INT64_MAX;
+    int n = built != NULL ? ossl.OPENSSL_sk_num(built) : 0;
+    for (int i = 0; i < n; i++) {
+        struct tm tm;
+        const ASN1_TIME *t = ossl.X509_get0_notAfter(ossl.OPENSSL_sk_value(built, i));
+        if (t == NULL || !ossl.ASN1_TIME_to_tm(t, &tm))
+            return 0;
+        int64_t v = (int64_t)timegm(&tm);
+        if (v < min)
+            min = v;
+    }
+    return n > 0 ? min : 0;
+}
+
+/* Remember the pass just made in xs for key k. */
+static void verdict_remember(const struct ar_verdict_key *k, X509_STORE *store,
+                             OPENSSL_STACK *chain, X509_STORE_CTX *xs)
+{
+    OPENSSL_STACK *built = (OPENSSL_STACK *)ossl.X509_STORE_CTX_get0_chain(xs);
+    int64_t not_after = earliest_not_after(built);
+    struct verdict_hold *h;
+    if (not_after == 0 || chain_has_aux_trust(built) || (h = calloc(1, sizeof *h)) == NULL)
+        return;
+    if (!ossl.X509_STORE_up_ref(store)) {
+        free(h);
+        return;
+    }
+    h->store = store;
+    h->store_objects = (int)k->store_objects;
+    h->kept = (OPENSSL_STACK *)ossl.X509_chain_up_ref((STACK_OF(X509) *)chain);
+    h->built = (OPENSSL_STACK *)ossl.X509_chain_up_ref((STACK_OF(X509) *)built);
+    if (h->kept == NULL || h->built == NULL) {
+        hold_release(h);
+        return;
+    }
+    if (verdict_add(k, h, now_seconds(), not_after))
+        log_debug("trust verdict remembered");
+}
+
 int trust_recheck(SSL *ssl, OPENSSL_STACK *all, long stored_result, int adopt, long *result_out,
                   const char **why)
 {
@@ -281,8 +448,20 @@ int trust_recheck(SSL *ssl, OPENSSL_STACK *all, long stored_result, int adopt, l
     if (cb != NULL)
         ossl.X509_STORE_CTX_set_verify_cb(xs, cb);
 
-    int rc = ossl.X509_verify_cert(xs);
-    long result = ossl.X509_STORE_CTX_get_error(xs);
+    struct ar_verdict_key key;
+    int memoizable = verdict_key_of(ssl, store, xs, all, &key) == 0;
+    int rc;
+    long result;
+    if (memoizable && verdict_find(&key, now_seconds())) {
+        rc = 1; /* this chain passed with these very inputs a moment ago */
+        result = X509_V_OK;
+        log_debug("re-verification: remembered pass");
+    } else {
+        rc = ossl.X509_verify_cert(xs);
+        result = ossl.X509_STORE_CTX_get_error(xs);
+        if (memoizable && rc > 0 && result == X509_V_OK)
+            verdict_remember(&key, store, all, xs);
+    }
     *result_out = result;
     int verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
     if (verify_peer && rc <= 0)

@@ -8,11 +8,17 @@
 #include "ar_stats.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+/* Tickets per key kept in the process's table when there is a store. */
+#define TABLE_TICKET_SHARE 1
+
 static struct ar_cache *table;
+static atomic_uint connections; /* offers looked for (state_take) in this process */
 static struct ar_store *store;
 static int ready;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -59,6 +65,24 @@ static void print_stats(void)
     log_always("%s", line);
 }
 
+/* At a normal exit: the tickets this process kept but did not use go to the
+ * store, for the next run. A process killed before loses only its own. */
+static void publish_one(const char *key, const char *label, struct ar_session *s, void *arg)
+{
+    int64_t now = *(int64_t *)arg;
+    /* OpenSSL may be shut down by now (its own atexit handler): its parsed
+     * objects are left alone, as the process is ending. */
+    s->native = NULL;
+    if (store_put(store, key, label, s, now) == 0)
+        log_debug("%s: ticket published to the store at exit", label);
+}
+
+static void publish_tickets(void)
+{
+    int64_t now = now_seconds();
+    cache_drain_tickets(table, publish_one, &now);
+}
+
 static void state_init(void)
 {
     const struct ar_config *cfg = config_get();
@@ -74,6 +98,8 @@ static void state_init(void)
         return;
     }
     store_init(cfg);
+    if (store != NULL)
+        atexit(publish_tickets);
     if (cfg->stats)
         atexit(print_stats);
     ready = 1;
@@ -102,6 +128,24 @@ int64_t now_seconds(void)
 
 int state_keep(const char *key, const char *label, struct ar_session *s, int64_t now)
 {
+    if (s->single_use && store != NULL &&
+        atomic_load_explicit(&connections, memory_order_relaxed) >= 2) {
+        /* A process making connection after connection: its newest ticket
+         * stays in it, for its next connection (no file system work per
+         * connection: a resumed TLS 1.3 connection brings one ticket); older
+         * ones go to the store at once, the kept one at a normal exit. A
+         * process's first connection publishes at once, as a one-shot run
+         * may end without exit handlers (_exit). */
+        struct ar_session spilled;
+        struct ar_session copy = *s;
+        memset(s, 0, sizeof *s);
+        int rc = cache_keep_ticket(table, key, label, &copy, now, TABLE_TICKET_SHARE, &spilled);
+        if (spilled.der.len > 0) {
+            store_put(store, key, label, &spilled, now);
+            session_clear(&spilled);
+        }
+        return rc;
+    }
     int stored = store != NULL && store_put(store, key, label, s, now) == 0;
     if (stored && s->single_use) {
         session_clear(s);
@@ -113,6 +157,7 @@ int state_keep(const char *key, const char *label, struct ar_session *s, int64_t
 int state_take(const char *key, struct ar_session *s, int *from_store)
 {
     int64_t now = now_seconds();
+    atomic_fetch_add_explicit(&connections, 1, memory_order_relaxed);
     int found = cache_take(table, key, now, s);
     *from_store = 0;
     if (found == 0 && store != NULL) {

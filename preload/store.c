@@ -16,6 +16,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,22 +32,22 @@
 
 struct ar_store {
     int dirfd;
+    uid_t uid; /* the opener's: every file and directory read must be its */
     unsigned char salt[SALT_LEN];
     struct ar_store_limits lim;
 };
 
-/* Ours and private: owned by us, no group/other bits, and of the right type. */
-static int private_ok(const struct stat *sb, mode_t type)
+/* Ours and private: owned by uid, no group/other bits, and of the right type. */
+static int private_ok(const struct stat *sb, mode_t type, uid_t uid)
 {
-    return (sb->st_mode & S_IFMT) == type && sb->st_uid == geteuid() &&
-           (sb->st_mode & 077) == 0;
+    return (sb->st_mode & S_IFMT) == type && sb->st_uid == uid && (sb->st_mode & 077) == 0;
 }
 
 int store_default_dir(const char *xdg, char *out, size_t cap)
 {
     struct stat sb;
     int n;
-    if (xdg != NULL && xdg[0] == '/' && lstat(xdg, &sb) == 0 && private_ok(&sb, S_IFDIR))
+    if (xdg != NULL && xdg[0] == '/' && lstat(xdg, &sb) == 0 && private_ok(&sb, S_IFDIR, geteuid()))
         n = snprintf(out, cap, "%s/autoresume", xdg);
     else
         n = snprintf(out, cap, "/tmp/autoresume-%lu", (unsigned long)geteuid());
@@ -72,6 +74,35 @@ static void random_bytes(void *buf, size_t n)
 }
 
 /*
+ * Names of in-flight files: ".tmp-TAG-N" / ".claim-TAG-N", TAG = the pid and
+ * random bits drawn once per process (again in a forked child), N a
+ * counter, so no system call is spent on naming per connection.
+ */
+static char inflight_tag[32];
+static atomic_uint inflight_seq;
+static pthread_once_t tag_once = PTHREAD_ONCE_INIT;
+
+static void make_tag(void)
+{
+    unsigned r;
+    random_bytes(&r, sizeof r);
+    snprintf(inflight_tag, sizeof inflight_tag, "%ld-%08x", (long)getpid(), r);
+}
+
+static void tag_init(void)
+{
+    make_tag();
+    (void)pthread_atfork(NULL, NULL, make_tag); /* on failure: the pid differs anyway */
+}
+
+static void inflight_name(char out[NAME_MAX_LEN], const char *prefix)
+{
+    pthread_once(&tag_once, tag_init);
+    snprintf(out, NAME_MAX_LEN, "%s%s-%x", prefix, inflight_tag,
+             atomic_fetch_add(&inflight_seq, 1));
+}
+
+/*
  * A directory stream of its own for dfd: a dup() would share the file offset
  * with every other reader of the same descriptor (threads, forked children).
  */
@@ -84,13 +115,13 @@ static DIR *open_stream(int dfd)
     return d;
 }
 
-static int open_dir_at(int at, const char *name)
+static int open_dir_at(int at, const char *name, uid_t uid)
 {
     int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return -1;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !private_ok(&sb, S_IFDIR)) {
+    if (fstat(fd, &sb) != 0 || !private_ok(&sb, S_IFDIR, uid)) {
         close(fd);
         errno = EPERM;
         return -1;
@@ -102,9 +133,7 @@ static int open_dir_at(int at, const char *name)
 static int write_atomically(int dfd, const char *name, const void *data, size_t len, int replace)
 {
     char tmp[NAME_MAX_LEN];
-    unsigned r;
-    random_bytes(&r, sizeof r);
-    snprintf(tmp, sizeof tmp, ".tmp-%ld-%08x", (long)getpid(), r);
+    inflight_name(tmp, ".tmp-");
     int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
@@ -131,13 +160,14 @@ static int write_atomically(int dfd, const char *name, const void *data, size_t 
 }
 
 /* Read a whole private regular file (at most max bytes). */
-static int read_file_at(int dfd, const char *name, size_t max, unsigned char **data, size_t *len)
+static int read_file_at(int dfd, const char *name, size_t max, uid_t uid, unsigned char **data,
+                        size_t *len)
 {
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -1;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !private_ok(&sb, S_IFREG) || sb.st_size <= 0 ||
+    if (fstat(fd, &sb) != 0 || !private_ok(&sb, S_IFREG, uid) || sb.st_size <= 0 ||
         (size_t)sb.st_size > max) {
         close(fd);
         errno = EINVAL;
@@ -173,7 +203,7 @@ static int load_salt(struct ar_store *st)
     unsigned char *data = NULL;
     size_t len = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (read_file_at(st->dirfd, "salt", SALT_LEN, &data, &len) == 0) {
+        if (read_file_at(st->dirfd, "salt", SALT_LEN, st->uid, &data, &len) == 0) {
             if (len == SALT_LEN) {
                 memcpy(st->salt, data, SALT_LEN);
                 free(data);
@@ -198,11 +228,14 @@ struct ar_store *store_open(const char *dir, const struct ar_store_limits *lim, 
         *why = "store directory must be an absolute path";
         return NULL;
     }
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        *why = "cannot create the store directory";
-        return NULL;
-    }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) { /* created once; opened first, as it mostly exists */
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            *why = "cannot create the store directory";
+            return NULL;
+        }
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0) {
         *why = "cannot open the store directory (missing, or a symlink)";
@@ -210,7 +243,8 @@ struct ar_store *store_open(const char *dir, const struct ar_store_limits *lim, 
             close(fd);
         return NULL;
     }
-    if (sb.st_uid != geteuid()) {
+    uid_t uid = geteuid();
+    if (sb.st_uid != uid) {
         close(fd);
         *why = "store directory is owned by another user";
         return NULL;
@@ -227,6 +261,7 @@ struct ar_store *store_open(const char *dir, const struct ar_store_limits *lim, 
         return NULL;
     }
     st->dirfd = fd;
+    st->uid = uid;
     st->lim = *lim;
     if (load_salt(st) != 0) {
         store_close(st);
@@ -290,49 +325,62 @@ static int cmp_desc(const void *a, const void *b)
     return -strcmp(a, b);
 }
 
-/* Session files of a key directory, newest first; stale temp files removed. */
+/*
+ * Session files of a key directory, newest first; stale temp files removed.
+ * Reads kfd itself (getdents64, no stream of its own): every caller opened
+ * kfd for this one call, so nothing else moves its offset, and it has not
+ * been read yet.
+ */
 static int list_sessions(int kfd, struct name_list *out)
 {
-    DIR *d = open_stream(kfd);
+    char buf[8192] __attribute__((aligned(8)));
+    size_t cap = 0;
+    ssize_t got;
     out->names = NULL;
     out->n = 0;
-    if (d == NULL)
-        return -1;
-    size_t cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        char kind;
-        if (!session_name(de->d_name, &kind)) {
-            struct stat sb;
-            if ((strncmp(de->d_name, ".tmp-", 5) == 0 || strncmp(de->d_name, ".claim-", 7) == 0) &&
-                fstatat(kfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-                sb.st_mtime + STALE_TEMP_SECONDS < time(NULL))
-                unlinkat(kfd, de->d_name, 0); /* left by a killed process */
-            continue;
+    while ((got = getdents64(kfd, buf, sizeof buf)) > 0) {
+        for (ssize_t off = 0; off < got;) {
+            struct dirent64 *de = (struct dirent64 *)(buf + off);
+            off += de->d_reclen;
+            char kind;
+            if (!session_name(de->d_name, &kind)) {
+                struct stat sb;
+                if ((strncmp(de->d_name, ".tmp-", 5) == 0 ||
+                     strncmp(de->d_name, ".claim-", 7) == 0) &&
+                    fstatat(kfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    sb.st_mtime + STALE_TEMP_SECONDS < time(NULL))
+                    unlinkat(kfd, de->d_name, 0); /* left by a killed process */
+                continue;
+            }
+            if (out->n == cap) {
+                size_t ncap = cap ? cap * 2 : 8;
+                void *p = realloc(out->names, ncap * sizeof out->names[0]);
+                if (p == NULL)
+                    goto done;
+                out->names = p;
+                cap = ncap;
+            }
+            memcpy(out->names[out->n++], de->d_name, strlen(de->d_name) + 1); /* 27 bytes, checked */
         }
-        if (out->n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            void *p = realloc(out->names, ncap * sizeof out->names[0]);
-            if (p == NULL)
-                break;
-            out->names = p;
-            cap = ncap;
-        }
-        memcpy(out->names[out->n++], de->d_name, strlen(de->d_name) + 1); /* 27 bytes, checked */
     }
-    closedir(d);
+done:
+    if (got < 0 && out->n == 0) {
+        free(out->names);
+        out->names = NULL;
+        return -1;
+    }
     if (out->n > 1)
         qsort(out->names, out->n, sizeof out->names[0], cmp_desc);
     return 0;
 }
 
 /* Read and validate one session file; -1 means "remove it". */
-static int load_entry(int kfd, const char *name, const char *key, struct ar_entry *e)
+static int load_entry(int kfd, const char *name, const char *key, uid_t uid, struct ar_entry *e)
 {
     unsigned char *data;
     size_t len;
     const char *why = NULL;
-    if (read_file_at(kfd, name, AR_ENTRY_MAX, &data, &len) != 0) {
+    if (read_file_at(kfd, name, AR_ENTRY_MAX, uid, &data, &len) != 0) {
         if (errno == ENOENT)
             return 0;
         log_warn("store: unreadable entry %s removed (%s)", name, strerror(errno));
@@ -366,15 +414,19 @@ int store_put(struct ar_store *st, const char *key, const char *label,
         return -1;
     key_dir_name(st, key, kname);
     clock_gettime(CLOCK_REALTIME, &ts);
-    random_bytes(&r, sizeof r);
+    char tag[NAME_MAX_LEN];
+    inflight_name(tag, ""); /* unique in the process: no random bytes to draw */
+    r = (unsigned)key_hash64_more(key_hash64(&ts, sizeof ts), tag, strlen(tag));
     snprintf(fname, sizeof fname, "%016llx-%08x.%c",
              (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec, r,
              s->single_use ? 't' : 's');
     int rc = -1, created = 0;
     for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
-        if (mkdirat(st->dirfd, kname, 0700) == 0)
-            created = 1;
-        int kfd = open_dir_at(st->dirfd, kname);
+        int kfd = open_dir_at(st->dirfd, kname, st->uid);
+        if (kfd < 0 && errno == ENOENT && mkdirat(st->dirfd, kname, 0700) == 0) {
+            created = 1; /* a new key: opened first, as it mostly exists */
+            kfd = open_dir_at(st->dirfd, kname, st->uid);
+        }
         if (kfd < 0) {
             if (errno != ENOENT) {
                 log_warn("store: unusable key directory %s removed", kname);
@@ -435,7 +487,7 @@ int store_take(struct ar_store *st, const char *key, int64_t now, struct ar_sess
 
     memset(out, 0, sizeof *out);
     key_dir_name(st, key, kname);
-    int kfd = open_dir_at(st->dirfd, kname);
+    int kfd = open_dir_at(st->dirfd, kname, st->uid);
     if (kfd < 0) {
         if (errno != ENOENT) { /* not a private directory of ours: never read, remove */
             log_warn("store: unusable key directory %s removed", kname);
@@ -448,18 +500,18 @@ int store_take(struct ar_store *st, const char *key, int64_t now, struct ar_sess
         return -1;
     }
     struct ar_entry *e = malloc(sizeof *e);
+    int changed = 0; /* a rename or unlink in kfd, which sets its mtime */
     for (size_t i = 0; e != NULL && i < l.n && !found; i++) {
         const char *name = l.names[i];
         char claimed[NAME_MAX_LEN];
         if (name[26] == 't') {
-            unsigned r;
-            random_bytes(&r, sizeof r);
-            snprintf(claimed, sizeof claimed, ".claim-%ld-%08x", (long)getpid(), r);
+            inflight_name(claimed, ".claim-");
             if (renameat(kfd, name, kfd, claimed) != 0)
                 continue; /* another process claimed it first */
             name = claimed;
+            changed = 1;
         }
-        int rc = load_entry(kfd, name, key, e);
+        int rc = load_entry(kfd, name, key, st->uid, e);
         if (rc > 0 && session_usable(&e->s, now)) {
             *out = e->s;
             found = 1;
@@ -468,11 +520,12 @@ int store_take(struct ar_store *st, const char *key, int64_t now, struct ar_sess
             rc = -1; /* expired */
         }
         if (rc < 0 || name == claimed)
-            unlinkat(kfd, name, 0);
+            changed |= unlinkat(kfd, name, 0) == 0;
     }
     free(e);
     free(l.names);
-    futimens(kfd, NULL); /* recently used: last to be evicted */
+    if (!changed)
+        futimens(kfd, NULL); /* recently used: last to be evicted */
     close(kfd);
     if (!found)
         unlinkat(st->dirfd, kname, AT_REMOVEDIR); /* only succeeds when empty */
@@ -491,13 +544,13 @@ void store_drop_born(struct ar_store *st, const char *key, int64_t born_max)
     char kname[NAME_MAX_LEN];
     struct name_list l;
     key_dir_name(st, key, kname);
-    int kfd = open_dir_at(st->dirfd, kname);
+    int kfd = open_dir_at(st->dirfd, kname, st->uid);
     if (kfd < 0)
         return;
     struct ar_entry *e = malloc(sizeof *e);
     if (e != NULL && list_sessions(kfd, &l) == 0) {
         for (size_t i = 0; i < l.n; i++) {
-            int rc = load_entry(kfd, l.names[i], key, e);
+            int rc = load_entry(kfd, l.names[i], key, st->uid, e);
             if (rc < 0 || (rc > 0 && e->s.born <= born_max))
                 unlinkat(kfd, l.names[i], 0);
             if (rc > 0)
@@ -544,7 +597,7 @@ static void key_library(const char *key, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static int summarize(int kfd, int64_t now, struct ar_store_info *info, char *label, char *key,
+static int summarize(int kfd, uid_t uid, int64_t now, struct ar_store_info *info, char *label, char *key,
                      size_t *bytes)
 {
     struct name_list l;
@@ -557,7 +610,7 @@ static int summarize(int kfd, int64_t now, struct ar_store_info *info, char *lab
         return 0;
     }
     for (size_t i = 0; i < l.n; i++) {
-        int rc = load_entry(kfd, l.names[i], NULL, e);
+        int rc = load_entry(kfd, l.names[i], NULL, uid, e);
         if (rc > 0 && e->s.expires <= now)
             rc = -1, session_clear(&e->s);
         if (rc < 0)
@@ -611,11 +664,11 @@ int store_list(struct ar_store *st, int64_t now, void (*fn)(const struct ar_stor
             unlinkat(st->dirfd, de->d_name, 0); /* a salt write that was killed */
         if (de->d_name[0] != 'k' || strlen(de->d_name) != 33)
             continue;
-        int kfd = open_dir_at(st->dirfd, de->d_name);
+        int kfd = open_dir_at(st->dirfd, de->d_name, st->uid);
         struct ar_store_info info;
         size_t bytes;
         struct stat sb;
-        if (kfd < 0 || fstat(kfd, &sb) != 0 || !summarize(kfd, now, &info, label, key, &bytes)) {
+        if (kfd < 0 || fstat(kfd, &sb) != 0 || !summarize(kfd, st->uid, now, &info, label, key, &bytes)) {
             if (kfd >= 0)
                 close(kfd);
             remove_key_dir(st->dirfd, de->d_name);
@@ -680,10 +733,10 @@ int store_clear(struct ar_store *st, const char *match)
         if (de->d_name[0] != 'k' || strlen(de->d_name) != 33)
             continue;
         if (match != NULL) {
-            int kfd = open_dir_at(st->dirfd, de->d_name);
+            int kfd = open_dir_at(st->dirfd, de->d_name, st->uid);
             struct ar_store_info info;
             size_t bytes;
-            int keep = kfd >= 0 && summarize(kfd, time(NULL), &info, label, key, &bytes) &&
+            int keep = kfd >= 0 && summarize(kfd, st->uid, time(NULL), &info, label, key, &bytes) &&
                        !label_matches(label, match);
             if (kfd >= 0)
                 close(kfd);

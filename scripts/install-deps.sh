@@ -44,7 +44,7 @@ fi
 
 pkgs="build-essential pkg-config libssl-dev openssl uthash-dev libcriterion-dev
     nginx-light curl python3 perl libio-socket-ssl-perl ruby socat
-    valgrind clang $clang_rt man-db ca-certificates procps iproute2 faketime
+    valgrind strace clang $clang_rt man-db ca-certificates procps iproute2 faketime
     gnuplot-nox wget gnutls-bin libgnutls28-dev git gdb nodejs"
 
 # Name every package this release lacks, instead of apt-get's first one only.

@@ -37,9 +37,11 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -57,10 +59,13 @@ struct options {
     const char *last_strict;    /* on it: "dane" (a TLSA record that matches nothing),
                                  * "ct" (strict certificate transparency), "seccb" (a
                                  * security callback refusing SHA-256 signatures) */
+    const char *last_verify;    /* on it, a verification setting under which a full
+                                 * handshake fails (make_verify_stricter) */
+    const char *other_ca;       /* --last-verify store: the CA file of the other store */
     int n, t;
     enum start_mode start;
     int new_ctx, nonblock, tls12, tls13, verify, own_session, cache_off,
-        new_session_cb, fork, check_errq, quiet, ctx_seccb; /* flags: 0 or 1 */
+        new_session_cb, fork, check_errq, quiet, ctx_seccb, check_time; /* flags: 0 or 1 */
 };
 
 /* The parsed options: the only global state. */
@@ -258,6 +263,59 @@ static bool make_strict(SSL *ssl, const char *what)
     return false;
 }
 
+static int refuse_all(int ok, X509_STORE_CTX *xs)
+{
+    (void)ok, (void)xs;
+    return 0;
+}
+
+/* --last-verify: one verification input changed, each one under which the
+ * full handshake fails (the test certificates: EC P-256, a leaf for
+ * serverAuth signed by the root, valid for 3 days). */
+static bool make_verify_stricter(SSL *ssl, const char *what)
+{
+    X509_VERIFY_PARAM *p = SSL_get0_param(ssl);
+    if (strcmp(what, "depth") == 0) {
+        SSL_set_verify_depth(ssl, 0);
+        return true;
+    }
+    if (strcmp(what, "purpose") == 0)
+        return SSL_set_purpose(ssl, X509_PURPOSE_SSL_CLIENT) == 1;
+    if (strcmp(what, "trust") == 0)
+        return SSL_set_trust(ssl, X509_TRUST_OCSP_SIGN) == 1;
+    if (strcmp(what, "email") == 0)
+        return X509_VERIFY_PARAM_set1_email(p, "nobody@example.com", 0) == 1;
+    if (strcmp(what, "auth-level") == 0) {
+        X509_VERIFY_PARAM_set_auth_level(p, 5);
+        return true;
+    }
+    if (strcmp(what, "time") == 0) {
+        X509_VERIFY_PARAM_set_time(p, time(NULL) + 10 * 86400);
+        return true;
+    }
+    if (strcmp(what, "callback") == 0) {
+        SSL_set_verify(ssl, SSL_VERIFY_PEER, refuse_all);
+        return true;
+    }
+    if (strcmp(what, "reject-anchor") == 0) { /* the same store, its root now distrusted */
+        STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl)));
+        for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+            X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+            if (x != NULL && !X509_add1_reject_object(x, OBJ_nid2obj(NID_server_auth)))
+                return false;
+        }
+        return true;
+    }
+    if (strcmp(what, "store") == 0) { /* another store, of another CA */
+        X509_STORE *st = X509_STORE_new();
+        bool ok = st && opt.other_ca && X509_STORE_load_file(st, opt.other_ca) == 1 &&
+                  SSL_set1_verify_cert_store(ssl, st) == 1;
+        X509_STORE_free(st);
+        return ok;
+    }
+    return false;
+}
+
 static bool setup(struct conn *c)
 {
     struct run *run = c->w->run;
@@ -288,6 +346,10 @@ static bool setup(struct conn *c)
         SSL_set_security_level(c->ssl, opt.last_seclevel);
     if (c->i == opt.n && opt.last_strict && !make_strict(c->ssl, opt.last_strict))
         return fail(c, "--last-strict setup");
+    if (opt.check_time)
+        X509_VERIFY_PARAM_set_time(SSL_get0_param(c->ssl), time(NULL));
+    if (c->i == opt.n && opt.last_verify && !make_verify_stricter(c->ssl, opt.last_verify))
+        return fail(c, "--last-verify setup");
     if (!SSL_set_fd(c->ssl, c->fd))
         return fail(c, "SSL_set_fd");
     return true;
@@ -461,6 +523,9 @@ static void usage(FILE *f, int status)
           "  --path P  --fork (with -t 1)  --check-errq\n"
           "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5)\n"
           "  --last-strict dane|ct|seccb   (--last-*: on the last connection's SSL only)\n"
+          "  --last-verify depth|purpose|trust|email|auth-level|time|callback|reject-anchor|\n"
+          "                store   a stricter verification (store: SSL_set1_verify_cert_store, --other-ca F)\n"
+          "  --check-time  verify at the current time, set explicitly (X509_VERIFY_PARAM_set_time)\n"
           "  --ctx-seccb  a context security callback that aborts for an SSL it did not make\n", f);
     exit(status);
 }
@@ -489,7 +554,8 @@ static enum start_mode parse_start(const char *s)
 static void parse_args(int argc, char **argv)
 {
     enum { OPT_SNI = 256, OPT_CAFILE, OPT_EXPECT, OPT_CERT, OPT_KEY, OPT_START, OPT_PATH,
-           OPT_LAST_GROUPS, OPT_LAST_SECLEVEL, OPT_CIPHERS, OPT_LAST_STRICT };
+           OPT_LAST_GROUPS, OPT_LAST_SECLEVEL, OPT_CIPHERS, OPT_LAST_STRICT, OPT_LAST_VERIFY,
+           OPT_OTHER_CA };
     static const struct option longopts[] = {
         { "new-ctx", no_argument, &opt.new_ctx, 1 }, { "nonblock", no_argument, &opt.nonblock, 1 },
         { "tls12", no_argument, &opt.tls12, 1 }, { "tls13", no_argument, &opt.tls13, 1 },
@@ -499,6 +565,9 @@ static void parse_args(int argc, char **argv)
         { "new-session-cb", no_argument, &opt.new_session_cb, 1 },
         { "check-errq", no_argument, &opt.check_errq, 1 },
         { "ctx-seccb", no_argument, &opt.ctx_seccb, 1 },
+        { "check-time", no_argument, &opt.check_time, 1 },
+        { "last-verify", required_argument, NULL, OPT_LAST_VERIFY },
+        { "other-ca", required_argument, NULL, OPT_OTHER_CA },
         { "sni", required_argument, NULL, OPT_SNI }, { "cafile", required_argument, NULL, OPT_CAFILE },
         { "expect-host", required_argument, NULL, OPT_EXPECT },
         { "cert", required_argument, NULL, OPT_CERT }, { "key", required_argument, NULL, OPT_KEY },
@@ -528,6 +597,8 @@ static void parse_args(int argc, char **argv)
         case OPT_LAST_GROUPS: opt.last_groups = optarg; break;
         case OPT_CIPHERS: opt.ciphers = optarg; break;
         case OPT_LAST_STRICT: opt.last_strict = optarg; break;
+        case OPT_LAST_VERIFY: opt.last_verify = optarg; break;
+        case OPT_OTHER_CA: opt.other_ca = optarg; break;
         case OPT_LAST_SECLEVEL: opt.last_seclevel = positive(optarg); break;
         default: usage(stderr, 2);
         }

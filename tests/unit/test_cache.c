@@ -226,3 +226,65 @@ Test(cache, lifetime_caps_applied_on_read)
     cr_assert_eq(cache_put(c, "k13", &again, 0), 0);
     cr_assert_eq(take("k13", 6L * 24 * 3600, t), 1, "within the cap it is offered");
 }
+
+/* Tickets kept in the process: the oldest beyond per_key spills (for the
+ * store) instead of being dropped; drain hands every ticket out once. */
+Test(cache, keep_ticket_spills_oldest)
+{
+    struct ar_session s = mk("t1", 1, 100), spilled;
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 2, &spilled), 0);
+    cr_assert_eq(spilled.der.len, 0);
+    s = mk("t2", 1, 100);
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 2, &spilled), 0);
+    cr_assert_eq(spilled.der.len, 0);
+    s = mk("t3", 1, 100);
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 2, &spilled), 0);
+    cr_assert_str_eq((const char *)spilled.der.data, "t1", "the oldest goes out");
+    session_clear(&spilled);
+    char tag[8];
+    cr_assert_eq(take("k", 10, tag), 1);
+    cr_assert_str_eq(tag, "t3");
+}
+
+Test(cache, keep_ticket_share_one)
+{
+    struct ar_session s = mk("s1", 0, 100), spilled;
+    cr_assert_eq(cache_put(c, "k", &s, 10), 0);
+    s = mk("t1", 1, 100);
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 1, &spilled), 0);
+    cr_assert_eq(spilled.der.len, 0);
+    s = mk("t2", 1, 100);
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 1, &spilled), 0);
+    cr_assert_str_eq((const char *)spilled.der.data, "t1", "the older ticket, not the session");
+    session_clear(&spilled);
+    char tag[8];
+    cr_assert_eq(take("k", 10, tag), 1);
+    cr_assert_str_eq(tag, "t2");
+    cr_assert_eq(take("k", 10, tag), 1);
+    cr_assert_str_eq(tag, "s1", "the reusable session stayed");
+}
+
+static int drained;
+static void count_drained(const char *key, const char *label, struct ar_session *s, void *arg)
+{
+    (void)arg;
+    cr_assert_str_eq(key, "k");
+    cr_assert_str_eq(label, "host:1");
+    cr_assert(s->single_use);
+    drained++;
+}
+
+Test(cache, drain_tickets_once)
+{
+    struct ar_session s = mk("t1", 1, 100), spilled;
+    cr_assert_eq(cache_keep_ticket(c, "k", "host:1", &s, 10, 2, &spilled), 0);
+    s = mk("s1", 0, 100);
+    cr_assert_eq(cache_put(c, "r", &s, 10), 0);
+    drained = 0;
+    cr_assert_eq(cache_drain_tickets(c, count_drained, NULL), 1);
+    cr_assert_eq(drained, 1);
+    cr_assert_eq(cache_drain_tickets(c, count_drained, NULL), 0, "single use: handed out once");
+    char tag[8];
+    cr_assert_eq(take("k", 10, tag), 0);
+    cr_assert_eq(take("r", 10, tag), 1, "reusable sessions stay");
+}

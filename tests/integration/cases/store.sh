@@ -720,3 +720,61 @@ t_store_ticket_lifetime() {
         "server: run 2 resumed (within the lifetime), run 3 full, run 4 resumed"
 }
 t_register store.ticket-lifetime.tls13 t_store_ticket_lifetime
+
+# ------------------------------------------------- system calls per connection --
+# A process resuming connection after connection with the store on spends
+# at most 10 more system calls per resumed TLS 1.3 connection (the take of a
+# ticket and the put of the new one) than with the store off: tickets stay
+# in the process's table and go to the store when they overflow it or at
+# exit. Counted with strace -f -c over the C client, N = 1 and N = 11, so
+# start-up and the first handshake cancel out. The figure for a one-shot
+# run (the store's open, one take and one put) is printed.
+store_syscalls() { # STORE N: total system calls of the C client
+    rm -f "$T_DIR/sc.out"
+    AUTORESUME_CACHE=$1 "${LIB_ENV[@]}" strace -f -c -o "$T_DIR/sc.out" "$ARCLIENT" -q --verify \
+        --cafile "$CERTS/ca1.pem" --expect-host localhost --sni localhost -n "$2" 127.0.0.1 \
+        "$SSERVER_PORT" >"$T_DIR/sc.client" 2>&1 || { cat "$T_DIR/sc.client"; return 1; }
+    awk '$NF == "total" { print $4 }' "$T_DIR/sc.out"
+}
+
+t_store_syscalls() {
+    local st on1 on11 off1 off11 per once
+    command -v strace >/dev/null || t_fatal "strace missing (scripts/install-deps.sh)"
+    lib_prefix
+    s_server_start m tls13 srv1 || t_fatal "s_server did not start"
+    st=$(new_store)
+    store_syscalls "$st" 1 >/dev/null || t_fatal "warm-up run" # the store holds a ticket now
+    on1=$(store_syscalls "$st" 1) && on11=$(store_syscalls "$st" 11) &&
+        off1=$(store_syscalls off 1) && off11=$(store_syscalls off 11) || t_fatal "strace runs"
+    per=$((((on11 - on1) - (off11 - off1)) / 10))
+    once=$((on1 - off1))
+    echo "measured: syscalls: store on - off per resumed TLS 1.3 connection: $per;" \
+        "one-shot run (open, take, put): $once more than store off" \
+        "(on: $on1 / $on11, off: $off1 / $off11)"
+    t_assert_le "$per" 10 "system calls per resumed connection spent on the store"
+    [[ ${AR_PRELOAD_MODE:-on} == on ]] && t_assert_ge "$once" 1 "control: a one-shot run uses the store"
+    s_server_stop m
+}
+t_register store.syscalls.tls13 t_store_syscalls
+
+# Tickets stay in the process that got them and reach the store when it
+# exits normally: while it runs the store holds none, after its exit the next
+# process resumes from one (the server says so).
+t_store_publish_at_exit() {
+    local st n
+    s_server_start m tls13 srv1 || t_fatal "s_server did not start"
+    st=$(new_store)
+    local c=("$ARCLIENT" --verify --cafile "$CERTS/ca1.pem" --expect-host localhost --sni localhost)
+    AUTORESUME_CACHE=$st run_client first with_lib "${c[@]}" -n 3 127.0.0.1 "$SSERVER_PORT"
+    t_assert_status $? 0 "first process, 3 connections"
+    t_assert_match "$(tail -n 1 "$T_DIR/first.out")" 'reused=2' "it resumed its own tickets"
+    n=$(find "$st" -name '*.t' | wc -l)
+    echo "tickets in the store after its exit: $n"
+    [[ ${AR_PRELOAD_MODE:-on} == on ]] && t_assert_ge "$n" 1 "tickets published at exit"
+    AUTORESUME_CACHE=$st run_client second with_lib "${c[@]}" -n 1 127.0.0.1 "$SSERVER_PORT"
+    t_assert_status $? 0 "second process"
+    t_assert_match "$(cat "$T_DIR/second.out")" 'conn 0.1 reused=1 .*server=reused' \
+        "the next process resumed from a published ticket (server)"
+    s_server_stop m
+}
+t_register store.publish-at-exit t_store_publish_at_exit
