@@ -29,7 +29,8 @@
  */
 struct ar_verdict_key {
     const void *store;      /* the verify store */
-    long store_objects;     /* its certificates and CRLs: only ever grows */
+    long store_objects;     /* its certificates and CRLs (the program cannot edit the
+                             * list without X509_STORE_get0_objects, which turns the memo off) */
     const void *chain[AR_VERDICT_CHAIN_MAX]; /* the kept peer chain, leaf first */
     int chain_len;
     unsigned long flags;    /* effective verify parameters */

@@ -135,3 +135,8 @@ AR_EXPORT X509_LOOKUP *X509_STORE_add_lookup(X509_STORE *store, X509_LOOKUP_METH
         verdict_disable();
     return real_(store, m);
 }
+
+/* The store's object list handed out for the program to read, or edit: an
+ * object taken out and another put in would leave the count the memo keys
+ * on unchanged. (The memo's own count goes through ossl, not here.) */
+CRYPTO_DISABLING_HOOK(STACK_OF(X509_OBJECT) *, X509_STORE_get0_objects, (const X509_STORE *v), (v), NULL)
