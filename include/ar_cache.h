@@ -96,7 +96,9 @@ int cache_keep_ticket(struct ar_cache *c, const char *key, const char *label,
 /*
  * cache_drain_tickets - remove every single-use session from the table and
  * call fn(key, label, s, arg) for each, outside the table's lock; fn may
- * take what *s owns (it is cleared after). Returns how many.
+ * take what *s owns (it is cleared after). Returns how many; 0 without
+ * draining when the lock stays busy (an exit from a signal handler that
+ * interrupted the table's owner thread).
  */
 size_t cache_drain_tickets(struct ar_cache *c,
                            void (*fn)(const char *key, const char *label, struct ar_session *s,

@@ -7,6 +7,7 @@
 #include "ar_env.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -273,7 +274,16 @@ size_t cache_drain_tickets(struct ar_cache *c,
     } *out = NULL;
     size_t n = 0, cap = 0;
 
-    pthread_mutex_lock(&c->lock);
+    /* At exit: exit() called from a signal handler that interrupted this
+     * thread inside the table would wait forever; give up instead. */
+    int locked = 0;
+    for (int tries = 0; tries < 200 && !locked; tries++) {
+        locked = pthread_mutex_trylock(&c->lock) == 0;
+        if (!locked)
+            sched_yield();
+    }
+    if (!locked)
+        return 0;
     struct entry *e, *tmp;
     HASH_ITER(hh, c->table, e, tmp) {
         for (unsigned i = e->count; i-- > 0;) {

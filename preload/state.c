@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Tickets per key kept in the process's table when there is a store. */
 #define TABLE_TICKET_SHARE 1
@@ -20,6 +21,7 @@
 static struct ar_cache *table;
 static atomic_uint connections; /* offers looked for (state_take) in this process */
 static struct ar_store *store;
+static pid_t owner;             /* the process the table's tickets belong to */
 static int ready;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -37,6 +39,8 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     cache_fork_child(table);
+    owner = getpid();
+    atomic_store(&connections, 0); /* a child is a new process: its first ticket goes out at once */
 }
 
 static void store_init(const struct ar_config *cfg)
@@ -67,20 +71,46 @@ static void print_stats(void)
 
 /* At a normal exit: the tickets this process kept but did not use go to the
  * store, for the next run. A process killed before loses only its own. */
+/* An exit spends at most this long publishing (a process that talked to many servers). */
+#define PUBLISH_BUDGET_MS 100
+
+struct publish {
+    int64_t now;
+    long long deadline_ms;
+    unsigned skipped;
+};
+
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void publish_one(const char *key, const char *label, struct ar_session *s, void *arg)
 {
-    int64_t now = *(int64_t *)arg;
+    struct publish *p = arg;
     /* OpenSSL may be shut down by now (its own atexit handler): its parsed
      * objects are left alone, as the process is ending. */
     s->native = NULL;
-    if (store_put(store, key, label, s, now) == 0)
+    if (monotonic_ms() > p->deadline_ms) {
+        p->skipped++;
+        return;
+    }
+    if (store_put(store, key, label, s, p->now) == 0)
         log_debug("%s: ticket published to the store at exit", label);
 }
 
 static void publish_tickets(void)
 {
-    int64_t now = now_seconds();
-    cache_drain_tickets(table, publish_one, &now);
+    /* Not in a process made without atfork handlers (_Fork, clone): the
+     * tickets it holds are its parent's, which publishes them itself. */
+    if (getpid() != owner)
+        return;
+    struct publish p = {now_seconds(), monotonic_ms() + PUBLISH_BUDGET_MS, 0};
+    cache_drain_tickets(table, publish_one, &p);
+    if (p.skipped > 0)
+        log_debug("%u tickets not published at exit (out of time)", p.skipped);
 }
 
 static void state_init(void)
@@ -97,6 +127,7 @@ static void state_init(void)
         log_error("pthread_atfork failed; resumption off");
         return;
     }
+    owner = getpid();
     store_init(cfg);
     if (store != NULL)
         atexit(publish_tickets);

@@ -506,7 +506,12 @@ int store_take(struct ar_store *st, const char *key, int64_t now, struct ar_sess
         char claimed[NAME_MAX_LEN];
         if (name[26] == 't') {
             inflight_name(claimed, ".claim-");
-            if (renameat(kfd, name, kfd, claimed) != 0)
+            /* No replace: a child made without atfork handlers (_Fork) shares
+             * our in-flight names, and must not take over our claim. */
+            int r = renameat2(kfd, name, kfd, claimed, RENAME_NOREPLACE);
+            if (r != 0 && (errno == EINVAL || errno == ENOSYS)) /* a file system without it */
+                r = renameat(kfd, name, kfd, claimed);
+            if (r != 0)
                 continue; /* another process claimed it first */
             name = claimed;
             changed = 1;

@@ -547,6 +547,32 @@ t_store_sigkill() {
 }
 t_register store.sigkill t_store_sigkill
 
+# Tickets and fork (clients/store_fork.py, against s_server, TLS 1.3):
+#   _Fork: a child made without atfork handlers (glibc's _Fork) that ends
+#          with exit() must not publish the tickets it copied from its
+#          parent, which publishes them itself at its exit: no ticket file
+#          twice in the store once both ended.
+#   child: a forked child is a new process: its first connection's tickets
+#          go to the store at once, so they survive its _exit().
+t_store_fork() {
+    local mode=$1 st dups line
+    st=$(new_store)
+    s_server_start f tls13 srv1 || t_fatal "s_server did not start"
+    AUTORESUME_CACHE=$st run_client c with_lib "${PY[@]}" "$CLIENTS/store_fork.py" "$mode" "$SSERVER_PORT"
+    t_assert_status $? 0 "store_fork.py $mode"
+    s_server_stop f
+    line=$(grep '^store ' "$T_DIR/c.out")
+    dups=$(find "$st" -name '*.t' -type f -exec sha256sum {} + | awk '{ print $1 }' | sort | uniq -d | wc -l)
+    echo "measured: store fork $mode: $line; after both exited: $(find "$st" -name '*.t' -type f | wc -l) ticket files, $dups duplicated"
+    t_assert_eq "$dups" 0 "ticket files with the same contents once parent and child ended"
+    if [[ $mode == child ]]; then
+        t_assert_match "$(grep '^conn child ' "$T_DIR/c.out")" 'reused=1' "the child resumed (from the store)"
+        t_assert_match "$line" 'after=[1-9]' "the child's own ticket reached the store before its _exit"
+    fi
+}
+t_register store.fork.no-atfork "t_store_fork _Fork"
+t_register store.fork.child-exit "t_store_fork child"
+
 # ---------------------------------------------------------- 7. --list/--clear --
 # scripts/autoresume --list shows the servers (label, protocol, age, expiry,
 # counts: nothing else); --clear HOST:PORT / HOST removes them; the next run
