@@ -183,6 +183,14 @@ static struct entry *entry_new(struct ar_cache *c, const char *key)
     return e;
 }
 
+/* key's entry, made most recently used, or a new one (NULL: out of memory). Under c->lock. */
+static struct entry *entry_for(struct ar_cache *c, const char *key)
+{
+    struct entry *e;
+    HASH_FIND_STR(c->table, key, e);
+    return e == NULL ? entry_new(c, key) : table_touch(c, e);
+}
+
 int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t now)
 {
     int rc = -1;
@@ -191,12 +199,7 @@ int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t
         return -1;
     }
     pthread_mutex_lock(&c->lock);
-    struct entry *e;
-    HASH_FIND_STR(c->table, key, e);
-    if (e == NULL)
-        e = entry_new(c, key);
-    else
-        e = table_touch(c, e);
+    struct entry *e = entry_for(c, key);
     if (e != NULL) {
         entry_expire(e, now);
         if (!s->single_use) /* a newer reusable session supersedes older ones */
@@ -225,12 +228,7 @@ int cache_keep_ticket(struct ar_cache *c, const char *key, const char *label,
         return -1;
     }
     pthread_mutex_lock(&c->lock);
-    struct entry *e;
-    HASH_FIND_STR(c->table, key, e);
-    if (e == NULL)
-        e = entry_new(c, key);
-    else
-        e = table_touch(c, e);
+    struct entry *e = entry_for(c, key);
     if (e != NULL && (e->label == NULL || strcmp(e->label, label) != 0)) {
         char *l = strdup(label);
         if (l != NULL) {

@@ -82,12 +82,8 @@ AR_EXPORT const X509_VERIFY_PARAM *X509_VERIFY_PARAM_lookup(const char *name)
 /* Found in libcrypto only (not in the ossl table): resolved once. */
 #define CRYPTO_HOOK_REAL(name, fail)                                                     \
     static __typeof__(&name) real_;                                                      \
-    if (real_ == NULL)                                                                   \
-        real_ = (__typeof__(&name))crypto_lookup(#name);                                 \
-    if (real_ == NULL) {                                                                 \
-        errno = ENOSYS;                                                                  \
-        return fail;                                                                     \
-    }
+    if (real_ == NULL && (real_ = (__typeof__(&name))crypto_lookup(#name)) == NULL)      \
+        return errno = ENOSYS, fail;
 
 #define CRYPTO_DISABLING_HOOK(ret, name, params, args, fail)                             \
     AR_EXPORT ret name params                                                            \
