@@ -106,8 +106,12 @@ static int one(int *reused)
             int got = 0, len;
             len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
             if ((r = SSL_write(ssl, req, len)) > 0) {
-                while ((r = SSL_read(ssl, buf + got, (int)sizeof buf - 1 - got)) > 0)
-                    got += r;
+                /* A signal (a child's end, while gdb or system() runs) may interrupt
+                 * a blocking read: retry it, as a real program does. */
+                while ((r = SSL_read(ssl, buf + got, (int)sizeof buf - 1 - got)) > 0 ||
+                       (r < 0 && errno == EINTR && SSL_get_error(ssl, r) == SSL_ERROR_WANT_READ))
+                    if (r > 0)
+                        got += r;
             } else {
                 { int e = errno; tell_failure("write", SSL_get_error(ssl, r), e, 0); }
             }
