@@ -109,6 +109,14 @@ static void entry_remove_at(struct entry *e, unsigned i)
     memset(&e->sessions[e->count], 0, sizeof e->sessions[0]);
 }
 
+/* Move session i of e into *out (the caller owns it then), keeping order. */
+static void entry_take_at(struct entry *e, unsigned i, struct ar_session *out)
+{
+    *out = e->sessions[i];
+    memset(&e->sessions[i], 0, sizeof e->sessions[i]);
+    entry_remove_at(e, i); /* cleared already: only closes the gap */
+}
+
 #define FUTURE_SLACK 60
 
 int session_usable(const struct ar_session *s, int64_t now)
@@ -246,9 +254,7 @@ int cache_keep_ticket(struct ar_cache *c, const char *key, const char *label,
             }
         if (tickets > 0 && (tickets >= share || e->count == c->per_key)) {
             /* the oldest ticket goes out, not away */
-            *spilled = e->sessions[oldest];
-            memset(&e->sessions[oldest], 0, sizeof e->sessions[oldest]);
-            entry_remove_at(e, oldest); /* cleared already: only closes the gap */
+            entry_take_at(e, oldest, spilled);
         } else if (e->count == c->per_key) {
             entry_remove_at(e, 0);
         }
@@ -297,9 +303,7 @@ size_t cache_drain_tickets(struct ar_cache *c,
             }
             out[n].key = strdup(e->key);
             out[n].label = strdup(e->label != NULL ? e->label : "?");
-            out[n].s = e->sessions[i];
-            memset(&e->sessions[i], 0, sizeof e->sessions[i]);
-            entry_remove_at(e, i); /* cleared already: only closes the gap */
+            entry_take_at(e, i, &out[n].s);
             n++;
         }
         if (e->count == 0)
@@ -331,9 +335,7 @@ int cache_take(struct ar_cache *c, const char *key, int64_t now, struct ar_sessi
         } else {
             struct ar_session *s = &e->sessions[e->count - 1];
             if (s->single_use) {
-                *out = *s;
-                memset(s, 0, sizeof *s);
-                e->count--;
+                entry_take_at(e, e->count - 1, out);
                 rc = 1;
             } else {
                 rc = session_copy(out, s) == 0 ? 1 : -1;
