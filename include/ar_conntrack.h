@@ -53,6 +53,14 @@ int conntrack_guess(unsigned *port, int *fd);
  */
 void conntrack_claim(int fd);
 
+/*
+ * conntrack_key_port - the seen port for a connection's key, as both TLS
+ * libraries' glue want it: a connection with a socket of its own (fd) claims
+ * it and gets 0; one without asks conntrack_guess once, remembering the
+ * answer in *known and *port (kept per connection), and gets that port or 0.
+ */
+unsigned conntrack_key_port(int has_socket, int fd, int *known, unsigned *port);
+
 /* conntrack_forget - clear this thread's ring (tests). */
 void conntrack_forget(void);
 

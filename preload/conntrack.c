@@ -58,25 +58,35 @@ static int parse(const struct sockaddr *sa, socklen_t len, struct slot *out)
 
 enum liveness { GONE, CONNECTING, CONNECTED };
 
-/* Whether slot's descriptor is still the stream socket it noted. */
-static enum liveness check(const struct slot *sl)
+/* What fd is now: no stream socket, one still connecting, or one connected (*now its peer). */
+static enum liveness stream_state(int fd, struct slot *now)
 {
     int type = 0;
     socklen_t tlen = sizeof type;
-    if (getsockopt(sl->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM)
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM)
         return GONE;
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    if (getpeername(sl->fd, (struct sockaddr *)&ss, &len) != 0)
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
         return errno == ENOTCONN ? CONNECTING : GONE;
-    struct slot now;
-    if (!parse((const struct sockaddr *)&ss, len, &now) || now.family != sl->family ||
-        now.port != sl->port || memcmp(now.addr, sl->addr, sizeof now.addr) != 0)
-        return GONE; /* closed, and the number reused for another connection */
+    if (!parse((const struct sockaddr *)&ss, len, now))
+        now->family = AF_UNSPEC; /* connected, to something that is not IP */
     return CONNECTED;
 }
 
-/* Where a new note goes: fd's own slot, else a free one, else the oldest claimed, else the oldest. */
+/* Whether slot's descriptor is still the stream socket it noted. */
+static enum liveness check(const struct slot *sl)
+{
+    struct slot now;
+    enum liveness l = stream_state(sl->fd, &now);
+    if (l == CONNECTED && (now.family != sl->family || now.port != sl->port ||
+                           memcmp(now.addr, sl->addr, sizeof now.addr) != 0))
+        return GONE; /* closed, and the number reused for another connection */
+    return l;
+}
+
+/* Where a new note goes: fd's own slot, else a free one, else the oldest
+ * claimed, else the oldest. */
 static struct slot *slot_for(int fd)
 {
     struct slot *free_sl = NULL, *claimed = NULL, *oldest = NULL;
@@ -149,13 +159,9 @@ static int lost_alive(void)
     for (unsigned w = 0; w < LOST_FDS / WORD_BITS; w++) {
         for (unsigned long bits = ring.lost[w]; bits != 0; bits &= bits - 1) {
             int fd = (int)(w * WORD_BITS + (unsigned)__builtin_ctzl(bits));
-            int type = 0;
-            socklen_t tlen = sizeof type;
-            struct sockaddr_storage ss;
-            socklen_t len = sizeof ss;
+            struct slot now;
             /* A stream socket connected (or connecting) to anything: unknown, so a candidate. */
-            if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 && type == SOCK_STREAM &&
-                (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 || errno == ENOTCONN))
+            if (stream_state(fd, &now) != GONE)
                 alive = 1;
             else
                 lost_set(fd, 0);
@@ -198,6 +204,18 @@ int conntrack_guess(unsigned *port, int *fd)
     *port = pick->port;
     *fd = pick->fd;
     return 1;
+}
+
+unsigned conntrack_key_port(int has_socket, int fd, int *known, unsigned *port)
+{
+    if (has_socket) {
+        conntrack_claim(fd); /* no candidate for a socketless one */
+        return 0;
+    }
+    int taken;
+    if (!*known && conntrack_guess(port, &taken))
+        *known = 1;
+    return *known ? *port : 0;
 }
 
 void conntrack_forget(void)

@@ -158,14 +158,9 @@ int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
     in.server_name = c->sni;
     in.has_socket = peer_of(s, c, ip, sizeof ip, &in.port);
     in.peer_ip = in.has_socket ? ip : NULL;
-    if (in.has_socket) {
-        conntrack_claim(gtls.gnutls_transport_get_int(s)); /* no candidate for a socketless one */
-    } else { /* libcurl's push/pull functions: the socket this thread connected */
-        int fd;
-        if (!c->seen_known && conntrack_guess(&c->seen_port, &fd))
-            c->seen_known = 1;
-        in.seen_port = c->seen_known ? c->seen_port : 0;
-    }
+    /* libcurl's push/pull functions: the socket this thread connected */
+    int fd = in.has_socket ? gtls.gnutls_transport_get_int(s) : -1;
+    in.seen_port = conntrack_key_port(in.has_socket, fd, &c->seen_known, &c->seen_port);
     key_label(&in, c->label, sizeof c->label);
 
     if (gtls.gnutls_credentials_get(s, GNUTLS_CRD_CERTIFICATE, (void **)&cred) == 0 && cred != NULL) {

@@ -115,14 +115,9 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
     in.server_name = ossl.SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     in.has_socket = peer_of(ssl, ip, sizeof ip, &in.port);
     in.peer_ip = in.has_socket ? ip : NULL;
-    if (in.has_socket) {
-        conntrack_claim(ossl.SSL_get_fd(ssl)); /* no candidate for a socketless one */
-    } else { /* curl's BIO, memory BIOs: the socket this thread connected */
-        int fd;
-        if (!conn->seen_known && conntrack_guess(&conn->seen_port, &fd))
-            conn->seen_known = 1;
-        in.seen_port = conn->seen_known ? conn->seen_port : 0;
-    }
+    /* curl's BIO, memory BIOs: the socket this thread connected */
+    in.seen_port = conntrack_key_port(in.has_socket, in.has_socket ? ossl.SSL_get_fd(ssl) : -1,
+                                      &conn->seen_known, &conn->seen_port);
     in.verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
 
     X509_VERIFY_PARAM *param = ossl.SSL_get0_param(ssl);
