@@ -37,14 +37,26 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 B := build
 LIB := $(B)/libautoresume.so
 
-.PHONY: all test unit integration fuzz-smoke check-asan check-valgrind demo bench stress install uninstall clean
+.PHONY: FORCE all test unit integration fuzz-smoke check-asan check-valgrind demo bench stress install uninstall clean
 
 include fuzz/fuzz.mk
 
-all: $(LIB) $(B)/autoresume-store $(B)/autoresume-check $(B)/arclient
+all: $(LIB) $(B)/autoresume $(B)/autoresume-store $(B)/autoresume-check $(B)/arclient
 
 $(B)/autoresume-store: cli/autoresume_store.c $(CORE_SRCS:%.c=$(B)/obj/%.o)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
+
+# The wrapper: build/autoresume finds the library next to itself; the
+# installed one (AR_WRAPPER_INSTALLED) looks in LIBDIR (see cli/autoresume.c).
+WRAPPER_FLAGS = -DAR_VERSION='"$(VERSION)"'
+$(B)/autoresume: cli/autoresume.c include/ar_env.h | $(B)
+	$(CC) $(ALL_CFLAGS) $(WRAPPER_FLAGS) $(LDFLAGS) -o $@ $<
+
+$(B)/autoresume.installed: cli/autoresume.c include/ar_env.h FORCE | $(B)
+	$(CC) $(ALL_CFLAGS) $(WRAPPER_FLAGS) -DAR_WRAPPER_INSTALLED \
+	    -DAR_PREFIX='"$(PREFIX)"' -DAR_LIBDIR='"$(LIBDIR)"' $(LDFLAGS) -o $@ $<
+
+FORCE:
 
 $(B)/autoresume-check: cli/autoresume_check.c $(B)/obj/check/elf.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
@@ -108,17 +120,15 @@ stress: all
 	    tests/integration/run.sh 'prog.*' 'fault.*' 'store.sigkill' 'store.parallel-curl' 'threads.*' || exit 1; \
 	done
 
-# The installed wrapper looks for the library in LIBDIR (INSTALLED_LIBDIR),
-# under its own tree first (a DESTDIR staging tree), then at LIBDIR itself.
-install: $(LIB) $(B)/autoresume-store $(B)/autoresume-check
+# The installed wrapper (build/autoresume.installed, rebuilt with this
+# PREFIX and LIBDIR each time) looks for the library in LIBDIR, under its own
+# tree first (a DESTDIR staging tree), then at LIBDIR itself.
+install: $(LIB) $(B)/autoresume.installed $(B)/autoresume-store $(B)/autoresume-check
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPLETIONDIR)
 	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libautoresume.so
 	install -m 0755 $(B)/autoresume-store $(DESTDIR)$(LIBDIR)/autoresume-store
 	install -m 0755 $(B)/autoresume-check $(DESTDIR)$(LIBDIR)/autoresume-check
-	sed -e 's/^VERSION=.*/VERSION=$(VERSION)/' -e 's|^INSTALLED_PREFIX=.*|INSTALLED_PREFIX=$(PREFIX)|' \
-	    -e 's|^INSTALLED_LIBDIR=.*|INSTALLED_LIBDIR=$(LIBDIR)|' \
-	    scripts/autoresume > $(DESTDIR)$(BINDIR)/autoresume
-	chmod 0755 $(DESTDIR)$(BINDIR)/autoresume
+	install -m 0755 $(B)/autoresume.installed $(DESTDIR)$(BINDIR)/autoresume
 	install -m 0644 man/autoresume.1 $(DESTDIR)$(MANDIR)/autoresume.1
 	install -m 0644 completion/autoresume.bash $(DESTDIR)$(COMPLETIONDIR)/autoresume
 

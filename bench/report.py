@@ -466,13 +466,24 @@ def section_true(raw, out, plot):
     out.append("10 batches of 50 runs per variant, alternating; time per run.\n")
     out.append("| variant | median us | min | max |")
     out.append("| --- | --- | --- | --- |")
-    for v in ("plain", "preload"):
+    names = {"plain": "plain", "preload": "LD_PRELOAD=lib", "wrapper": "autoresume /bin/true",
+             "env": "env LD_PRELOAD=lib /bin/true (one more exec)"}
+    for v in ("plain", "preload", "wrapper", "env"):
+        if not b[v]:
+            continue
         t = [x * 1e6 for x in b[v].values()]
-        out.append(f"| {v} | {fmt(med(t), 0)} | {fmt(min(t), 0)} | {fmt(max(t), 0)} |")
+        out.append(f"| {names[v]} | {fmt(med(t), 0)} | {fmt(min(t), 0)} | {fmt(max(t), 0)} |")
     m = med(ratios)
     out.append("")
     out.append(f"Ratio preload / plain: median **{fmt(m, 3)}x** (per-batch min {fmt(min(ratios), 3)}, "
                f"max {fmt(max(ratios), 3)}); target <= 1.05: {verdict(m, 1.05, False)}.\n")
+    wcommon = sorted(set(b["wrapper"]) & set(b["env"]))
+    if wcommon:
+        wr = [b["wrapper"][i] / b["env"][i] for i in wcommon]
+        extra = [(b["wrapper"][i] - b["preload"][i]) * 1e6 for i in wcommon if i in b["preload"]]
+        out.append(f"The wrapper's own cost: `autoresume /bin/true` / `env LD_PRELOAD=lib /bin/true` "
+                   f"median **{fmt(med(wr), 3)}x** (target <= 1.0 plus noise: it should cost one "
+                   f"exec, as env does); it adds {fmt(med(extra), 0)} us to a preloaded run.\n")
     ir = {v: int(x) for v, x in raw.rows["trueir"]}
     if ir.get("plain") and ir.get("preload"):
         out.append(f"User-space instructions of one run (callgrind; stable, but without the "

@@ -14,7 +14,7 @@
 #   1c. a verifying in-process client (build/arclient --verify): full
 #      handshakes, its own resumption (--own-session, the limit), the preload
 #      with the store off and on; client and nginx worker CPU per connection
-#   2. curl (OpenSSL), 20 separate runs, plain / through scripts/autoresume,
+#   2. curl (OpenSSL), 20 separate runs, plain / through the wrapper (build/autoresume),
 #      via a proxy adding 10 ms each way: wall time per run; 2b. the same with
 #      wget (GnuTLS in Debian), if wget is installed; and the nginx worker's
 #      CPU per run
@@ -104,13 +104,14 @@ RAW=$WORK/raw.tsv
 : >"$RAW"
 # Measure copies of the library and arclient taken now: others may rebuild
 # build/ while we run, and one run must not mix two builds. The library keeps
-# its name (LD_PRELOAD=$WORK/snap/libautoresume.so; scripts/autoresume is told
-# through AUTORESUME_LIBRARY).
+# its name (LD_PRELOAD=$WORK/snap/libautoresume.so), and the wrapper next to it
+# (build/autoresume, what make install installs) preloads that copy.
 BUILD_LIB=$LIB
 mkdir "$WORK/snap"
-cp "$LIB" "$ARCLIENT" "$WORK/snap/" || die "cannot copy the build"
+cp "$LIB" "$ARCLIENT" "$ROOT/build/autoresume" "$WORK/snap/" || die "cannot copy the build"
 LIB=$WORK/snap/libautoresume.so
 ARCLIENT=$WORK/snap/arclient
+WRAPPER=$WORK/snap/autoresume
 PIDS=()
 
 cleanup() {
@@ -327,15 +328,18 @@ done
 
 # -------------------------------------------------- 4. start-up (/bin/true) --
 load_mark 4
+# The wrapper's own cost: `autoresume /bin/true` against `env LD_PRELOAD=...
+# /bin/true`, one exec of a small C program (env) that then execs the same.
 say "4. /bin/true start-up: 10 batches of 50 per variant, alternating"
 for batch in $(seq 10); do
-    for v in plain preload; do
+    for v in plain preload wrapper env; do
         t0=$EPOCHREALTIME
-        if [[ $v == plain ]]; then
-            for _ in $(seq 50); do /bin/true; done
-        else
-            for _ in $(seq 50); do LD_PRELOAD=$LIB /bin/true; done
-        fi
+        case $v in
+            plain) for _ in $(seq 50); do /bin/true; done ;;
+            preload) for _ in $(seq 50); do LD_PRELOAD=$LIB /bin/true; done ;;
+            wrapper) for _ in $(seq 50); do "$WRAPPER" /bin/true; done ;;
+            env) for _ in $(seq 50); do env LD_PRELOAD="$LIB" /bin/true; done ;;
+        esac
         raw true "$v" "$batch" "$(since "$t0" "$EPOCHREALTIME")"
     done
 done
@@ -439,8 +443,7 @@ proxied_runs() {
                 if [[ $v == plain ]]; then
                     timeout 20 "${CMD[@]}"
                 else
-                    AUTORESUME_LIBRARY=$LIB AUTORESUME_CACHE=$store timeout 20 \
-                        "$ROOT/scripts/autoresume" "${CMD[@]}"
+                    AUTORESUME_CACHE=$store timeout 20 "$WRAPPER" "${CMD[@]}"
                 fi
                 rc=$?
                 raw "$name" "$proto" "$v" "$run" "$(since "$t0" "$EPOCHREALTIME")" "$rc" \

@@ -1,0 +1,411 @@
+/*
+ * autoresume - run a command with transparent TLS session resumption: put
+ * libautoresume.so in front of LD_PRELOAD, set the AUTORESUME_* variables
+ * its options stand for, and exec the command. It also runs the helpers
+ * next to the library for --check, --list and --clear.
+ *
+ *   autoresume [options] [--] COMMAND [ARGS...]
+ *
+ * Written in C so that a one-shot run costs one exec more than the command
+ * alone (a shell script cost about 1.5 ms per run; bench/run.sh measures).
+ * Where the library is (AR_WRAPPER_INSTALLED, set by make install):
+ *   - the build tree: libautoresume.so next to this program (build/);
+ *   - installed: AR_LIBDIR under the tree this program is in, as the
+ *     physical parent of its directory (a DESTDIR staging tree too), else
+ *     AR_LIBDIR itself.
+ * AUTORESUME_LIBRARY overrides both. Exit status: that of COMMAND, else
+ * 1 setup failure, 2 usage, 126 not executable, 127 not found.
+ */
+#include "ar_env.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef AR_VERSION
+#define AR_VERSION "0.0.0"
+#endif
+
+#define USAGE_LINE \
+    "Usage: autoresume [options] [--] COMMAND [ARGS...] | --check COMMAND | --list | --clear [HOST[:PORT]]"
+
+static const char help_text[] =
+    "Usage: autoresume [options] [--] COMMAND [ARGS...]\n"
+    "       autoresume --check COMMAND\n"
+    "       autoresume --list | --clear [HOST[:PORT]]\n"
+    "Run COMMAND with transparent TLS session resumption (OpenSSL and GnuTLS\n"
+    "clients: curl, python3, perl, ruby, socat, wget, gnutls-cli...).\n"
+    "Sessions are kept in a private per-user store, so separate runs resume too.\n"
+    "\n"
+    "Options:\n"
+    "  -v, --verbose      log one line per TLS connection to stderr\n"
+    "                     (AUTORESUME_LOG=info); -vv logs debug detail\n"
+    "      --log-file FILE\n"
+    "                     append the log to FILE instead of stderr\n"
+    "                     (AUTORESUME_LOG_FILE; implies -v unless a level is set)\n"
+    "      --stats        print one summary line at exit (AUTORESUME_STATS=1)\n"
+    "      --disable      load the library but turn it off (AUTORESUME_DISABLE=1)\n"
+    "      --no-store     keep sessions inside the process (AUTORESUME_CACHE=off)\n"
+    "      --check COMMAND\n"
+    "                     say, without running it, whether COMMAND can be served\n"
+    "                     and why (its TLS libraries, linked or loaded late, and\n"
+    "                     versions); exit 0 served, 1 not served, 3 cannot tell\n"
+    "      --list         list the servers in the session store (no secrets)\n"
+    "      --clear [HOST[:PORT]]\n"
+    "                     remove all stored sessions, or those of HOST\n"
+    "  -h, --help         print this help and exit\n"
+    "      --version      print the version and exit\n"
+    "  --                 end of options\n"
+    "\n"
+    "Environment:\n"
+    "  AUTORESUME_LIBRARY=PATH   library to preload instead of the default one\n"
+    "  AUTORESUME_DISABLE=1      pass every call through unchanged\n"
+    "  AUTORESUME_LOG=LEVEL      off, error, warn, info or debug (default off)\n"
+    "  AUTORESUME_LOG_FILE=PATH  append log lines to PATH instead of stderr\n"
+    "  AUTORESUME_STATS=1        summary line at exit (connections, offered, resumed...)\n"
+    "  AUTORESUME_CACHE=DIR|off  session store directory, or off (default\n"
+    "                            $XDG_RUNTIME_DIR/autoresume, else /tmp/autoresume-UID)\n"
+    "  AUTORESUME_CACHE_MAX_BYTES=N  size cap of the store (default 16777216)\n"
+    "  AUTORESUME_MAX_HOSTS=N    servers remembered, per process and in the store\n"
+    "                            (default 1000)\n"
+    "  AUTORESUME_TICKETS=N      TLS 1.3 tickets kept per server (default 4)\n";
+
+enum action { RUN, CHECK, LIST, CLEAR };
+
+struct opts {
+    enum action action;
+    int verbose;
+    int disable, stats, no_store;
+    const char *log_file;   /* NULL: not given */
+    const char *clear_match;
+    char **cmd;             /* NULL-terminated; NULL for list and clear */
+};
+
+static void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void die(int status, const char *fmt, ...)
+{
+    char msg[PATH_MAX * 3];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "autoresume: %s\n", msg);
+    exit(status);
+}
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("autoresume: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n" USAGE_LINE "\n", stderr);
+    exit(2);
+}
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(help_text, stdout);
+            exit(fflush(stdout) == 0 ? 0 : 1);
+        } else if (strcmp(a, "--version") == 0) {
+            printf("autoresume %s\n", AR_VERSION);
+            exit(fflush(stdout) == 0 ? 0 : 1);
+        } else if (strcmp(a, "--verbose") == 0) {
+            o->verbose++;
+        } else if (a[0] == '-' && a[1] == 'v') {
+            /* -v, -vv, -vvv ...: each v raises the level one step */
+            for (const char *f = a + 1; *f; f++) {
+                if (*f != 'v')
+                    usage_error("unknown option: %s", a);
+                o->verbose++;
+            }
+        } else if (strcmp(a, "--log-file") == 0) {
+            if (i + 1 >= argc)
+                usage_error("option --log-file needs a FILE argument");
+            o->log_file = argv[++i];
+        } else if (strncmp(a, "--log-file=", 11) == 0) {
+            o->log_file = a + 11;
+        } else if (strcmp(a, "--disable") == 0) {
+            o->disable = 1;
+        } else if (strcmp(a, "--stats") == 0) {
+            o->stats = 1;
+        } else if (strcmp(a, "--no-store") == 0) {
+            o->no_store = 1;
+        } else if (strcmp(a, "--list") == 0) {
+            o->action = LIST;
+        } else if (strcmp(a, "--check") == 0) {
+            o->action = CHECK;
+        } else if (strcmp(a, "--clear") == 0) {
+            o->action = CLEAR;
+            if (i + 1 < argc && argv[i + 1][0] != '-')
+                o->clear_match = argv[++i];
+        } else if (a[0] == '-' && a[1] != '\0') {
+            usage_error("unknown option: %s", a);
+        } else {
+            break;
+        }
+    }
+    if (o->action == RUN || o->action == CHECK) {
+        if (i >= argc)
+            usage_error("no command given");
+        if (argv[i][0] == '\0')
+            usage_error("empty command name");
+        o->cmd = argv + i;
+    } else if (i < argc) {
+        usage_error("--%s takes no command", o->action == LIST ? "list" : "clear");
+    }
+    if (o->log_file != NULL && o->log_file[0] == '\0')
+        usage_error("option --log-file needs a non-empty FILE argument");
+}
+
+static int is_file(const char *path, int mode)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, mode) == 0;
+}
+
+/* Append s to the path in out (PATH_MAX bytes), dying if it does not fit. */
+static void path_cat(char *out, const char *s)
+{
+    size_t have = strlen(out), add = strlen(s);
+    if (have + add >= PATH_MAX)
+        die(1, "path too long: %s%s", out, s);
+    memcpy(out + have, s, add + 1);
+}
+
+/* Copy s into out (PATH_MAX bytes), dying if it does not fit. */
+static void path_set(char *out, const char *s)
+{
+    out[0] = '\0';
+    path_cat(out, s);
+}
+
+/*
+ * The program's own physical path, symlinks resolved: /proc/self/exe, else
+ * argv[0] as the shell found it. 0 on success.
+ */
+static int self_path(const char *argv0, char *out)
+{
+    ssize_t n = readlink("/proc/self/exe", out, PATH_MAX - 1);
+    if (n > 0) {
+        out[n] = '\0';
+        return 0;
+    }
+    return strchr(argv0, '/') != NULL && realpath(argv0, out) != NULL ? 0 : -1;
+}
+
+/* The library to preload, as an absolute physical path, into lib. */
+static void find_library(const char *argv0, char *lib)
+{
+    const char *env = getenv(AR_ENV_LIBRARY);
+    char buf[PATH_MAX];
+    if (env != NULL && env[0] != '\0') {
+        if (env[0] != '/') {
+            char cwd[PATH_MAX];
+            if (getcwd(cwd, sizeof cwd) == NULL)
+                die(1, "cannot resolve %s: %s", env, strerror(errno));
+            path_set(buf, cwd);
+            path_cat(buf, "/");
+            path_cat(buf, env);
+        } else {
+            path_set(buf, env);
+        }
+        if (!is_file(buf, R_OK))
+            die(1, "library not found: %s (from " AR_ENV_LIBRARY ")", buf);
+        /* Make the directory part physical and free of "." and "..". */
+        char *slash = strrchr(buf, '/');
+        char dir[PATH_MAX];
+        *slash = '\0';
+        if (realpath(buf[0] ? buf : "/", dir) == NULL)
+            die(1, "cannot resolve the directory of %s/%s", buf, slash + 1);
+        path_set(lib, strcmp(dir, "/") == 0 ? "" : dir);
+        path_cat(lib, "/");
+        path_cat(lib, slash + 1);
+        return;
+    }
+
+    char self[PATH_MAX];
+    if (self_path(argv0, self) != 0)
+        die(1, "cannot find the directory of %s; set " AR_ENV_LIBRARY, argv0);
+    *strrchr(self, '/') = '\0';   /* the program's directory */
+#ifdef AR_WRAPPER_INSTALLED
+    /* LIBDIR under the tree this program is in, then LIBDIR itself. */
+    char first[PATH_MAX];
+    const char *rel = AR_LIBDIR;
+    size_t plen = strlen(AR_PREFIX);
+    if (strncmp(rel, AR_PREFIX, plen) == 0)
+        rel += plen;
+    char *up = strrchr(self, '/');
+    if (up != NULL)
+        *up = '\0';
+    path_set(first, self);
+    path_cat(first, rel);
+    path_cat(first, "/libautoresume.so");
+    const char *second = AR_LIBDIR "/libautoresume.so";
+    if (is_file(first, R_OK))
+        path_set(lib, first);
+    else if (is_file(second, R_OK))
+        path_set(lib, second);
+    else
+        die(1, "libautoresume.so not found (looked for\n  %s\n  %s)\n"
+               "reinstall it, or set " AR_ENV_LIBRARY " to its path", first, second);
+#else
+    path_set(buf, self);
+    path_cat(buf, "/libautoresume.so");
+    if (!is_file(buf, R_OK))
+        die(1, "libautoresume.so not found (looked for\n  %s)\n"
+               "run 'make' in the source tree, or set " AR_ENV_LIBRARY " to its path", buf);
+    path_set(lib, buf);
+#endif
+}
+
+/*
+ * Find COMMAND as the shell's exec would, into found: a path with a slash
+ * must exist (and with need_exec be an executable file), a name is looked
+ * up in PATH as execvp(3), which then runs it, does. Dies 127 (not found)
+ * or 126 (not executable).
+ */
+static void find_command(const char *cmd, int need_exec, char *found)
+{
+    if (strchr(cmd, '/') != NULL) {
+        struct stat st;
+        if (stat(cmd, &st) != 0)
+            die(127, "%s: no such file", cmd);
+        if (need_exec && (!S_ISREG(st.st_mode) || access(cmd, X_OK) != 0))
+            die(126, "%s: not an executable file", cmd);
+        path_set(found, cmd);
+        return;
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/bin:/usr/bin";
+    for (const char *p = path;; p++) {
+        const char *end = strchrnul(p, ':');
+        size_t dlen = (size_t)(end - p);
+        if (dlen == 0) {
+            dlen = 1;           /* an empty element is the current directory */
+            p = ".";
+        }
+        if (dlen + 1 + strlen(cmd) < PATH_MAX) {
+            snprintf(found, PATH_MAX, "%.*s/%s", (int)dlen, p, cmd);
+            if (is_file(found, X_OK))
+                return;
+        }
+        if (*end == '\0')
+            break;
+        p = end;
+    }
+    die(127, "%s: command not found", cmd);
+}
+
+/* Is lib already one of LD_PRELOAD's entries (separated by spaces or colons)? */
+static int preload_has(const char *preload, const char *lib)
+{
+    size_t len = strlen(lib);
+    for (const char *p = preload; *p;) {
+        size_t n = strcspn(p, " :");
+        if (n == len && memcmp(p, lib, len) == 0)
+            return 1;
+        p += n;
+        if (*p)
+            p++;
+    }
+    return 0;
+}
+
+static void set(const char *name, const char *value)
+{
+    if (setenv(name, value, 1) != 0)
+        die(1, "cannot set %s: %s", name, strerror(errno));
+}
+
+/* Run the helper TOOL ("check" or "store") next to the library with args[1..]. */
+static void exec_tool(const char *lib, const char *tool, char **args)
+{
+    char path[PATH_MAX];
+    path_set(path, lib);
+    *strrchr(path, '/') = '\0';
+    path_cat(path, "/autoresume-");
+    path_cat(path, tool);
+    if (access(path, X_OK) != 0)
+        die(1, "%s tool not found: %s", tool, path);
+    args[0] = path;
+    execv(path, args);
+    die(1, "cannot run %s: %s", path, strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {.action = RUN};
+    char lib[PATH_MAX], found[PATH_MAX];
+    parse(argc, argv, &o);
+    find_library(argc > 0 ? argv[0] : "autoresume", lib);
+    if (strpbrk(lib, " :") != NULL)
+        die(1, "library path contains a space or colon, which LD_PRELOAD cannot hold: %s", lib);
+
+    if (o.action == CHECK) {
+        find_command(o.cmd[0], 0, found);
+        char *args[] = {NULL, found, NULL};
+        exec_tool(lib, "check", args);
+    } else if (o.action == LIST) {
+        char *args[] = {NULL, "list", NULL};
+        exec_tool(lib, "store", args);
+    } else if (o.action == CLEAR) {
+        char *args[] = {NULL, "clear", (char *)o.clear_match, NULL};
+        exec_tool(lib, "store", args);
+    }
+
+    find_command(o.cmd[0], 1, found);
+    if (o.stats)
+        set(AR_ENV_STATS, "1");
+    if (o.no_store)
+        set(AR_ENV_CACHE, "off");
+    const char *level = getenv(AR_ENV_LOG);
+    if (o.verbose >= 2)
+        set(AR_ENV_LOG, "debug");
+    else if (o.verbose == 1 || (o.log_file != NULL && (level == NULL || level[0] == '\0')))
+        set(AR_ENV_LOG, "info");
+    if (o.log_file != NULL) {
+        char abs[PATH_MAX], cwd[PATH_MAX];
+        if (o.log_file[0] == '/') {
+            path_set(abs, o.log_file);
+        } else {   /* the command may change directory */
+            if (getcwd(cwd, sizeof cwd) == NULL)
+                die(1, "cannot resolve %s: %s", o.log_file, strerror(errno));
+            path_set(abs, cwd);
+            path_cat(abs, "/");
+            path_cat(abs, o.log_file);
+        }
+        set(AR_ENV_LOG_FILE, abs);
+    }
+    if (o.disable)
+        set(AR_ENV_DISABLE, "1");
+
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload == NULL || preload[0] == '\0') {
+        set("LD_PRELOAD", lib);
+    } else if (!preload_has(preload, lib)) {
+        char *both = malloc(strlen(lib) + 1 + strlen(preload) + 1);
+        if (both == NULL)
+            die(1, "out of memory");
+        sprintf(both, "%s:%s", lib, preload);
+        set("LD_PRELOAD", both);
+        free(both);
+    }
+    execvp(o.cmd[0], o.cmd);
+    die(errno == ENOENT ? 127 : 126, "%s: %s", o.cmd[0], strerror(errno));
+}
