@@ -65,7 +65,7 @@
     X(SSL_in_init) /* hooked too, as SSL_is_init_finished (hooks_openssl.c) */                  \
     X(X509_STORE_CTX_get_by_subject) X(X509_OBJECT_new) X(X509_OBJECT_free)                   \
     X(X509_get_issuer_name) X(X509_get_subject_name) X(X509_STORE_get_get_issuer)             \
-    X(X509_STORE_get_lookup_certs) X(SSL_SESSION_new)                                          \
+    X(X509_STORE_get_lookup_certs) X(SSL_SESSION_new) X(SSL_SESSION_get0_peer) X(X509_up_ref)                                       \
     X(X509_STORE_CTX_get0_chain) X(X509_get0_notAfter) X(ASN1_TIME_to_tm) X(X509_STORE_up_ref) \
     X(X509_STORE_free) X(X509_get0_trust_objects) X(X509_get0_reject_objects)                 \
     X(X509_VERIFY_PARAM_get_inh_flags) X(X509_VERIFY_PARAM_get_depth)                        \

@@ -45,9 +45,12 @@ void trust_memo_register(void);
 
 /*
  * chain_decode - parse a chain blob made by chain_encode into a new stack of
- * certificates (leaf first; free with chain_free). NULL if malformed.
+ * certificates (leaf first; free with chain_free). NULL if malformed. When
+ * leaf is not NULL (a stored session's peer certificate, already parsed)
+ * and its encoding is the blob's first element, the stack takes a reference
+ * to it instead of parsing those bytes again; else leaf is ignored.
  */
-OPENSSL_STACK *chain_decode(const struct ar_blob *b);
+OPENSSL_STACK *chain_decode(const struct ar_blob *b, X509 *leaf);
 void chain_free(OPENSSL_STACK *chain);
 
 /*

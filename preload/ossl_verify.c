@@ -61,7 +61,22 @@ static void x509_free(void *x)
     ossl.X509_free(x);
 }
 
-OPENSSL_STACK *chain_decode(const struct ar_blob *b)
+/* Is der (len bytes) the encoding of x? i2d of a parsed certificate copies
+ * the bytes it was parsed from. */
+static int same_encoding(X509 *x, const unsigned char *der, size_t len)
+{
+    int n = ossl.i2d_X509(x, NULL);
+    if (n <= 0 || (size_t)n != len)
+        return 0;
+    unsigned char *buf = malloc(len), *q = buf;
+    if (buf == NULL)
+        return 0;
+    int same = ossl.i2d_X509(x, &q) == n && memcmp(buf, der, len) == 0;
+    free(buf);
+    return same;
+}
+
+OPENSSL_STACK *chain_decode(const struct ar_blob *b, X509 *leaf)
 {
     const unsigned char *p = b->data, *end = b->data + b->len;
     OPENSSL_STACK *all = ossl.OPENSSL_sk_new_null();
@@ -74,11 +89,17 @@ OPENSSL_STACK *chain_decode(const struct ar_blob *b)
         p += 4;
         if (len == 0 || len > (size_t)(end - p))
             goto bad;
-        const unsigned char *q = p;
-        X509 *x = ossl.d2i_X509(NULL, &q, (long)len);
-        if (x == NULL || q != p + len) {
-            ossl.X509_free(x);
-            goto bad;
+        X509 *x;
+        if (leaf != NULL && p == b->data + 4 && same_encoding(leaf, p, len) &&
+            ossl.X509_up_ref(leaf)) {
+            x = leaf;
+        } else {
+            const unsigned char *q = p;
+            x = ossl.d2i_X509(NULL, &q, (long)len);
+            if (x == NULL || q != p + len) {
+                ossl.X509_free(x);
+                goto bad;
+            }
         }
         if (!ossl.OPENSSL_sk_push(all, x)) {
             ossl.X509_free(x);
