@@ -6,6 +6,7 @@
 #include "ar_conntrack.h"
 #include "ar_key.h"
 #include "ar_sock.h"
+#include "ossl_ciphers.h"
 #include "ossl_policy.h"
 
 #include <stdio.h>
@@ -74,16 +75,9 @@ static void hex(const unsigned char *in, size_t n, char *out)
 /* Hash of the cipher list in preference order; a resumed cipher must be in it. */
 static void cipher_digest(SSL *ssl, char *out, size_t cap)
 {
-    STACK_OF(SSL_CIPHER) *sk = ossl.SSL_get_ciphers(ssl);
-    unsigned long long h = key_hash64("", 0);
-    int n = sk ? ossl.OPENSSL_sk_num((const OPENSSL_STACK *)sk) : 0;
-    for (int i = 0; i < n; i++) {
-        const SSL_CIPHER *c = ossl.OPENSSL_sk_value((const OPENSSL_STACK *)sk, i);
-        const char *name = ossl.SSL_CIPHER_get_name(c);
-        if (name == NULL)
-            name = "?";
-        h = key_hash64_more(h, name, strlen(name) + 1); /* the NUL separates names */
-    }
+    int n;
+    unsigned long long h = cipher_list_digest(ossl.SSL_get_SSL_CTX(ssl), ossl.SSL_get_ciphers(ssl),
+                                              CIPHER_MEMO_SSL, "?", &n);
     snprintf(out, cap, "%d/%016llx", n, h);
 }
 

@@ -5,6 +5,7 @@
 #include "ossl_policy.h"
 #include "ar_hello.h"
 #include "ar_key.h"
+#include "ossl_ciphers.h"
 
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -140,15 +141,8 @@ int policy_keepable(SSL *ssl, const char **why)
  * (a Suite B cipher string also narrows the groups and signature algorithms). */
 static unsigned long long ctx_cipher_digest(SSL_CTX *ctx)
 {
-    STACK_OF(SSL_CIPHER) *sk = ossl.SSL_CTX_get_ciphers(ctx);
-    int n = sk ? ossl.OPENSSL_sk_num((const OPENSSL_STACK *)sk) : 0;
-    unsigned long long h = key_hash64("", 0);
-    for (int i = 0; i < n; i++) {
-        const char *name = ossl.SSL_CIPHER_get_name(ossl.OPENSSL_sk_value((const OPENSSL_STACK *)sk, i));
-        if (name != NULL)
-            h = key_hash64_more(h, name, strlen(name) + 1);
-    }
-    return h;
+    int n;
+    return cipher_list_digest(ctx, ossl.SSL_CTX_get_ciphers(ctx), CIPHER_MEMO_CTX, NULL, &n);
 }
 
 /*
