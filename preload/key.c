@@ -2,6 +2,7 @@
  * key.c - canonical session keys. See ar_key.h for what goes in and why.
  */
 #include "ar_key.h"
+#include "ar_fmt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,27 +52,17 @@ static void put_cstr(struct sink *s, const char *text)
     put_raw(s, text, strlen(text));
 }
 
-/* Numbers written by hand: printf costs more than the rest of a key. */
-static void put_num(struct sink *s, unsigned long long v, unsigned base, int min_digits)
+/* Numbers written by hand (ar_fmt.h): printf costs more than the rest of a key. */
+static void put_dec(struct sink *s, unsigned v)
 {
-    static const char digits[] = "0123456789abcdef";
-    char buf[24];
-    int i = (int)sizeof buf;
-    do {
-        buf[--i] = digits[v % base];
-        v /= base;
-    } while (v != 0 || (int)sizeof buf - i < min_digits);
-    put_raw(s, buf + i, sizeof buf - (size_t)i);
+    char buf[20];
+    put_raw(s, buf, (size_t)(fmt_dec(buf, v) - buf));
 }
 
-static void put_dec(struct sink *s, unsigned long long v)
+static void put_hex(struct sink *s, unsigned long long v, int min_digits)
 {
-    put_num(s, v, 10, 1);
-}
-
-static void put_hex(struct sink *s, unsigned long long v)
-{
-    put_num(s, v, 16, 1);
+    char buf[20];
+    put_raw(s, buf, (size_t)(fmt_hex(buf, v, min_digits) - buf));
 }
 
 /* ":port", written whole or not at all (as a label is cut short). */
@@ -162,21 +153,21 @@ int key_make(const struct ar_key_input *in, char *out, size_t cap, const char **
     put_str(&s, "host", in->expect_hosts);
     put_str(&s, "hip", in->expect_ip);
     put_raw(&s, "|hf=", 4);
-    put_hex(&s, in->host_flags);
+    put_hex(&s, in->host_flags, 1);
     put_raw(&s, "|vf=", 4);
-    put_hex(&s, in->verify_flags);
+    put_hex(&s, in->verify_flags, 1);
     put_str(&s, "cc", in->client_cert);
     put_raw(&s, "|ver=", 5);
-    put_hex(&s, (unsigned long)in->min_version);
+    put_hex(&s, (unsigned long)in->min_version, 1);
     put_raw(&s, "-", 1);
-    put_hex(&s, (unsigned long)in->max_version);
+    put_hex(&s, (unsigned long)in->max_version, 1);
     put_raw(&s, "|vo=", 4);
-    put_hex(&s, in->version_options);
+    put_hex(&s, in->version_options, 1);
     const char *ciphers = in->ciphers ? in->ciphers : "";
     put_raw(&s, "|ciph=", 6);
-    put_num(&s, key_hash64(ciphers, strlen(ciphers)), 16, 16);
+    put_hex(&s, key_hash64(ciphers, strlen(ciphers)), 16);
     put_raw(&s, "|lo=", 4);
-    put_hex(&s, in->lib_options);
+    put_hex(&s, in->lib_options, 1);
     put_field(&s, "sid", in->sid_ctx, in->sid_ctx_len, 1);
     put_str(&s, "pol", in->policy);
     if (s.overflow) {
