@@ -28,7 +28,7 @@ CORE_SRCS := preload/log.c preload/nodelay.c preload/sock.c preload/config.c pre
 SHARED_SRCS := preload/dl.c preload/state.c preload/hooks_libc.c
 GTLS_SRCS := preload/gtls_sym.c preload/gtls_state.c preload/gtls_key.c preload/gtls_verify.c \
              preload/gtls_resume.c preload/hooks_gnutls.c
-OSSL_SRCS := preload/ossl_sym.c preload/ossl_state.c preload/ossl_ctx.c preload/ossl_key.c \
+OSSL_SRCS := preload/ossl_sym.c preload/ossl_state.c preload/ossl_ctx.c preload/ossl_key.c preload/ossl_ciphers.c \
              preload/ossl_verify.c preload/ossl_policy.c preload/ossl_resume.c preload/hooks_openssl.c \
              preload/hooks_verify_params.c
 LIB_SRCS  := $(CORE_SRCS) $(SHARED_SRCS) $(OSSL_SRCS) $(GTLS_SRCS)

@@ -7,6 +7,7 @@
 
 #include "ar_nodelay.h"
 #include "ar_state.h"
+#include "ossl_ciphers.h"
 #include "ossl_sym.h"
 
 #include <stdint.h>
@@ -66,6 +67,7 @@ struct ar_ctx {
     int custom_cert_cb;     /* SSL_CTX_set_cert_cb was used */
     struct ar_hello_memo hello; /* see ossl_policy.c */
     int custom_ext;         /* SSL_CTX_add_(client_)custom_ext was used */
+    struct ar_cipher_memo cipher_memo[CIPHER_MEMO_SLOTS]; /* see ossl_ciphers.h */
     long probes;            /* policy probes made on it (SSL_CTX_sess_connect) */
     int removes_internal;   /* undo OpenSSL's internal store of client sessions */
     long program_mode;      /* cache mode as the program set it and sees it */

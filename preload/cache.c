@@ -147,8 +147,10 @@ static void table_remove(struct ar_cache *c, struct entry *e)
 static struct entry *table_touch(struct ar_cache *c, struct entry *e)
 {
     int oom = 0;
+    /* Same key, same hash: uthash's own copy spares hashing the key again. */
+    unsigned hashv = e->hh.hashv, keylen = e->hh.keylen;
     HASH_DEL(c->table, e);
-    HASH_ADD_KEYPTR(hh, c->table, e->key, strlen(e->key), e);
+    HASH_ADD_KEYPTR_BYHASHVALUE(hh, c->table, e->key, keylen, hashv, e);
     if (oom) {
         entry_free(e);
         return NULL;

@@ -2,6 +2,7 @@
  * key.c - canonical session keys. See ar_key.h for what goes in and why.
  */
 #include "ar_key.h"
+#include "ar_fmt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,20 +47,58 @@ static int plain_byte(unsigned char c)
            c == '.' || c == '-' || c == '_' || c == ':';
 }
 
+static void put_cstr(struct sink *s, const char *text)
+{
+    put_raw(s, text, strlen(text));
+}
+
+/* Numbers written by hand (ar_fmt.h): printf costs more than the rest of a key. */
+static void put_dec(struct sink *s, unsigned v)
+{
+    char buf[20];
+    put_raw(s, buf, (size_t)(fmt_dec(buf, v) - buf));
+}
+
+static void put_hex(struct sink *s, unsigned long long v, int min_digits)
+{
+    char buf[20];
+    put_raw(s, buf, (size_t)(fmt_hex(buf, v, min_digits) - buf));
+}
+
+/* ":port", written whole or not at all (as a label is cut short). */
+static void put_port(struct sink *s, unsigned port)
+{
+    char buf[16];
+    struct sink t = {buf, sizeof buf, 0, 0};
+    put_raw(&t, ":", 1);
+    put_dec(&t, port);
+    put_raw(s, buf, t.len);
+}
+
 /* Field "name=" then the value percent-escaped; NULL and "" differ. */
 static void put_field(struct sink *s, const char *name, const unsigned char *v, size_t n, int present)
 {
-    put_fmt(s, "|%s", name);
+    static const char upper[] = "0123456789ABCDEF";
+    put_raw(s, "|", 1);
+    put_cstr(s, name);
     if (!present) {
         put_raw(s, "!", 1);
         return;
     }
     put_raw(s, "=", 1);
-    for (size_t i = 0; i < n && !s->overflow; i++) {
-        if (plain_byte(v[i]))
-            put_raw(s, (const char *)&v[i], 1);
-        else
-            put_fmt(s, "%%%02X", v[i]);
+    size_t i = 0;
+    while (i < n && !s->overflow) {
+        size_t run = i;
+        while (run < n && plain_byte(v[run]))
+            run++;
+        if (run > i) {
+            put_raw(s, (const char *)v + i, run - i); /* a run of plain bytes at once */
+            i = run;
+            continue;
+        }
+        char esc[3] = {'%', upper[v[i] >> 4], upper[v[i] & 15]};
+        put_raw(s, esc, sizeof esc);
+        i++;
     }
 }
 
@@ -99,7 +138,7 @@ int key_make(const struct ar_key_input *in, char *out, size_t cap, const char **
         *why = "no server identity";
         return -1;
     }
-    put_fmt(&s, "v2");
+    put_raw(&s, "v2", 2);
     put_str(&s, "lib", in->library);
     /* A port seen on the thread's socket only ever splits a name's key. */
     int seen = !in->has_socket && has_name && in->seen_port != 0;
@@ -108,16 +147,27 @@ int key_make(const struct ar_key_input *in, char *out, size_t cap, const char **
         put_str(&s, "sni", in->server_name);
     else
         put_str(&s, "peer", in->peer_ip);
-    put_fmt(&s, "|port=%u", in->has_socket ? in->port : seen ? in->seen_port : 0u);
-    put_fmt(&s, "|vp=%d", in->verify_peer ? 1 : 0);
+    put_raw(&s, "|port=", 6);
+    put_dec(&s, in->has_socket ? in->port : seen ? in->seen_port : 0u);
+    put_raw(&s, in->verify_peer ? "|vp=1" : "|vp=0", 5);
     put_str(&s, "host", in->expect_hosts);
     put_str(&s, "hip", in->expect_ip);
-    put_fmt(&s, "|hf=%lx|vf=%lx", in->host_flags, in->verify_flags);
+    put_raw(&s, "|hf=", 4);
+    put_hex(&s, in->host_flags, 1);
+    put_raw(&s, "|vf=", 4);
+    put_hex(&s, in->verify_flags, 1);
     put_str(&s, "cc", in->client_cert);
-    put_fmt(&s, "|ver=%lx-%lx|vo=%lx", (unsigned long)in->min_version,
-            (unsigned long)in->max_version, in->version_options);
+    put_raw(&s, "|ver=", 5);
+    put_hex(&s, (unsigned long)in->min_version, 1);
+    put_raw(&s, "-", 1);
+    put_hex(&s, (unsigned long)in->max_version, 1);
+    put_raw(&s, "|vo=", 4);
+    put_hex(&s, in->version_options, 1);
     const char *ciphers = in->ciphers ? in->ciphers : "";
-    put_fmt(&s, "|ciph=%016llx|lo=%lx", key_hash64(ciphers, strlen(ciphers)), in->lib_options);
+    put_raw(&s, "|ciph=", 6);
+    put_hex(&s, key_hash64(ciphers, strlen(ciphers)), 16);
+    put_raw(&s, "|lo=", 4);
+    put_hex(&s, in->lib_options, 1);
     put_field(&s, "sid", in->sid_ctx, in->sid_ctx_len, 1);
     put_str(&s, "pol", in->policy);
     if (s.overflow) {
@@ -143,9 +193,9 @@ void key_label(const struct ar_key_input *in, char *out, size_t cap)
             put_fmt(&s, "\\x%02x", *p);
     }
     if (in->has_socket)
-        put_fmt(&s, ":%u", in->port);
+        put_port(&s, in->port);
     else if (in->seen_port != 0 && in->server_name && in->server_name[0])
-        put_fmt(&s, ":%u", in->seen_port);
+        put_port(&s, in->seen_port);
     else
         put_raw(&s, ":?", 2);
     if (s.overflow && cap > 4)

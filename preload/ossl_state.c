@@ -51,7 +51,10 @@ static int conn_dup_cb(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **fr
 static void ctx_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
     (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-    free(ptr);
+    struct ar_ctx *d = ptr;
+    if (d != NULL)
+        cipher_memo_free(d->cipher_memo, CIPHER_MEMO_SLOTS);
+    free(d);
 }
 
 /* Our OpenSSL-side locks are taken across fork() (the table's are in state.c);
