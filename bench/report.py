@@ -466,9 +466,11 @@ def section_true(raw, out, plot):
     out.append("10 batches of 50 runs per variant, alternating; time per run.\n")
     out.append("| variant | median us | min | max |")
     out.append("| --- | --- | --- | --- |")
-    names = {"plain": "plain", "preload": "LD_PRELOAD=lib", "wrapper": "autoresume /bin/true",
+    names = {"plain": "plain", "preload": "LD_PRELOAD=lib",
+             "empty": "LD_PRELOAD=an empty shared object (the loader's floor)",
+             "wrapper": "autoresume /bin/true",
              "env": "env LD_PRELOAD=lib /bin/true (one more exec)"}
-    for v in ("plain", "preload", "wrapper", "env"):
+    for v in ("plain", "preload", "empty", "wrapper", "env"):
         if not b[v]:
             continue
         t = [x * 1e6 for x in b[v].values()]
@@ -477,6 +479,15 @@ def section_true(raw, out, plot):
     out.append("")
     out.append(f"Ratio preload / plain: median **{fmt(m, 3)}x** (per-batch min {fmt(min(ratios), 3)}, "
                f"max {fmt(max(ratios), 3)}); target <= 1.05: {verdict(m, 1.05, False)}.\n")
+    ecommon = sorted(set(b["empty"]) & set(b["plain"]) & set(b["preload"]))
+    if ecommon:
+        er = [b["empty"][i] / b["plain"][i] for i in ecommon]
+        over = [(b["preload"][i] - b["empty"][i]) * 1e6 for i in ecommon]
+        out.append(f"Preloading an empty shared object (one int, no code) costs "
+                   f"**{fmt(med(er), 3)}x** of plain (min {fmt(min(er), 3)}, max {fmt(max(er), 3)}): "
+                   f"that much of the target is the loader's (open, map, relocate, unmap one more "
+                   f"object) and out of reach of any LD_PRELOAD library; the library costs "
+                   f"{fmt(med(over), 0)} us per run more than that empty object.\n")
     wcommon = sorted(set(b["wrapper"]) & set(b["env"]))
     if wcommon:
         wr = [b["wrapper"][i] / b["env"][i] for i in wcommon]
@@ -486,10 +497,12 @@ def section_true(raw, out, plot):
                    f"exec, as env does); it adds {fmt(med(extra), 0)} us to a preloaded run.\n")
     ir = {v: int(x) for v, x in raw.rows["trueir"]}
     if ir.get("plain") and ir.get("preload"):
+        empty = (f", empty object {ir['empty']:,} (+{ir['empty'] - ir['plain']:,})"
+                 if ir.get("empty") else "")
         out.append(f"User-space instructions of one run (callgrind; stable, but without the "
                    f"kernel's work of opening and mapping one more object, which dominates the "
                    f"wall time): plain {ir['plain']:,}, preload {ir['preload']:,} "
-                   f"(+{ir['preload'] - ir['plain']:,}, {ir['preload'] / ir['plain']:.3f}x).\n")
+                   f"(+{ir['preload'] - ir['plain']:,}, {ir['preload'] / ir['plain']:.3f}x){empty}.\n")
     plot["true"] = m
 
 

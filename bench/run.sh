@@ -159,6 +159,10 @@ raw info stime_t "$STIME_T"
 # ---------------------------------------------------------------- build --
 "$CC" -O2 -Wall -Wextra -o "$MEMCLIENT" "$ROOT/bench/memclient.c" -lssl -lcrypto ||
     die "cannot build $MEMCLIENT"
+# Section 4's floor: what preloading any shared object costs (one int, no code).
+EMPTY_SO=$WORK/libempty.so
+echo 'int bench_empty_object;' | "$CC" -O2 -shared -fPIC -x c -o "$EMPTY_SO" - ||
+    die "cannot build $EMPTY_SO"
 
 # ---------------------------------------------------------------- certs --
 make_certs() {
@@ -332,10 +336,11 @@ load_mark 4
 # /bin/true`, one exec of a small C program (env) that then execs the same.
 say "4. /bin/true start-up: 10 batches of 50 per variant, alternating"
 for batch in $(seq 10); do
-    for v in plain preload wrapper env; do
+    for v in plain preload empty wrapper env; do
         t0=$EPOCHREALTIME
         case $v in
             plain) for _ in $(seq 50); do /bin/true; done ;;
+            empty) for _ in $(seq 50); do LD_PRELOAD=$EMPTY_SO /bin/true; done ;;
             preload) for _ in $(seq 50); do LD_PRELOAD=$LIB /bin/true; done ;;
             wrapper) for _ in $(seq 50); do "$WRAPPER" /bin/true; done ;;
             env) for _ in $(seq 50); do env LD_PRELOAD="$LIB" /bin/true; done ;;
@@ -346,9 +351,10 @@ done
 
 # Also user-space instructions of one run each (stable where wall time is not;
 # the kernel's part of mapping one more object is not counted).
-for v in plain preload; do
+for v in plain preload empty; do
     pre=()
     [[ $v == preload ]] && pre=(LD_PRELOAD="$LIB")
+    [[ $v == empty ]] && pre=(LD_PRELOAD="$EMPTY_SO")
     ir=$(env "${pre[@]}" "$VALGRIND" --tool=callgrind --callgrind-out-file=/dev/null /bin/true 2>&1 |
          sed -n 's/.*I *refs: *//p' | tr -d ,)
     raw trueir "$v" "${ir:-0}"

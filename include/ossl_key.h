@@ -11,7 +11,8 @@
  * its handshake (server name, peer socket, verification, client
  * certificate, limits, ciphers, the session id context recorded in `conn`,
  * the negotiation policy: ossl_policy.h)
- * and store it, malloc'd, in conn->key, with conn->label for logs.
+ * and store it, malloc'd, in conn->key. conn->label, for logs, is set
+ * first, so it names the server even when no key can be made.
  * Returns 0, or -1 with *why set when no session may be keyed (conn->key
  * stays NULL). Must run with the error queue marked: may push errors.
  */

@@ -115,6 +115,7 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
     /* curl's BIO, memory BIOs: the socket this thread connected */
     in.seen_port = conntrack_key_port(in.has_socket, in.has_socket ? ossl.SSL_get_fd(ssl) : -1,
                                       &conn->seen_known, &conn->seen_port);
+    key_label(&in, conn->label, sizeof conn->label); /* the log names it even when no key is made */
     in.verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
 
     X509_VERIFY_PARAM *param = ossl.SSL_get0_param(ssl);
@@ -155,7 +156,6 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
     }
 
     char key[AR_KEY_MAX];
-    key_label(&in, conn->label, sizeof conn->label);
     if (policy_describe(ssl, conn, policy, sizeof policy, why) != 0)
         goto out;
     in.policy = policy;

@@ -150,9 +150,10 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     struct ar_session s;
     const char *why = NULL;
 
-    label_from_ssl(ssl, c); /* the log names the server even when no key is made */
-    if (ctx_prepare(ossl.SSL_get_SSL_CTX(ssl), capture_guarded, &why) != 0)
+    if (ctx_prepare(ossl.SSL_get_SSL_CTX(ssl), capture_guarded, &why) != 0) {
+        label_from_ssl(ssl, c); /* the log names the server; key_from_ssl does it otherwise */
         return why;
+    }
     if (!c->sid_set) /* SSL_new copies the context's; the program did not set its own */
         ctx_copy_sid(ossl.SSL_get_SSL_CTX(ssl), ssl);
     if (key_from_ssl(ssl, c, &why) != 0)
