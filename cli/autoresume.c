@@ -170,6 +170,8 @@ static void parse(int argc, char **argv, struct opts *o)
     }
     if (o->log_file != NULL && o->log_file[0] == '\0')
         usage_error("option --log-file needs a non-empty FILE argument");
+    if (o->clear_match != NULL && o->clear_match[0] == '\0')
+        usage_error("--clear needs a non-empty HOST[:PORT], or none to clear all");
 }
 
 static int is_file(const char *path, int mode)
@@ -194,9 +196,12 @@ static void path_set(char *out, const char *s)
     path_cat(out, s);
 }
 
+static int search_path(const char *cmd, char *found);
+
 /*
  * The program's own physical path, symlinks resolved: /proc/self/exe, else
- * argv[0] as the shell found it. 0 on success.
+ * (no /proc) argv[0], looked up in PATH as the shell did when it has no
+ * slash. 0 on success.
  */
 static int self_path(const char *argv0, char *out)
 {
@@ -205,7 +210,13 @@ static int self_path(const char *argv0, char *out)
         out[n] = '\0';
         return 0;
     }
-    return strchr(argv0, '/') != NULL && realpath(argv0, out) != NULL ? 0 : -1;
+    char found[PATH_MAX];
+    if (strchr(argv0, '/') == NULL) {
+        if (search_path(argv0, found) != 0)
+            return -1;
+        argv0 = found;
+    }
+    return realpath(argv0, out) != NULL ? 0 : -1;
 }
 
 /* The library to preload, as an absolute physical path, into lib. */
@@ -239,31 +250,38 @@ static void find_library(const char *argv0, char *lib)
     }
 
     char self[PATH_MAX];
-    if (self_path(argv0, self) != 0)
-        die(1, "cannot find the directory of %s; set " AR_ENV_LIBRARY, argv0);
-    *strrchr(self, '/') = '\0';   /* the program's directory */
+    int have_self = self_path(argv0, self) == 0;
 #ifdef AR_WRAPPER_INSTALLED
     /* LIBDIR under the tree this program is in, then LIBDIR itself. */
-    char first[PATH_MAX];
-    const char *rel = AR_LIBDIR;
-    size_t plen = strlen(AR_PREFIX);
-    if (strncmp(rel, AR_PREFIX, plen) == 0)
-        rel += plen;
-    char *up = strrchr(self, '/');
-    if (up != NULL)
-        *up = '\0';
-    path_set(first, self);
-    path_cat(first, rel);
-    path_cat(first, "/libautoresume.so");
+    char first[PATH_MAX] = "";
     const char *second = AR_LIBDIR "/libautoresume.so";
-    if (is_file(first, R_OK))
+    if (have_self) {
+        const char *rel = AR_LIBDIR;
+        size_t plen = strlen(AR_PREFIX);
+        while (plen > 0 && AR_PREFIX[plen - 1] == '/')
+            plen--; /* PREFIX=/usr/ */
+        if (strncmp(rel, AR_PREFIX, plen) == 0)
+            rel += plen;
+        *strrchr(self, '/') = '\0'; /* the program's directory */
+        char *up = strrchr(self, '/');
+        if (up != NULL)
+            *up = '\0';
+        path_set(first, self);
+        path_cat(first, rel);
+        path_cat(first, "/libautoresume.so");
+    }
+    if (first[0] != '\0' && is_file(first, R_OK))
         path_set(lib, first);
     else if (is_file(second, R_OK))
         path_set(lib, second);
     else
         die(1, "libautoresume.so not found (looked for\n  %s\n  %s)\n"
-               "reinstall it, or set " AR_ENV_LIBRARY " to its path", first, second);
+               "reinstall it, or set " AR_ENV_LIBRARY " to its path",
+            first[0] ? first : "(this program's own tree: its path is unknown)", second);
 #else
+    if (!have_self)
+        die(1, "cannot find the directory of %s; set " AR_ENV_LIBRARY, argv0);
+    *strrchr(self, '/') = '\0'; /* the program's directory */
     path_set(buf, self);
     path_cat(buf, "/libautoresume.so");
     if (!is_file(buf, R_OK))
@@ -273,11 +291,42 @@ static void find_library(const char *argv0, char *lib)
 #endif
 }
 
+/* PATH when it is unset: the shell's (dash's) default. */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/*
+ * Look cmd (no slash) up in PATH as the shell does: the first regular,
+ * executable file; an empty element is the current directory. 0 with its
+ * path in found, -1 if there is none.
+ */
+static int search_path(const char *cmd, char *found)
+{
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = DEFAULT_PATH;
+    for (const char *p = path;; p++) {
+        const char *end = strchrnul(p, ':');
+        size_t dlen = (size_t)(end - p);
+        const char *dir = p;
+        if (dlen == 0) {
+            dir = "."; /* an empty element is the current directory */
+            dlen = 1;
+        }
+        if (dlen + 1 + strlen(cmd) < PATH_MAX) {
+            snprintf(found, PATH_MAX, "%.*s/%s", (int)dlen, dir, cmd);
+            if (is_file(found, X_OK))
+                return 0;
+        }
+        if (*end == '\0')
+            return -1;
+        p = end;
+    }
+}
+
 /*
  * Find COMMAND as the shell's exec would, into found: a path with a slash
  * must exist (and with need_exec be an executable file), a name is looked
- * up in PATH as execvp(3), which then runs it, does. Dies 127 (not found)
- * or 126 (not executable).
+ * up in PATH (search_path). Dies 127 (not found) or 126 (not executable).
  */
 static void find_command(const char *cmd, int need_exec, char *found)
 {
@@ -290,25 +339,8 @@ static void find_command(const char *cmd, int need_exec, char *found)
         path_set(found, cmd);
         return;
     }
-    const char *path = getenv("PATH");
-    if (path == NULL)
-        path = "/bin:/usr/bin";
-    for (const char *p = path;; p++) {
-        const char *end = strchrnul(p, ':');
-        size_t dlen = (size_t)(end - p);
-        if (dlen == 0) {
-            dlen = 1;           /* an empty element is the current directory */
-            p = ".";
-        }
-        if (dlen + 1 + strlen(cmd) < PATH_MAX) {
-            snprintf(found, PATH_MAX, "%.*s/%s", (int)dlen, p, cmd);
-            if (is_file(found, X_OK))
-                return;
-        }
-        if (*end == '\0')
-            break;
-        p = end;
-    }
+    if (search_path(cmd, found) == 0)
+        return;
     die(127, "%s: command not found", cmd);
 }
 
@@ -357,6 +389,11 @@ int main(int argc, char **argv)
     if (strpbrk(lib, " :") != NULL)
         die(1, "library path contains a space or colon, which LD_PRELOAD cannot hold: %s", lib);
 
+    /* Set before the store tool runs too: --no-store --list says the store is off. */
+    if (o.stats)
+        set(AR_ENV_STATS, "1");
+    if (o.no_store)
+        set(AR_ENV_CACHE, "off");
     if (o.action == CHECK) {
         find_command(o.cmd[0], 0, found);
         char *args[] = {NULL, found, NULL};
@@ -370,10 +407,6 @@ int main(int argc, char **argv)
     }
 
     find_command(o.cmd[0], 1, found);
-    if (o.stats)
-        set(AR_ENV_STATS, "1");
-    if (o.no_store)
-        set(AR_ENV_CACHE, "off");
     const char *level = getenv(AR_ENV_LOG);
     if (o.verbose >= 2)
         set(AR_ENV_LOG, "debug");
@@ -406,6 +439,18 @@ int main(int argc, char **argv)
         set("LD_PRELOAD", both);
         free(both);
     }
-    execvp(o.cmd[0], o.cmd);
+    execv(found, o.cmd);
+    if (errno == ENOEXEC) { /* a script without #!: the shell runs it, as execvp(3) does */
+        int n = 0;
+        while (o.cmd[n] != NULL)
+            n++;
+        char **args = malloc(((size_t)n + 2) * sizeof *args);
+        if (args != NULL) {
+            args[0] = "/bin/sh";
+            args[1] = found;
+            memcpy(args + 2, o.cmd + 1, (size_t)n * sizeof *args); /* with the NULL */
+            execv("/bin/sh", args);
+        }
+    }
     die(errno == ENOENT ? 127 : 126, "%s: %s", o.cmd[0], strerror(errno));
 }

@@ -35,6 +35,13 @@ t_wrapper_usage() {
     done
     run_client empty "$w" ''
     t_assert_status $? 2 "empty command name"
+    # An empty HOST (autoresume --clear "$HOST", HOST unset) clears nothing.
+    run_client clear-empty "$w" --clear ''
+    t_assert_status $? 2 "--clear ''"
+    # --no-store reaches the store tool, which then says the store is off.
+    run_client nostore-list "$w" --no-store --list
+    t_assert_status $? 1 "--no-store --list"
+    t_assert_match "$(cat "$T_DIR/nostore-list.err")" 'store is off' "its message"
 }
 
 t_wrapper_command() {
@@ -58,6 +65,14 @@ t_wrapper_command() {
     chmod +x "$T_DIR/bin/seven"
     PATH=/nonexistent:$T_DIR/bin:$PATH run_client seven "$w" seven
     t_assert_status $? 7 "the command's exit status passes through"
+    # PATH unset: the shell's default path (sbin too), as the old shell wrapper had it.
+    run_client nopath env -i "$w" ldconfig --version
+    t_assert_status $? 0 "ldconfig found with PATH unset"
+    # A script without #! is run by /bin/sh, as the shell and execvp(3) do.
+    printf 'exit 5\n' >"$T_DIR/bin/noshebang"
+    chmod +x "$T_DIR/bin/noshebang"
+    PATH=$T_DIR/bin:$PATH run_client noshebang "$w" noshebang
+    t_assert_status $? 5 "script without #!"
     # --check of a name in PATH hands the tool the full path.
     PATH=$T_DIR/bin:$PATH run_client check "$w" --check seven
     t_assert_match "$(cat "$T_DIR/check.out" "$T_DIR/check.err")" "$T_DIR/bin/seven" "--check finds it in PATH"
@@ -121,6 +136,29 @@ t_wrapper_symlink() {
     PATH=$T_DIR/home/bin:$PATH run_client inpath env -u LD_PRELOAD -u AUTORESUME_LIBRARY autoresume env
     t_assert_eq "$(env_of inpath LD_PRELOAD)" "$ROOT/build/libautoresume.so" "library found through PATH"
 }
+
+# Run as "sh autoresume" through a relative symlink in the current directory.
+t_wrapper_sh_relative_link() {
+    mkdir -p "$T_DIR/lnk"
+    ln -s "$(realpath --relative-to="$T_DIR/lnk" "$ROOT/scripts/autoresume")" "$T_DIR/lnk/autoresume"
+    (cd "$T_DIR/lnk" && run_client shlink env -u LD_PRELOAD -u AUTORESUME_LIBRARY sh autoresume env)
+    t_assert_status $? 0 "sh autoresume through a relative link"
+    t_assert_eq "$(env_of shlink LD_PRELOAD)" "$ROOT/build/libautoresume.so" "library found"
+}
+t_register wrapper.sh-relative-link t_wrapper_sh_relative_link
+
+# Without /proc (a chroot, a build sandbox) the installed wrapper, run from
+# PATH, still finds its library: argv[0] looked up in PATH, else LIBDIR.
+t_wrapper_no_proc() {
+    local stage=$T_DIR/stage
+    run_client install make -C "$ROOT" --no-print-directory install DESTDIR="$stage" PREFIX=/usr
+    t_assert_status $? 0 "make install DESTDIR=..."
+    run_client noproc env -u LD_PRELOAD -u AUTORESUME_LIBRARY PATH="$stage/usr/bin:/usr/bin:/bin" \
+        unshare -m sh -c 'mount -t tmpfs none /proc && [ ! -e /proc/self/exe ] && exec autoresume env'
+    t_assert_status $? 0 "installed wrapper without /proc"
+    t_assert_eq "$(env_of noproc LD_PRELOAD)" "$stage/usr/lib/autoresume/libautoresume.so" "library found without /proc"
+}
+t_register wrapper.no-proc.installed t_wrapper_no_proc
 
 for kind in built script; do
     t_register "wrapper.usage.$kind" "t_wrapper_usage $kind"
