@@ -26,16 +26,15 @@ static int same_socket(const struct ar_nodelay *n)
 
 void nodelay_begin(struct ar_nodelay *n, int fd)
 {
-    int saved = errno, v = 0, one = 1, type = 0;
-    socklen_t len = sizeof v, tlen = sizeof type;
+    int saved = errno, v = 0, one = 1;
+    socklen_t len = sizeof v;
     struct stat st;
 
     n->on = 0;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
         goto out;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM)
-        goto out;
-    /* A unix socket has no TCP level: getsockopt fails and we stay out. */
+    /* Only a TCP socket has the TCP level: on a unix or UDP socket the
+     * getsockopt fails (EOPNOTSUPP, ENOPROTOOPT) and we stay out. */
     if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) != 0 || v != 0)
         goto out;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
