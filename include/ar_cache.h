@@ -1,8 +1,9 @@
 /*
  * ar_cache.h - the per-process session table: server key -> a few sessions.
  *
- * Sessions are kept serialized (the table never holds a library object, so
- * one session can serve connections of any number of contexts) together with
+ * Sessions are kept serialized, or in the glue's parsed form only until the
+ * bytes are needed (see ar_native_ops; a library object is never offered
+ * itself, so one session can serve connections of any number of contexts), together with
  * the peer certificate chain of the full handshake that won them, so a later
  * offer can re-check trust. TLS 1.3 tickets are single use: taking one
  * removes it. TLS 1.2 sessions stay until they expire or are dropped.
@@ -21,7 +22,8 @@ struct ar_blob {
 };
 
 struct ar_session {
-    struct ar_blob der;    /* serialized session (library format) */
+    struct ar_blob der;    /* serialized session (library format); may be empty while
+                              native is set: made by session_encode when needed */
     void *native;          /* optional parsed form, see cache_set_native_ops; may be NULL */
     struct ar_blob chain;  /* peer chain of the full handshake, see ossl_verify */
     int64_t born;          /* time of the original full handshake */
@@ -39,12 +41,35 @@ struct ar_cache;
  * glue may keep its parsed objects beside the bytes, reference-counted:
  * `ref` takes one more reference (never fails), `unref` drops one. Set once,
  * before any session carries a native pointer. Never written to the store.
+ *
+ * Serializing costs most of a capture, and a session that stays in the
+ * process is never needed as bytes, so a session may carry only its native
+ * form (der empty): `encode` makes the bytes when something needs them (the
+ * store), into *out (malloc'd); 0, or -1 (*out empty: out of memory, or the
+ * library cannot any more). `final` is set for the publishing at exit: the
+ * glue must not touch anything but the session then (no memo). NULL: the
+ * glue never leaves der empty.
  */
 struct ar_native_ops {
     void *(*ref)(void *native);
     void (*unref)(void *native);
+    int (*encode)(void *native, struct ar_blob *out, int final);
 };
 void cache_set_native_ops(const struct ar_native_ops *ops);
+
+/*
+ * session_present - whether *s holds a session at all: bytes, or a native
+ * form that session_encode can make them from.
+ */
+int session_present(const struct ar_session *s);
+
+/*
+ * session_encode - make sure s->der holds the bytes, through the native
+ * ops' encode when it is empty (see ar_native_ops; `final` is passed on).
+ * 0, or -1 when there are none (s unchanged then). The caller owns *s (no
+ * lock is taken: never call it on a session inside the table).
+ */
+int session_encode(struct ar_session *s, int final);
 
 /*
  * session_usable - not expired at `now`, younger than the lifetime cap of

@@ -39,7 +39,10 @@ int64_t now_seconds(void);
  * (atexit). In the store one atomic claim decides which process spends a
  * ticket. A process killed with SIGKILL (or ending with _exit) loses only
  * the tickets it kept. Reusable sessions are kept in both (the table
- * answers faster).
+ * answers faster). A session with its native form only is encoded
+ * (session_encode) just before it goes to the store, outside the table's
+ * lock, never with the store off; one that cannot be is not kept (not
+ * published, for a spilled or exiting ticket).
  * Returns 0 if kept somewhere, -1 if not.
  */
 int state_keep(const char *key, const char *label, struct ar_session *s, int64_t now);

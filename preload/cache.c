@@ -38,6 +38,26 @@ void cache_set_native_ops(const struct ar_native_ops *ops)
     native_ops = ops;
 }
 
+int session_present(const struct ar_session *s)
+{
+    return s->der.len > 0 || (s->native != NULL && native_ops != NULL && native_ops->encode != NULL);
+}
+
+int session_encode(struct ar_session *s, int final)
+{
+    if (s->der.len > 0)
+        return 0;
+    if (s->native == NULL || native_ops == NULL || native_ops->encode == NULL)
+        return -1;
+    struct ar_blob der = {NULL, 0};
+    if (native_ops->encode(s->native, &der, final) != 0 || der.len == 0) {
+        free(der.data);
+        return -1;
+    }
+    s->der = der;
+    return 0;
+}
+
 void session_clear(struct ar_session *s)
 {
     if (s == NULL)
@@ -204,7 +224,7 @@ static struct entry *entry_for(struct ar_cache *c, const char *key)
 int cache_put(struct ar_cache *c, const char *key, struct ar_session *s, int64_t now)
 {
     int rc = -1;
-    if (s->expires <= now || s->der.len == 0) {
+    if (s->expires <= now || !session_present(s)) {
         session_clear(s);
         return -1;
     }
@@ -233,7 +253,7 @@ int cache_keep_ticket(struct ar_cache *c, const char *key, const char *label,
 {
     int rc = -1;
     memset(spilled, 0, sizeof *spilled);
-    if (s->expires <= now || s->der.len == 0 || !s->single_use) {
+    if (s->expires <= now || !session_present(s) || !s->single_use) {
         session_clear(s);
         return -1;
     }

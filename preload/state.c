@@ -90,14 +90,19 @@ static long long monotonic_ms(void)
 static void publish_one(const char *key, const char *label, struct ar_session *s, void *arg)
 {
     struct publish *p = arg;
-    /* OpenSSL may be shut down by now (its own atexit handler): its parsed
-     * objects are left alone, as the process is ending. */
-    s->native = NULL;
     if (monotonic_ms() > p->deadline_ms) {
         p->skipped++;
+        s->native = NULL;
         return;
     }
-    if (store_put(store, key, label, s, p->now) == 0)
+    /* The bytes, if the ticket has only its parsed form: the glue declines
+     * when its library is shut down already (its own atexit handler ran
+     * first), and the ticket is not published then. */
+    int encoded = session_encode(s, 1) == 0;
+    /* The parsed objects are left alone, as the process is ending (freeing
+     * them after the library's shutdown would not be safe). */
+    s->native = NULL;
+    if (encoded && store_put(store, key, label, s, p->now) == 0)
         log_debug("%s: ticket published to the store at exit", label);
 }
 
@@ -171,11 +176,18 @@ int state_keep(const char *key, const char *label, struct ar_session *s, int64_t
         struct ar_session copy = *s;
         memset(s, 0, sizeof *s);
         int rc = cache_keep_ticket(table, key, label, &copy, now, TABLE_TICKET_SHARE, &spilled);
-        if (spilled.der.len > 0) {
-            store_put(store, key, label, &spilled, now);
+        if (session_present(&spilled)) {
+            if (session_encode(&spilled, 0) == 0) /* else it is not published: lost */
+                store_put(store, key, label, &spilled, now);
             session_clear(&spilled);
         }
         return rc;
+    }
+    /* A session that cannot be made bytes for the store (out of memory) is
+     * not kept at all, as when capture itself could not serialize it. */
+    if (store != NULL && session_encode(s, 0) != 0) {
+        session_clear(s);
+        return -1;
     }
     int stored = store != NULL && store_put(store, key, label, s, now) == 0;
     if (stored && s->single_use) {
