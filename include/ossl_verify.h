@@ -76,7 +76,13 @@ void native_fork_unlock(void);
 /* native_release - drop one reference (n may be NULL). */
 void native_release(struct ossl_native *n);
 
-/* native_register - hand the reference counting to the session table, once. */
+/*
+ * native_der - i2d_SSL_SESSION of sess into *out (malloc'd); 0, or -1
+ * (*out empty: out of memory or an encoding failure).
+ */
+int native_der(SSL_SESSION *sess, struct ar_blob *out);
+
+/* native_register - hand the reference counting and the encoding to the session table, once. */
 void native_register(void);
 
 /*

@@ -1,9 +1,11 @@
 /*
  * ossl_resume.c - offer, capture, outcome. See ossl_resume.h.
  *
- * Sessions are stored serialized and rebuilt with d2i_SSL_SESSION for each
- * offer, so no SSL_SESSION object is ever shared between contexts or
- * connections (SSL_set_session(3) NOTES).
+ * Each offer gets a fresh SSL_SESSION (a dup of the private copy capture
+ * kept, or d2i_SSL_SESSION of the store's bytes), so no SSL_SESSION object
+ * is ever shared between contexts or connections (SSL_set_session(3)
+ * NOTES). Capture serializes nothing: the table's encode op
+ * (native_encode) does, when the store needs the bytes.
  */
 #include "ossl_resume.h"
 #include "ar_env.h"
@@ -35,7 +37,7 @@ static void drop_stale_sessions(struct ar_conn *c)
     state_drop_born(c->key, c->born);
 }
 
-/* Serialize a session OpenSSL just reported, with what an offer needs. */
+/* Keep a session OpenSSL just reported, with what an offer needs. */
 static void capture(SSL *ssl, SSL_SESSION *sess)
 {
     struct ar_conn *c = conn_get(ssl);
@@ -91,22 +93,22 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
         expires = 0; /* RFC 8446 4.6.1: lifetime 0 means do not keep */
     s.expires = expires;
 
-    int len = ossl.i2d_SSL_SESSION(sess, NULL);
-    if (len > 0 && (s.der.data = malloc((size_t)len)) != NULL) {
-        unsigned char *p = s.der.data;
-        s.der.len = (size_t)ossl.i2d_SSL_SESSION(sess, &p);
-        /* Keep the parsed objects too: parsing costs more than a resumption. */
-        SSL_SESSION *copy = chain != NULL ? ossl.SSL_SESSION_dup(sess) : NULL;
-        if (copy != NULL) {
-            s.native = native_new(copy, chain);
-            chain = NULL;
-            if (s.native != NULL)
-                native_remember(&s.der, s.native);
-        }
-        const char *what = s.single_use ? "ticket" : "session";
-        if (state_keep(c->key, c->label, &s, now) == 0)
-            log_debug("%s: stored %s %s", c->label, what, ossl.SSL_get_version(ssl));
+    /* Keep the parsed objects: parsing costs more than a resumption, and
+     * the bytes are made only if the session goes to the store
+     * (native_encode): serializing was most of a capture's cost. */
+    SSL_SESSION *copy = chain != NULL ? ossl.SSL_SESSION_dup(sess) : NULL;
+    if (copy != NULL) {
+        s.native = native_new(copy, chain);
+        chain = NULL;
     }
+    if (s.native == NULL && native_der(sess, &s.der) != 0) {
+        chain_free(chain);
+        session_clear(&s);
+        return;
+    }
+    const char *what = s.single_use ? "ticket" : "session";
+    if (state_keep(c->key, c->label, &s, now) == 0)
+        log_debug("%s: stored %s %s", c->label, what, ossl.SSL_get_version(ssl));
     chain_free(chain);
     session_clear(&s);
 }

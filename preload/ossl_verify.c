@@ -240,9 +240,56 @@ void native_release(struct ossl_native *n)
         native_unref(n);
 }
 
+int native_der(SSL_SESSION *sess, struct ar_blob *out)
+{
+    out->data = NULL;
+    out->len = 0;
+    int len = ossl.i2d_SSL_SESSION(sess, NULL);
+    if (len <= 0 || (out->data = malloc((size_t)len)) == NULL)
+        return -1;
+    unsigned char *p = out->data;
+    int done = ossl.i2d_SSL_SESSION(sess, &p);
+    if (done != len) {
+        free(out->data);
+        out->data = NULL;
+        return -1;
+    }
+    out->len = (size_t)len;
+    return 0;
+}
+
+/* The table's encode op: the bytes of a session kept in parsed form only,
+ * wanted by the store. Outside any lock of ours; n is immutable, and
+ * i2d_SSL_SESSION only reads it (offers SSL_SESSION_dup it concurrently). */
+/* OpenSSL's own (internal, 1.1.0 to 3.5): initialize nothing, and raise no
+ * error when shut down, only answer 0. */
+#ifndef OPENSSL_INIT_BASE_ONLY
+#define OPENSSL_INIT_BASE_ONLY 0x00040000L
+#endif
+
+static int native_encode(void *p, struct ar_blob *out, int final)
+{
+    struct ossl_native *n = p;
+    out->data = NULL;
+    out->len = 0;
+    if (n->sess == NULL)
+        return -1;
+    /* At exit OpenSSL's own atexit handler (OPENSSL_cleanup) may have run
+     * before ours: after it OPENSSL_init_crypto answers 0, and nothing of
+     * it is called then. */
+    if (final && ossl.OPENSSL_init_crypto(OPENSSL_INIT_BASE_ONLY, NULL) != 1)
+        return -1;
+    if (native_der(n->sess, out) != 0)
+        return -1;
+    /* Going to the store: a process that takes it back skips the parse. */
+    if (!final)
+        native_remember(out, n);
+    return 0;
+}
+
 void native_register(void)
 {
-    static const struct ar_native_ops ops = {native_ref, native_unref};
+    static const struct ar_native_ops ops = {native_ref, native_unref, native_encode};
     cache_set_native_ops(&ops);
 }
 
