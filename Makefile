@@ -71,9 +71,9 @@ $(LIB): $(LIB_SRCS:%.c=$(B)/obj/%.o)
 $(B)/arclient: tests/client/arclient.c | $(B)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
 
-$(B)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) check/elf.c $(wildcard include/*.h) | $(B)
+$(B)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) preload/state.c check/elf.c $(wildcard include/*.h) | $(B)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude $(CFLAGS) -o $@ \
-	    $(UNIT_SRCS) $(CORE_SRCS) check/elf.c preload/hooks_libc.c -ldl -lcriterion -lpthread
+	    $(UNIT_SRCS) $(CORE_SRCS) preload/state.c check/elf.c preload/hooks_libc.c -ldl -lcriterion -lpthread
 
 $(B):
 	mkdir -p $(B)

@@ -151,7 +151,7 @@ static void count_unref(void *p) { (void)p; native_unrefs++; }
  * a thread the child does not have: it must not free parsed sessions. */
 Test(cache, fork_child_frees_no_native)
 {
-    static const struct ar_native_ops ops = {count_ref, count_unref};
+    static const struct ar_native_ops ops = {count_ref, count_unref, NULL};
     static int obj;
     char t[32];
     cache_set_native_ops(&ops);
@@ -287,4 +287,125 @@ Test(cache, drain_tickets_once)
     char tag[8];
     cr_assert_eq(take("k", 10, tag), 0);
     cr_assert_eq(take("r", 10, tag), 1, "reusable sessions stay");
+}
+
+/* A session kept as its native form only (the OpenSSL glue's capture): the
+ * bytes are made by the encode op, only when asked. */
+static int encodes, encode_fails, last_final;
+static int fake_encode(void *p, struct ar_blob *out, int final)
+{
+    encodes++;
+    last_final = final;
+    out->data = NULL;
+    out->len = 0;
+    if (encode_fails)
+        return -1;
+    const char *tag = p;
+    out->len = strlen(tag) + 1;
+    out->data = (unsigned char *)strdup(tag);
+    return 0;
+}
+
+static struct ar_session mk_native(char *tag, int single_use, int64_t expires)
+{
+    struct ar_session s = mk("unused", single_use, expires);
+    free(s.der.data);
+    s.der.data = NULL;
+    s.der.len = 0;
+    s.native = tag;
+    return s;
+}
+
+Test(cache, native_only_session_kept_and_encoded_on_demand)
+{
+    static const struct ar_native_ops ops = {count_ref, count_unref, fake_encode};
+    static char tag[] = "native13";
+    cache_set_native_ops(&ops);
+    encodes = encode_fails = 0;
+    struct ar_session a = mk_native(tag, 1, 1000);
+    cr_assert(session_present(&a));
+    cr_assert_eq(cache_put(c, "k13", &a, 0), 0, "a native-only ticket is kept");
+    struct ar_session s;
+    cr_assert_eq(cache_take(c, "k13", 1, &s), 1);
+    cr_assert_eq(s.native, tag);
+    cr_assert_eq(s.der.len, 0);
+    cr_assert_eq(encodes, 0, "the table never encodes by itself");
+    cr_assert_eq(session_encode(&s, 0), 0);
+    cr_assert_eq(encodes, 1);
+    cr_assert_eq(last_final, 0);
+    cr_assert_str_eq((const char *)s.der.data, "native13");
+    cr_assert_eq(session_encode(&s, 1), 0, "bytes present: nothing to do");
+    cr_assert_eq(encodes, 1);
+    session_clear(&s);
+    cr_assert_eq(cache_take(c, "k13", 1, &s), 0, "single use all the same");
+    cache_set_native_ops(NULL);
+}
+
+Test(cache, native_only_keep_ticket_and_spill)
+{
+    static const struct ar_native_ops ops = {count_ref, count_unref, fake_encode};
+    static char t1[] = "first", t2[] = "second";
+    cache_set_native_ops(&ops);
+    encodes = encode_fails = 0;
+    struct ar_session a = mk_native(t1, 1, 1000), b = mk_native(t2, 1, 1000), spilled;
+    cr_assert_eq(cache_keep_ticket(c, "k", "h:443", &a, 0, 1, &spilled), 0);
+    cr_assert_not(session_present(&spilled));
+    cr_assert_eq(cache_keep_ticket(c, "k", "h:443", &b, 0, 1, &spilled), 0);
+    cr_assert(session_present(&spilled), "the older ticket is spilled, native form and all");
+    cr_assert_eq(spilled.native, t1);
+    cr_assert_eq(encodes, 0);
+    session_clear(&spilled);
+    struct ar_session s;
+    cr_assert_eq(cache_take(c, "k", 1, &s), 1);
+    cr_assert_eq(s.native, t2);
+    session_clear(&s);
+    cache_set_native_ops(NULL);
+}
+
+Test(cache, native_only_reusable_copy_shares_native)
+{
+    static const struct ar_native_ops ops = {count_ref, count_unref, fake_encode};
+    static char tag[] = "tls12";
+    cache_set_native_ops(&ops);
+    struct ar_session a = mk_native(tag, 0, 1000), s;
+    cr_assert_eq(cache_put(c, "k12", &a, 0), 0);
+    cr_assert_eq(cache_take(c, "k12", 1, &s), 1);
+    cr_assert_eq(s.native, tag);
+    session_clear(&s);
+    cr_assert_eq(cache_take(c, "k12", 1, &s), 1, "reusable: still there");
+    session_clear(&s);
+    cache_set_native_ops(NULL);
+}
+
+Test(cache, encode_failure_leaves_session_without_bytes)
+{
+    static const struct ar_native_ops ops = {count_ref, count_unref, fake_encode};
+    static char tag[] = "x";
+    cache_set_native_ops(&ops);
+    encodes = 0;
+    encode_fails = 1;
+    struct ar_session a = mk_native(tag, 1, 1000);
+    cr_assert_eq(session_encode(&a, 1), -1);
+    cr_assert_eq(last_final, 1);
+    cr_assert_eq(a.der.len, 0);
+    cr_assert_null(a.der.data);
+    session_clear(&a);
+    encode_fails = 0;
+    cache_set_native_ops(NULL);
+}
+
+/* Without an encode op (the GnuTLS glue fills the bytes itself), a session
+ * without bytes is no session, native form or not. */
+Test(cache, native_only_refused_without_encode_op)
+{
+    static const struct ar_native_ops ops = {count_ref, count_unref, NULL};
+    static char tag[] = "x";
+    cache_set_native_ops(&ops);
+    struct ar_session a = mk_native(tag, 1, 1000), spilled;
+    cr_assert_not(session_present(&a));
+    cr_assert_eq(session_encode(&a, 0), -1);
+    cr_assert_eq(cache_put(c, "k", &a, 0), -1);
+    a = mk_native(tag, 1, 1000);
+    cr_assert_eq(cache_keep_ticket(c, "k", "h:1", &a, 0, 1, &spilled), -1);
+    cache_set_native_ops(NULL);
 }
