@@ -149,12 +149,16 @@ t_register wrapper.sh-relative-link t_wrapper_sh_relative_link
 
 # Without /proc (a chroot, a build sandbox) the installed wrapper, run from
 # PATH, still finds its library: argv[0] looked up in PATH, else LIBDIR.
+# /proc is hidden in a mount namespace of its own; "unchanged" because a
+# chroot's / is no mount point (the Debian 13 root), and /proc made private
+# there first so the tmpfs cannot propagate out.
 t_wrapper_no_proc() {
     local stage=$T_DIR/stage
     run_client install make -C "$ROOT" --no-print-directory install DESTDIR="$stage" PREFIX=/usr
     t_assert_status $? 0 "make install DESTDIR=..."
     run_client noproc env -u LD_PRELOAD -u AUTORESUME_LIBRARY PATH="$stage/usr/bin:/usr/bin:/bin" \
-        unshare -m sh -c 'mount -t tmpfs none /proc && [ ! -e /proc/self/exe ] && exec autoresume env'
+        unshare -m --propagation unchanged sh -c \
+        'mount --make-private /proc && mount -t tmpfs none /proc && [ ! -e /proc/self/exe ] && exec autoresume env'
     t_assert_status $? 0 "installed wrapper without /proc"
     t_assert_eq "$(env_of noproc LD_PRELOAD)" "$stage/usr/lib/autoresume/libautoresume.so" "library found without /proc"
 }
