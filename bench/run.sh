@@ -17,10 +17,11 @@
 #   2. curl (OpenSSL), 20 separate runs, plain / through the wrapper (build/autoresume),
 #      via a proxy adding 10 ms each way: wall time per run; 2b. the same with
 #      wget (GnuTLS in Debian), if wget is installed; and the nginx worker's
-#      CPU per run
+#      CPU per run; 2c. one curl run under callgrind, plain and resumed
 #   3. callgrind: instructions of the library per resumed connection vs the
 #      client's; store on vs off (instructions, and wall time per connection)
-#   4. /bin/true start-up with and without LD_PRELOAD
+#   4. /bin/true start-up: plain, LD_PRELOAD (ours, an empty object), the
+#      wrapper against env (one exec)
 #   5. RSS of a client making up to 100,000 connections over 1,000 names
 #
 # Variants are run alternately (A,B,A,B,...) and summarised by medians, with
@@ -487,6 +488,29 @@ while read -r port uri proto reused; do
         *) raw curlsrv "$p" "$v" "$proto" "$reused" ;;
     esac
 done <"$WORK/nginx/curl.log"
+
+# 2c. One curl run in instructions (callgrind, noise-free where wall time is
+# not): a full handshake (plain) and a resumption from the store, straight to
+# the TLS 1.3 nginx (no proxy: instructions do not wait for the network).
+say "2c. callgrind: one curl run, plain and resumed from the store (TLS 1.3)"
+cg_curl_store=$(fresh_store)
+cg_curl() {   # URI-PART: the curl command in CMD
+    CMD=("$CURL" -s -o /dev/null --cacert "$CERTS/ec-ca.pem" --resolve "localhost:$P_CU13:127.0.0.1"
+         "https://localhost:$P_CU13/cg/$1")
+}
+cg_curl fill
+LD_PRELOAD=$LIB AUTORESUME_CACHE=$cg_curl_store timeout 20 "${CMD[@]}" || die "curl (filling the store) failed"
+for v in plain resumed; do
+    pre=()
+    [[ $v == resumed ]] && pre=(LD_PRELOAD="$LIB" AUTORESUME_CACHE="$cg_curl_store" AUTORESUME_LOG=info)
+    cg_curl "$v"
+    env "${pre[@]}" timeout 300 "$VALGRIND" --tool=callgrind --callgrind-out-file="$CG/curl.$v.cg" \
+        "${CMD[@]}" 2>"$CG/curl.$v.err" || die "callgrind of curl ($v) failed"
+    raw cgcurl "$v" resumed "$(grep -c 'TLSv1.3 resumed' "$CG/curl.$v.err")"
+    "$PY" "$ROOT/bench/report.py" cg "$CG/curl.$v.cg" "$LIB" | while read -r metric value; do
+        raw cgcurl "$v" "$metric" "$value"
+    done
+done
 
 # ------------------------------------------------------------- 1. s_time --
 # s_time's wall figure, "N connections in S real seconds", counts whole
