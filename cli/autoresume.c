@@ -196,6 +196,21 @@ static void path_set(char *out, const char *s)
     path_cat(out, s);
 }
 
+/* path made absolute against the current directory, into out (PATH_MAX). */
+static void absolute(const char *path, char *out)
+{
+    if (path[0] == '/') {
+        path_set(out, path);
+        return;
+    }
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        die(1, "cannot resolve %s: %s", path, strerror(errno));
+    path_set(out, cwd);
+    path_cat(out, "/");
+    path_cat(out, path);
+}
+
 static int search_path(const char *cmd, char *found);
 
 /*
@@ -225,16 +240,7 @@ static void find_library(const char *argv0, char *lib)
     const char *env = getenv(AR_ENV_LIBRARY);
     char buf[PATH_MAX];
     if (env != NULL && env[0] != '\0') {
-        if (env[0] != '/') {
-            char cwd[PATH_MAX];
-            if (getcwd(cwd, sizeof cwd) == NULL)
-                die(1, "cannot resolve %s: %s", env, strerror(errno));
-            path_set(buf, cwd);
-            path_cat(buf, "/");
-            path_cat(buf, env);
-        } else {
-            path_set(buf, env);
-        }
+        absolute(env, buf);
         if (!is_file(buf, R_OK))
             die(1, "library not found: %s (from " AR_ENV_LIBRARY ")", buf);
         /* Make the directory part physical and free of "." and "..". */
@@ -413,16 +419,8 @@ int main(int argc, char **argv)
     else if (o.verbose == 1 || (o.log_file != NULL && (level == NULL || level[0] == '\0')))
         set(AR_ENV_LOG, "info");
     if (o.log_file != NULL) {
-        char abs[PATH_MAX], cwd[PATH_MAX];
-        if (o.log_file[0] == '/') {
-            path_set(abs, o.log_file);
-        } else {   /* the command may change directory */
-            if (getcwd(cwd, sizeof cwd) == NULL)
-                die(1, "cannot resolve %s: %s", o.log_file, strerror(errno));
-            path_set(abs, cwd);
-            path_cat(abs, "/");
-            path_cat(abs, o.log_file);
-        }
+        char abs[PATH_MAX];
+        absolute(o.log_file, abs); /* the command may change directory */
         set(AR_ENV_LOG_FILE, abs);
     }
     if (o.disable)
