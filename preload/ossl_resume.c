@@ -101,14 +101,11 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
         s.native = native_new(copy, chain);
         chain = NULL;
     }
-    if (s.native == NULL && native_der(sess, &s.der) != 0) {
-        chain_free(chain);
-        session_clear(&s);
-        return;
+    if (s.native != NULL || native_der(sess, &s.der) == 0) { /* else nothing to keep */
+        const char *what = s.single_use ? "ticket" : "session";
+        if (state_keep(c->key, c->label, &s, now) == 0)
+            log_debug("%s: stored %s %s", c->label, what, ossl.SSL_get_version(ssl));
     }
-    const char *what = s.single_use ? "ticket" : "session";
-    if (state_keep(c->key, c->label, &s, now) == 0)
-        log_debug("%s: stored %s %s", c->label, what, ossl.SSL_get_version(ssl));
     chain_free(chain);
     session_clear(&s);
 }
@@ -179,22 +176,18 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     if (s.native == NULL && from_store)
         s.native = native_recall(&s.der);
     struct ossl_native *n = s.native;
-    SSL_SESSION *sess = NULL;
-    OPENSSL_STACK *chain;
-    if (n != NULL) {
-        chain = n->chain;
-    } else {
-        /* The session first: its peer certificate is the chain's leaf,
-         * parsed once (a certificate parse is most of an offer's cost). */
-        const unsigned char *p = s.der.data;
-        sess = ossl.d2i_SSL_SESSION(NULL, &p, (long)s.der.len);
-        if (sess == NULL) {
-            session_clear(&s);
-            drop_sessions(c);
-            return "stored session unreadable";
-        }
-        chain = chain_decode(&s.chain, ossl.SSL_SESSION_get0_peer(sess));
+    /* This connection's own SSL_SESSION: a copy of the parsed one, else
+     * parsed from the bytes, its peer certificate then taken as the chain's
+     * leaf (a certificate parse is most of an offer's cost). */
+    const unsigned char *p = s.der.data;
+    SSL_SESSION *sess = n != NULL && n->sess != NULL ? ossl.SSL_SESSION_dup(n->sess)
+                                                     : ossl.d2i_SSL_SESSION(NULL, &p, (long)s.der.len);
+    if (sess == NULL) {
+        session_clear(&s);
+        drop_sessions(c);
+        return "stored session unreadable";
     }
+    OPENSSL_STACK *chain = n != NULL ? n->chain : chain_decode(&s.chain, ossl.SSL_SESSION_get0_peer(sess));
     long result;
     int trusted = trust_recheck(ssl, chain, s.verify_result, 0, &result, &why);
     if (n == NULL && chain != NULL) { /* keep the parse for the tickets this brings */
@@ -209,22 +202,11 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     } else if (why != NULL) {
         /* Another connection, with other trust, may still use it. Reusable
          * sessions were only copied; a taken ticket is kept again. */
-        if (sess != NULL)
-            ossl.SSL_SESSION_free(sess);
+        ossl.SSL_SESSION_free(sess);
         if (s.single_use)
             state_keep(c->key, c->label, &s, now_seconds());
         session_clear(&s);
         return why;
-    }
-    if (sess == NULL) {
-        const unsigned char *p = s.der.data;
-        sess = n->sess != NULL ? ossl.SSL_SESSION_dup(n->sess)
-                               : ossl.d2i_SSL_SESSION(NULL, &p, (long)s.der.len);
-    }
-    if (sess == NULL) {
-        session_clear(&s);
-        drop_sessions(c);
-        return "stored session unreadable";
     }
     ossl.SSL_SESSION_set_max_early_data(sess, 0); /* never 0-RTT */
     if (!ossl.SSL_set_session(ssl, sess)) {
