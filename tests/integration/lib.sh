@@ -570,6 +570,7 @@ _t_run_one() {
 
 T_PASSED=0
 T_FAILED=0
+T_FAILED_NAMES=()
 
 # t_run NAME FUNC: run one test in its own process under timeout.
 t_run() {
@@ -595,6 +596,7 @@ t_run() {
         grep '^measured: ' "$log" | sed 's/^/    /'
     else
         T_FAILED=$((T_FAILED + 1))
+        T_FAILED_NAMES+=("$name")
         local why=""
         ((rc == 124 || rc == 137)) && why=" [timed out after ${T_TIMEOUT}s]"
         echo "FAIL $name (${secs}s)$why"
@@ -652,6 +654,8 @@ t_main() {
         t_run "${T_NAMES[$i]}" "${T_FUNCS[$i]}"
     done
     [[ ${KEEP:-0} == 1 ]] && echo "KEEP=1: logs and server directories kept in $RUN_DIR"
+    # Named again at the end: a long run's output is often read from its tail.
+    ((T_FAILED == 0)) || echo "failed: ${T_FAILED_NAMES[*]}"
     echo "${T_PASSED} passed, ${T_FAILED} failed"
     ((T_FAILED == 0))
 }
