@@ -23,7 +23,17 @@
  * stdout: for each hung child "hung child PID: stack (gdb):", gdb's output
  * (every line prefixed "  # "), "hung child PID: end of stack"; then
  * "children ok=A failed=B hung=C", "threads conns=N ok=K failed=F
- * reused=R", "child-conns ok=K reused=R" and "summary ok|failed".
+ * reused=R eintr=E", "child-conns ok=K reused=R" and "summary ok|failed".
+ *
+ * E counts the SSL calls of threads that a signal interrupted and that were
+ * retried: every blocking call is retried on EINTR, as a real program must.
+ * The sockets have SO_RCVTIMEO/SO_SNDTIMEO, and Linux never restarts a
+ * socket call with a timeout: any signal delivered to the thread, even an
+ * ignored one, makes it fail with EINTR.  Since glibc 2.41 (Debian 13) fork()
+ * blocks all signals around the system call, so a child's SIGCHLD that
+ * arrives then is queued instead of discarded (SIG_DFL) and is then
+ * delivered to some thread, perhaps one blocked in recv(): forking threaded
+ * programs see EINTR on such sockets with or without autoresume.
  * Exit 0 iff every child and every thread connection succeeded.
  */
 #define _GNU_SOURCE
@@ -50,7 +60,7 @@ static const char *host, *port, *sni, *path = "/fork";
 static int names = 1;
 static atomic_int next_name;
 static SSL_CTX *ctx;
-static atomic_int stop, t_conns, t_ok, t_failed, t_reused;
+static atomic_int stop, t_conns, t_ok, t_failed, t_reused, t_eintr;
 static atomic_int *child_ok, *child_reused; /* MAP_SHARED */
 
 /* Say why a thread connection failed (the first few only): stage, SSL
@@ -67,6 +77,19 @@ static void tell_failure(const char *stage, int ssl_err, int err, int got)
     printf("thread connection failed: %s ssl_error=%d errno=%d (%s) got=%d openssl=%s\n", stage, ssl_err,
            err, strerror(err), got, reason);
     fflush(stdout);
+}
+
+/* Whether SSL call result r on ssl is a blocking call that a signal
+ * interrupted (then it is counted and the call is to be made again). */
+static int interrupted(SSL *ssl, int r)
+{
+    if (r > 0 || errno != EINTR)
+        return 0;
+    int e = SSL_get_error(ssl, r);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+        return 0;
+    atomic_fetch_add(&t_eintr, 1);
+    return 1;
 }
 
 /* One connection: returns 1 ok (and *reused), 0 failed. */
@@ -100,16 +123,17 @@ static int one(int *reused)
         }
         if (sent)
             SSL_set_tlsext_host_name(ssl, sent);
-        int r = SSL_connect(ssl);
+        int r;
+        while ((r = SSL_connect(ssl)) != 1 && interrupted(ssl, r))
+            ;
         if (r == 1) {
             char req[512], buf[2048];
             int got = 0, len;
             len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
-            if ((r = SSL_write(ssl, req, len)) > 0) {
-                /* A signal (a child's end, while gdb or system() runs) may interrupt
-                 * a blocking read: retry it, as a real program does. */
-                while ((r = SSL_read(ssl, buf + got, (int)sizeof buf - 1 - got)) > 0 ||
-                       (r < 0 && errno == EINTR && SSL_get_error(ssl, r) == SSL_ERROR_WANT_READ))
+            while ((r = SSL_write(ssl, req, len)) <= 0 && interrupted(ssl, r))
+                ;
+            if (r > 0) {
+                while ((r = SSL_read(ssl, buf + got, (int)sizeof buf - 1 - got)) > 0 || interrupted(ssl, r))
                     if (r > 0)
                         got += r;
             } else {
@@ -301,8 +325,8 @@ int main(int argc, char **argv)
     for (i = 0; i < threads; i++)
         pthread_join(th[i], NULL);
     printf("children ok=%d failed=%d hung=%d\n", k_ok, k_failed, k_hung + hung_self);
-    printf("threads conns=%d ok=%d failed=%d reused=%d\n", atomic_load(&t_conns), atomic_load(&t_ok),
-           atomic_load(&t_failed), atomic_load(&t_reused));
+    printf("threads conns=%d ok=%d failed=%d reused=%d eintr=%d\n", atomic_load(&t_conns), atomic_load(&t_ok),
+           atomic_load(&t_failed), atomic_load(&t_reused), atomic_load(&t_eintr));
     printf("child-conns ok=%d reused=%d\n", atomic_load(child_ok), atomic_load(child_reused));
     int good = k_ok == forks && atomic_load(&t_failed) == 0;
     printf("summary %s\n", good ? "ok" : "failed");
