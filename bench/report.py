@@ -31,7 +31,7 @@ TOTAL = re.compile(r"^\s*([\d,]+)\s+\(.*\)\s+PROGRAM TOTALS")
 ENTRY_POINTS = ["resume_before", "resume_after", "on_new_session", "resume_ssl_clear",
                 "ossl_load", "capture_guarded", "trust_recheck", "key_from_ssl"]
 BEFORE_CALLEES = ["d2i_SSL_SESSION", "trust_recheck", "key_from_ssl", "cache_take",
-                  "store_take"]
+                  "store_take", "state_take"]
 
 
 def annotate(path, *opts):
@@ -184,61 +184,228 @@ def section_stime(raw, out, plot):
     out.append("")
 
 
+# Section 3's runs: N = 2 and N = 21 connections (and N = 1 verifying).
+CG_A, CG_B = 2, 21
+
+
+def cg_rows(raw):
+    """(config, n) -> {metric: value} from the raw "cg" rows."""
+    cg = collections.defaultdict(dict)
+    for cfg, n, metric, value in raw.rows["cg"]:
+        cg[(cfg, int(n))][metric] = int(value)
+    return cg
+
+
+def cg_per(cg, cfg, metric, by="reused"):
+    """Steady-state cost per resumed connection (or per connection, by="n")
+    of cfg: (run N=21 - run N=2) / (its resumed connections - theirs)."""
+    a, b = cg.get((cfg, CG_A)), cg.get((cfg, CG_B))
+    if not a or not b:
+        return float("nan")
+    d = (b["reused"] - a["reused"]) if by == "reused" else CG_B - CG_A
+    return (b.get(metric, 0) - a.get(metric, 0)) / d if d > 0 else float("nan")
+
+
+def cg_hooks(cg, cfg):
+    return sum(cg_per(cg, cfg, "incl_" + f) for f in
+               ("resume_before", "resume_after", "on_new_session", "resume_ssl_clear"))
+
+
 def section_inproc(raw, out, plot):
     """1c: a verifying in-process client, CPU per connection, client and server."""
     rows = collections.defaultdict(dict)   # (proto, variant) -> {round: row}
-    for proto, v, rnd, n, cpu, srv, reused, status in raw.rows["inproc"]:
+    for proto, v, rnd, n, cpu, srv, reused, status, *more in raw.rows["inproc"]:
         if status != "0":
             continue
         n = int(n)
-        rows[(proto, v)][int(rnd)] = dict(cli=float(cpu) / n, srv=int(srv) / n, reused=int(reused),
-                                          n=n)
+        cli, srv = float(cpu) / n, int(srv) / n
+        rows[(proto, v)][int(rnd)] = dict(cli=cli, srv=srv, both=cli + srv / 1e9,
+                                          wall=float(more[0]) / n if more else float("nan"),
+                                          reused=int(reused), n=n)
     if not rows:
         return
     names = {"full": "full handshakes (no preload)", "own": "own session (--own-session, no preload)",
+             "dis": "own session under the preload switched off (AUTORESUME_DISABLE=1)",
              "off": "preload, store off", "store": "preload, store on"}
     n = next(iter(next(iter(rows.values())).values()))["n"]
+    walls = {}
     out.append("## 1c. A verifying in-process client: CPU per connection, client and server\n")
     out.append(f"`arclient -q --verify --cafile CA --expect-host localhost --sni localhost -n {n}` "
                "(SSL_VERIFY_PEER, SSL_set1_host, a new SSL per connection) against the RSA-2048 "
                "nginx servers. The limit for transparent resumption is the same program resuming "
                "its own session (`--own-session`). Client CPU = user + system of the process "
                "(wait4), start-up included; server CPU = the nginx worker's time on a CPU "
-               "(/proc/PID/schedstat) over the run. Variants alternate within each round; "
-               "ratios are medians of per-round ratios.\n")
-    out.append("| TLS | variant | rounds | client us / conn | server us / conn | resumed |")
-    out.append("| --- | --- | --- | --- | --- | --- |")
+               "(/proc/PID/schedstat) over the run; wall = the client process's start to exit. "
+               "Variants alternate within each round; ratios are medians of per-round ratios.\n")
+    out.append("| TLS | variant | rounds | client us / conn | server us / conn | wall ms / conn "
+               "| resumed |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- |")
     for proto in ("12", "13"):
-        for v in ("full", "own", "off", "store"):
+        for v in ("full", "own", "dis", "off", "store"):
             r = rows.get((proto, v))
             if not r:
                 continue
             cli = [x["cli"] * 1e6 for x in r.values()]
             srv = [x["srv"] / 1e3 for x in r.values()]
+            wall = [x["wall"] * 1e3 for x in r.values() if x["wall"] == x["wall"]]
             res = sum(x["reused"] for x in r.values())
             tot = sum(x["n"] for x in r.values())
             out.append(f"| 1.{proto[1]} | {names[v]} | {len(r)} | {fmt(med(cli), 0)} | "
-                       f"{fmt(med(srv), 0)} | {res}/{tot} |")
+                       f"{fmt(med(srv), 0)} | {fmt(med(wall), 2)} | {res}/{tot} |")
+            if wall:
+                walls[(proto, v)] = med(wall)
     out.append("")
     out.append("| TLS | ratio | of | median | min | max | target | |")
     out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    medians = {}
     for proto in ("12", "13"):
         for a, b, what, target in (("off", "own", "cli", 1.03), ("store", "own", "cli", 1.10),
+                                   ("dis", "own", "cli", None),
                                    ("full", "own", "cli", None), ("off", "own", "srv", 1.05),
                                    ("store", "own", "srv", 1.05), ("off", "full", "srv", None),
-                                   ("own", "full", "srv", None)):
+                                   ("own", "full", "srv", None), ("off", "own", "both", None),
+                                   ("store", "own", "both", None)):
             ra, rb = rows.get((proto, a), {}), rows.get((proto, b), {})
             common = sorted(set(ra) & set(rb))
             ratios = [ra[i][what] / rb[i][what] for i in common if rb[i][what] > 0]
             if not ratios:
                 continue
             m = med(ratios)
-            who = "client CPU" if what == "cli" else "server CPU"
+            medians[(proto, a, b, what)] = m
+            medians[(proto, a, b, what, "range")] = (min(ratios), max(ratios))
+            who = {"cli": "client CPU", "srv": "server CPU", "both": "client + server CPU"}[what]
             t = f"<= {target}" if target is not None else "(report)"
             v = verdict(m, target, False) if target is not None else ""
             out.append(f"| 1.{proto[1]} | {names[a]} / {names[b]} | {who} | {fmt(m)}x | "
                        f"{fmt(min(ratios))} | {fmt(max(ratios))} | {t} | {v} |")
     out.append("")
+    own12, off12 = walls.get(("12", "own")), walls.get(("12", "off"))
+    if own12 and off12 and own12 > 5 * off12:
+        out.append(f"On TLS 1.2 the program resuming its own session waits {fmt(own12, 1)} ms per "
+                   f"connection against the preload's {fmt(off12, 2)} ms: arclient does not set "
+                   "TCP_NODELAY, a resumed TLS 1.2 handshake ends with the client's Finished, "
+                   "and Nagle holds the request behind it until the server's delayed ACK. The "
+                   "preload's TCP_NODELAY window (ar_nodelay.h) sends it at once; the waiting "
+                   "also costs both sides CPU (timers, wake-ups), hence the ratios below 1. On "
+                   "TLS 1.3 the server answers the client's Finished at once with a ticket, "
+                   "which acknowledges it, so nothing waits "
+                   f"({fmt(walls.get(('13', 'own')), 2)} ms against "
+                   f"{fmt(walls.get(('13', 'off')), 2)} ms).\n")
+    inproc_miss(cg_rows(raw), medians, perf_shares(raw)[0], n, out)
+
+
+# 1d: the library's functions that the program's calls (or OpenSSL, for the
+# callbacks) enter; none runs inside another (conn_free_cb calls nodelay_end
+# too, but then the window is closed and it returns at once), so their
+# shares add up.
+PERF_TOP = (("resume_before", "before the handshake: key, session, trust re-check, offer"),
+            ("resume_after", "after it: outcome, the TCP_NODELAY window opened"),
+            ("nodelay_end", "the first write: the window closed (3 system calls; "
+                            "resume_after_write tail-calls it, so it is the frame seen)"),
+            ("on_new_session", "capture of a new ticket"),
+            ("policy_note_new", "SSL_new: the connection's state"),
+            ("conn_free_cb", "SSL_free: the connection's state freed"),
+            ("resume_ssl_clear", "SSL_clear"))
+PERF_PARTS = (("key_from_ssl", "the key"), ("trust_recheck", "the trust re-check"),
+              ("state_take", "taking the session from the table"),
+              ("nodelay_begin", "opening the TCP_NODELAY window (3 system calls)"))
+
+
+def perf_shares(raw):
+    """function -> % of the client's CPU samples under it (children), and
+    the sample count, from the raw "perf" rows (section 1d)."""
+    shares, samples = {}, None
+    for row in raw.rows["perf"]:
+        if row[0] == "samples":
+            samples = row[1] if len(row) > 1 else None
+        elif row[0] == "fn" and len(row) > 2:
+            try:
+                shares[row[1]] = max(shares.get(row[1], 0.0), float(row[2]))
+            except ValueError:
+                pass
+    return shares, samples
+
+
+def section_perf(raw, out):
+    shares, samples = perf_shares(raw)
+    if not shares:
+        return
+    out.append("## 1d. Where the verifying client's CPU goes under the preload, natively (perf)\n")
+    out.append("The same client as 1c, store off, TLS 1.3, 2,000 connections, under `perf record "
+               "-e cpu-clock -F 4000 --call-graph dwarf` (the CPU clock: no hardware counters "
+               f"needed; {samples or '?'} samples, start-up and the first, full, handshake "
+               "included). Share of the client's samples under each of the library's functions "
+               "that the program's calls (or OpenSSL's callbacks) enter; none runs inside "
+               "another, so they add up. Callgrind (section 3) counts instructions; this is "
+               "time.\n")
+    out.append("| library function | what | % of the client's CPU |")
+    out.append("| --- | --- | --- |")
+    total = 0.0
+    for fn, what in PERF_TOP:
+        v = shares.get(fn, 0.0)
+        total += v
+        out.append(f"| `{fn}` | {what} | {fmt(v)}% |")
+    out.append(f"| all of them | | **{fmt(total)}%** |")
+    out.append("")
+    out.append("| of which | % of the client's CPU |")
+    out.append("| --- | --- |")
+    for fn, what in PERF_PARTS:
+        out.append(f"| {what} (`{fn}`) | {fmt(shares.get(fn, 0.0))}% |")
+    out.append("")
+
+
+def inproc_miss(cg, medians, shares, conns, out):
+    """Where TLS 1.3's preload / own session client CPU target (1.03) is
+    missed: what the parts cost, from the disabled preload above and from
+    section 3's instruction counts of this very client configuration."""
+    m = medians.get(("13", "off", "own", "cli"))
+    dis = medians.get(("13", "dis", "own", "cli"))
+    lib = cg_per(cg, "verify", "total")
+    own = cg_per(cg, "ownverify", "total")
+    if m is None or m <= 1.03 or dis is None or not own == own or not lib == lib or own <= 0:
+        return
+    extra = lib - own
+    parts = ", ".join(f"{name} {fint(cg_per(cg, 'verify', metric))}" for name, metric in
+                      (("the key", "rb_key_from_ssl"), ("the trust re-check", "rb_trust_recheck"),
+                       ("taking the session", "rb_state_take"),
+                       ("capture", "incl_on_new_session")))
+    text = (f"Where the TLS 1.3 client CPU target is missed ({fmt(m)}x against <= 1.03), its "
+            f"parts as measured in this run. Being loaded and interposed, with the library "
+            f"switched off: {fmt(dis)}x (the disabled preload above; one process start-up "
+            f"spread over the run's connections, and this row's noise). The library's work "
+            f"per resumed connection of this client configuration (verifying, store off, TLS "
+            f"1.3; section 3) is {fint(extra)} instructions more than the same program "
+            f"resuming itself ({fint(own)}): {fmt(extra / own * 100, 1)}% more ({parts}; the "
+            f"rest is the per-connection state, the table, the SSL_new/SSL_free hooks). "
+            f"In instructions that is {fmt(lib / own, 3)}x")
+    once = cg.get(("off", CG_A), {}).get("incl_ossl_load", 0)
+    if ("verify", 1) in cg and ("verify", CG_A) in cg:
+        once += (cg[("verify", CG_A)]["total"] - cg[("verify", 1)]["total"]) - lib
+    if once > 0 and conns:
+        text += (f", and once per process (finding libssl, the first resumed connection's full "
+                 f"re-verification: {fint(once)} instructions, section 3) spread over this "
+                 f"run's {conns} connections {fmt(once / conns / own * 100, 1)}% more")
+    text += "; in time it is more"
+    if shares:
+        top = sum(shares.get(fn, 0.0) for fn, _ in PERF_TOP)
+        part = ", ".join(f"{what} {fmt(shares.get(fn, 0.0))}%" for fn, what in PERF_PARTS)
+        text += (f": natively (section 1d) the library's functions take {fmt(top)}% of this "
+                 f"client's CPU ({part}). Its code (text, hashing, allocation, a few system "
+                 f"calls) costs more time per instruction than OpenSSL's vectorised crypto, "
+                 f"which makes up most of a connection's instructions")
+        rest = (m - 1) * 100 - top
+        if rest > 1:
+            lo, hi = medians.get(("13", "off", "own", "cli", "range"), (None, None))
+            both = medians.get(("13", "off", "own", "both"))
+            text += (f". The other {fmt(rest, 1)} points of the {fmt(m)}x are in no function of "
+                     f"the library's that the profile sees"
+                     + (f" (this ratio ranged {fmt(lo)} to {fmt(hi)} over the rounds)"
+                        if lo is not None else "")
+                     + (f"; client and server together spend {fmt(both)}x what they spend on the "
+                        f"program's own resumption" if both is not None else ""))
+    else:
+        text += " (this run has no native profile: perf could not record)"
+    out.append(text + ". Meeting 1.03 needs the library's part cut by more than half.\n")
 
 
 def client_runs(raw, kind):
@@ -403,29 +570,25 @@ def section_cgcurl(raw, out, plot):
 
 
 def section_cg(raw, out, plot):
-    cg = collections.defaultdict(dict)   # (config, n) -> metrics
-    for cfg, n, metric, value in raw.rows["cg"]:
-        cg[(cfg, int(n))][metric] = int(value)
+    cg = cg_rows(raw)
     if not cg:
         return
 
     def per(cfg, metric, by="reused"):
-        a, b = cg.get((cfg, 1)), cg.get((cfg, 20))
-        if not a or not b:
-            return float("nan")
-        d = (b["reused"] - a["reused"]) if by == "reused" else 19
-        return (b.get(metric, 0) - a.get(metric, 0)) / d if d > 0 else float("nan")
+        return cg_per(cg, cfg, metric, by)
 
     def hooks(cfg):
-        return sum(per(cfg, "incl_" + f) for f in
-                   ("resume_before", "resume_after", "on_new_session", "resume_ssl_clear"))
+        return cg_hooks(cg, cfg)
 
     out.append("## 3. Cost of the library (callgrind, instructions)\n")
     out.append("`LD_PRELOAD=.../libautoresume.so valgrind --tool=callgrind arclient -q --sni localhost "
                "-n N 127.0.0.1 PORT` "
-               "against TLS 1.3 nginx (EC), N = 1 and N = 20; per resumed connection = "
-               "(run N=20 - run N=1) / (resumed connections in N=20 - in N=1), which "
-               "removes start-up and the first, full, handshake. *Hooks inclusive* = inclusive "
+               "against TLS 1.3 nginx (EC), N = 2 and N = 21; per resumed connection = "
+               "(run N=21 - run N=2) / (resumed connections in N=21 - in N=2), which "
+               "removes start-up, the first, full, handshake and the first resumption's "
+               "one-time work (the first re-verification of a chain, whose verdict the memo "
+               "then keeps; its cost is given below): the steady state of a long-running "
+               "client. *Hooks inclusive* = inclusive "
                "instructions of resume_before + resume_after + on_new_session (capture) + "
                "resume_ssl_clear: the library's own work including the OpenSSL functions it "
                "calls for itself (d2i_SSL_SESSION, certificate re-verification, i2d), and none "
@@ -436,18 +599,18 @@ def section_cg(raw, out, plot):
     names = {"off": "preload, store off", "store": "preload, store on",
              "verify": "preload, store off, --verify --cafile --expect-host"}
     limit = {"off": 2, "store": 2, "verify": 5}
-    out.append("| configuration | resumed (N=20) | client Ir / resumed conn | hooks inclusive | "
+    out.append("| configuration | resumed (N=21) | client Ir / resumed conn | hooks inclusive | "
                "% of client | target | | exclusive | % of client | | of hooks: "
                "d2i_SSL_SESSION | trust_recheck | key_from_ssl | capture |")
     out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
                "| --- |")
     for cfg in ("off", "store", "verify"):
-        if (cfg, 20) not in cg:
+        if (cfg, CG_B) not in cg:
             continue
         total = per(cfg, "total")
         h = hooks(cfg)
         ex = per(cfg, "lib_excl")
-        out.append(f"| {names[cfg]} | {cg[(cfg, 20)]['reused']}/19 | {fint(total)} | {fint(h)} | "
+        out.append(f"| {names[cfg]} | {cg[(cfg, CG_B)]['reused']}/{CG_B - 1} | {fint(total)} | {fint(h)} | "
                    f"{fmt(100 * h / total, 1)}% | <= {limit[cfg]}% | "
                    f"{verdict(100 * h / total, limit[cfg], False)} | "
                    f"{fint(ex)} | {fmt(100 * ex / total, 2)}% | "
@@ -459,18 +622,30 @@ def section_cg(raw, out, plot):
             per(cfg, "rb_d2i_SSL_SESSION"), per(cfg, "rb_trust_recheck")))
     out.append("")
     own = per("own", "total")
+    ownv = per("ownverify", "total")
     plain = per("plain", "total", by="n")
     off = per("off", "total")
+    ver = per("verify", "total")
     out.append("| reference (no preload) | per connection |")
     out.append("| --- | --- |")
     out.append(f"| arclient --own-session (the program resumes itself), Ir / resumed conn "
-               f"(resumed {cg.get(('own', 20), {}).get('reused', '?')}/19) | {fint(own)} |")
+               f"(resumed {cg.get(('own', CG_B), {}).get('reused', '?')}/{CG_B - 1}) | {fint(own)} |")
+    out.append(f"| arclient --own-session --verify --cafile --expect-host, Ir / resumed conn "
+               f"(resumed {cg.get(('ownverify', CG_B), {}).get('reused', '?')}/{CG_B - 1}) | "
+               f"{fint(ownv)} |")
     out.append(f"| arclient plain, Ir / full handshake | {fint(plain)} |")
     out.append(f"| preload (store off) minus --own-session, Ir / resumed conn | {fint(off - own)} "
                f"({fmt(100 * (off - own) / own, 1)}% more than a self-resumed connection) |")
-    if ("off", 1) in cg:
+    out.append(f"| preload (store off, verifying) minus --own-session verifying, Ir / resumed conn "
+               f"| {fint(ver - ownv)} ({fmt(100 * (ver - ownv) / ownv, 1)}% more) |")
+    if ("off", CG_A) in cg:
         out.append(f"| one-time, per process: ossl_load (finding libssl, resolving symbols), "
-                   f"inclusive Ir | {fint(cg[('off', 1)].get('incl_ossl_load', 0))} |")
+                   f"inclusive Ir | {fint(cg[('off', CG_A)].get('incl_ossl_load', 0))} |")
+    if ("verify", 1) in cg and ("verify", CG_A) in cg and ver == ver:
+        first = (cg[("verify", CG_A)]["total"] - cg[("verify", 1)]["total"]) - ver
+        out.append(f"| one-time, per process: the first resumed connection's extra work, "
+                   f"verifying (its chain verified in full; later ones find the memo's verdict) "
+                   f"| {fint(first)} |")
     plot["cg_ref"] = [("own-session", own), ("plain full", plain)]
     out.append("")
 
@@ -717,6 +892,7 @@ def report(raw_path, md, png, gnuplot):
     plot = {"stime": [], "curl": [], "wget": [], "cg": [], "mem": []}
     section_stime(raw, out, plot)
     section_inproc(raw, out, plot)
+    section_perf(raw, out)
     section_curl(raw, out, plot)
     section_wget(raw, out, plot)
     section_cgcurl(raw, out, plot)

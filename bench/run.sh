@@ -13,13 +13,16 @@
 #      s_time -reuse (the program resuming itself): connections per second
 #   1c. a verifying in-process client (build/arclient --verify): full
 #      handshakes, its own resumption (--own-session, the limit), the preload
-#      with the store off and on; client and nginx worker CPU per connection
+#      with the store off and on, its own resumption under the preload switched
+#      off; client and nginx worker CPU and wall time per connection; 1d. the
+#      same client under perf (CPU-clock samples): the library's functions'
+#      share of its CPU, natively
 #   2. curl (OpenSSL), 20 separate runs, plain / through the wrapper (build/autoresume),
 #      via a proxy adding 10 ms each way: wall time per run; 2b. the same with
 #      wget (GnuTLS in Debian), if wget is installed; and the nginx worker's
 #      CPU per run; 2c. one curl run under callgrind, plain and resumed
-#   3. callgrind: instructions of the library per resumed connection vs the
-#      client's; store on vs off (instructions, and wall time per connection)
+#   3. callgrind: instructions of the library per resumed connection (steady
+#      state) vs the client's, verifying or not; store on vs off (instructions, and wall time per connection)
 #   4. /bin/true start-up: plain, LD_PRELOAD (ours, an empty object), the
 #      wrapper against env (one exec)
 #   5. RSS of a client making up to 100,000 connections over 1,000 names
@@ -33,7 +36,7 @@
 # BENCH_RSA_ROUNDS (3; 0 skips RSA), BENCH_T (s_time -time; 3),
 # BENCH_CURL_RUNS (20), BENCH_WGET_RUNS (BENCH_CURL_RUNS; 0 skips wget),
 # BENCH_MEM_CONNS (100000), BENCH_MEM_SECONDS (120, also cut to fit the
-# budget), BENCH_INPROC_N (300), BENCH_INPROC_ROUNDS (5), BENCH_BUDGET (whole run, seconds; 560), KEEP=1 keeps the work
+# budget), BENCH_INPROC_N (300), BENCH_INPROC_ROUNDS (9), BENCH_BUDGET (whole run, seconds; 700), KEEP=1 keeps the work
 # directory.
 set -u
 set -o pipefail
@@ -62,7 +65,7 @@ CURL_RUNS=${BENCH_CURL_RUNS:-20}
 WGET_RUNS=${BENCH_WGET_RUNS:-$CURL_RUNS}
 MEM_CONNS=${BENCH_MEM_CONNS:-100000}
 MEM_SECONDS=${BENCH_MEM_SECONDS:-120}
-BUDGET=${BENCH_BUDGET:-560}
+BUDGET=${BENCH_BUDGET:-700}
 
 # Nothing from the caller's environment may change what we measure.
 unset LD_PRELOAD AUTORESUME_DISABLE AUTORESUME_LOG AUTORESUME_LOG_FILE AUTORESUME_STATS \
@@ -292,44 +295,77 @@ done
 # SSL_set1_host, a new SSL per connection) against the RSA-2048 servers:
 # full handshakes (no preload), the program resuming its own session
 # (--own-session, no preload: the limit for transparent resumption), and
-# under the preload with the store off and on. Client CPU (user + system,
-# from wait4) and the nginx worker's CPU (schedstat), per connection.
+# under the preload with the store off and on; and the program resuming its
+# own session under the preload switched off (AUTORESUME_DISABLE=1: the
+# hooks are there and pass every call through), which is the cost of being
+# loaded and interposed, apart from the library's work. Client CPU (user +
+# system, from wait4) and the nginx worker's CPU (schedstat), per connection.
 INPROC_N=${BENCH_INPROC_N:-300}
-INPROC_ROUNDS=${BENCH_INPROC_ROUNDS:-5}
+INPROC_ROUNDS=${BENCH_INPROC_ROUNDS:-9}
 inproc_run() {   # proto variant round
     local proto=$1 v=$2 round=$3 port env=() own=() s0 out
     port=P_RSA$proto
     port=${!port}
     case $v in
         own) own=(--own-session) ;;
+        dis) own=(--own-session) env=(LD_PRELOAD="$LIB" AUTORESUME_DISABLE=1) ;;
         off) env=(LD_PRELOAD="$LIB" AUTORESUME_CACHE=off) ;;
         store) env=(LD_PRELOAD="$LIB" AUTORESUME_CACHE="$(fresh_store)") ;;
     esac
     s0=$(srv_ns)
     out=$("$PY" -c '
-import os, subprocess, sys
+import os, subprocess, sys, time
+t0 = time.monotonic()
 p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 data = p.stdout.read().decode()
 _, status, ru = os.wait4(p.pid, 0)
+wall = time.monotonic() - t0
 summary = [l for l in data.splitlines() if l.startswith("summary ")]
-print(ru.ru_utime + ru.ru_stime, status, summary[-1] if summary else "summary none")
+print(ru.ru_utime + ru.ru_stime, status, wall, summary[-1] if summary else "summary none")
 ' env "${env[@]}" "$ARCLIENT" -q --verify --cafile "$CERTS/rsa-ca.pem" --expect-host localhost \
         --sni localhost "${own[@]}" -n "$INPROC_N" 127.0.0.1 "$port")
-    local srv=$(($(srv_ns) - s0)) cpu status reused
-    read -r cpu status _ <<<"$out"
+    local srv=$(($(srv_ns) - s0)) cpu status wall reused
+    read -r cpu status wall _ <<<"$out"
     reused=$(sed -n 's/.* reused=\([0-9]*\).*/\1/p' <<<"$out")
-    # proto variant round conns client_cpu_s server_ns resumed status
-    raw inproc "$proto" "$v" "$round" "$INPROC_N" "$cpu" "$srv" "${reused:-0}" "$status"
+    # proto variant round conns client_cpu_s server_ns resumed status wall_s
+    raw inproc "$proto" "$v" "$round" "$INPROC_N" "$cpu" "$srv" "${reused:-0}" "$status" "$wall"
 }
 load_mark 1c
-say "1c. verifying in-process client: $INPROC_ROUNDS rounds of $INPROC_N connections (full, own session, preload store off, store on; TLS 1.2, 1.3)"
+say "1c. verifying in-process client: $INPROC_ROUNDS rounds of $INPROC_N connections (full, own session, own session under the disabled preload, preload store off, store on; TLS 1.2, 1.3)"
 for round in $(seq "$INPROC_ROUNDS"); do
     for proto in 12 13; do
-        for v in full own off store; do
+        for v in full own dis off store; do
             inproc_run "$proto" "$v" "$round"
         done
     done
 done
+
+# 1d. Where that client's CPU goes under the preload, natively: callgrind
+# counts instructions, not time, and the library's code (text, hashing,
+# allocation, system calls) does not cost per instruction what OpenSSL's
+# vectorised crypto does. perf samples the CPU clock (no hardware counters
+# needed) with DWARF call chains; the share of samples under each of the
+# library's functions (children) is its share of the client's CPU.
+# Skipped, with a note, where perf cannot record.
+PERF=$(command -v perf || true)
+if [[ -n $PERF ]] && "$PERF" record -q -e cpu-clock -o "$WORK/perf.probe" true >/dev/null 2>&1; then
+    say "1d. perf: the preload's share of the verifying client's CPU (TLS 1.3, store off, 2000 connections)"
+    if LD_PRELOAD=$LIB AUTORESUME_CACHE=off "$PERF" record -q -e cpu-clock -F 4000 \
+            --call-graph dwarf,16384 -o "$WORK/perf.data" "$ARCLIENT" -q --verify \
+            --cafile "$CERTS/rsa-ca.pem" --expect-host localhost --sni localhost -n 2000 \
+            127.0.0.1 "$P_RSA13" >/dev/null 2>"$WORK/perf.err"; then
+        raw perf samples "$("$PERF" report -i "$WORK/perf.data" --stdio -g none 2>/dev/null |
+            sed -n 's/^# Samples: *\([0-9KM]*\) .*/\1/p' | head -1)"
+        # "  3.08%  0.22%  libautoresume.so  [.] resume_before ..." -> function children%
+        "$PERF" report -i "$WORK/perf.data" --children --stdio -g none --sort dso,symbol 2>/dev/null |
+            awk -v lib="$(basename "$LIB")" '$3 == lib && $4 == "[.]" {sub(/%$/, "", $1); print $5, $1}' |
+            while read -r fn pct; do raw perf fn "$fn" "$pct"; done
+    else
+        raw note "1d: perf record failed: $(tail -1 "$WORK/perf.err")"
+    fi
+else
+    raw note "1d: perf cannot record here; the native profile is not measured"
+fi
 
 # -------------------------------------------------- 4. start-up (/bin/true) --
 load_mark 4
@@ -363,7 +399,7 @@ done
 
 # ------------------------------------------------------ 3. callgrind cost --
 load_mark 3
-say "3. callgrind: arclient -n 1 and -n 20 against TLS 1.3 (EC), 5 configurations"
+say "3. callgrind: arclient -n 2 and -n 21 against TLS 1.3 (EC), 6 configurations (and -n 1 verifying)"
 CG=$WORK/callgrind
 mkdir -p "$CG"
 cg_run() {   # config n
@@ -374,6 +410,7 @@ cg_run() {   # config n
         verify) env=(LD_PRELOAD="$LIB" AUTORESUME_CACHE=off)
                 args+=(--verify --cafile "$CERTS/ec-ca.pem" --expect-host localhost) ;;
         own) args+=(--own-session) ;;
+        ownverify) args+=(--own-session --verify --cafile "$CERTS/ec-ca.pem" --expect-host localhost) ;;
         plain) ;;
     esac
     local out=$CG/$cfg.$n
@@ -390,11 +427,16 @@ cg_run() {   # config n
         raw cg "$cfg" "$n" "$metric" "$value"
     done
 }
-for cfg in off store verify own plain; do
-    for n in 1 20; do
+# N = 2 and 21: both runs hold the start-up, the full handshake and the first
+# resumption (with its one-time work: the first re-verification of a chain,
+# whose verdict the memo keeps), so their difference is 19 steady-state
+# resumed connections. N = 1 verifying gives that first resumption's cost.
+for cfg in off store verify own ownverify plain; do
+    for n in 2 21; do
         cg_run "$cfg" "$n" || die "callgrind failed"
     done
 done
+cg_run verify 1 || die "callgrind failed"
 
 say "3b. store cost in wall time: arclient -n 200, store off / on $(fstype "$STORES") / on $(fstype "$WORK"), 5 rounds"
 mkdir -m 700 "$WORK/disk-stores"
