@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,6 +111,14 @@ static void usage_error(const char *fmt, ...)
     exit(2);
 }
 
+/* One of --check, --list, --clear (opt) at most. */
+static void set_action(struct opts *o, enum action a, const char *opt)
+{
+    if (o->action != RUN && o->action != a)
+        usage_error("%s cannot be combined with another of --check, --list, --clear", opt);
+    o->action = a;
+}
+
 static void parse(int argc, char **argv, struct opts *o)
 {
     int i = 1;
@@ -146,11 +155,11 @@ static void parse(int argc, char **argv, struct opts *o)
         } else if (strcmp(a, "--no-store") == 0) {
             o->no_store = 1;
         } else if (strcmp(a, "--list") == 0) {
-            o->action = LIST;
+            set_action(o, LIST, a);
         } else if (strcmp(a, "--check") == 0) {
-            o->action = CHECK;
+            set_action(o, CHECK, a);
         } else if (strcmp(a, "--clear") == 0) {
-            o->action = CLEAR;
+            set_action(o, CLEAR, a);
             if (i + 1 < argc && argv[i + 1][0] != '-')
                 o->clear_match = argv[++i];
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -165,6 +174,8 @@ static void parse(int argc, char **argv, struct opts *o)
         if (argv[i][0] == '\0')
             usage_error("empty command name");
         o->cmd = argv + i;
+        if (o->action == CHECK && i + 1 < argc)
+            usage_error("--check takes one COMMAND, without its arguments");
     } else if (i < argc) {
         usage_error("--%s takes no command", o->action == LIST ? "list" : "clear");
     }
@@ -215,8 +226,9 @@ static int search_path(const char *cmd, char *found);
 
 /*
  * The program's own physical path, symlinks resolved: /proc/self/exe, else
- * (no /proc) argv[0], looked up in PATH as the shell did when it has no
- * slash. 0 on success.
+ * (no /proc) the path execve was given (AT_EXECFN: the shell's PATH lookup
+ * already done, whatever argv[0] says), else argv[0], looked up in PATH as
+ * the shell did when it has no slash. 0 on success.
  */
 static int self_path(const char *argv0, char *out)
 {
@@ -225,6 +237,9 @@ static int self_path(const char *argv0, char *out)
         out[n] = '\0';
         return 0;
     }
+    const char *execfn = (const char *)getauxval(AT_EXECFN);
+    if (execfn != NULL && strchr(execfn, '/') != NULL && realpath(execfn, out) != NULL)
+        return 0;
     char found[PATH_MAX];
     if (strchr(argv0, '/') == NULL) {
         if (search_path(argv0, found) != 0)
@@ -338,8 +353,8 @@ static void find_command(const char *cmd, int need_exec, char *found)
 {
     if (strchr(cmd, '/') != NULL) {
         struct stat st;
-        if (stat(cmd, &st) != 0)
-            die(127, "%s: no such file", cmd);
+        if (stat(cmd, &st) != 0) /* as the shell: 127 if it is not there, else 126 */
+            die(errno == ENOENT || errno == ENOTDIR ? 127 : 126, "%s: %s", cmd, strerror(errno));
         if (need_exec && (!S_ISREG(st.st_mode) || access(cmd, X_OK) != 0))
             die(126, "%s: not an executable file", cmd);
         path_set(found, cmd);
@@ -390,6 +405,10 @@ int main(int argc, char **argv)
 {
     struct opts o = {.action = RUN};
     char lib[PATH_MAX], found[PATH_MAX];
+    /* Set-user-ID (or otherwise AT_SECURE), it would hand its privilege to
+     * any command with any library: that is a packaging mistake. */
+    if (getauxval(AT_SECURE))
+        die(1, "refusing to run set-user-ID or set-group-ID");
     parse(argc, argv, &o);
     find_library(argc > 0 ? argv[0] : "autoresume", lib);
     if (strpbrk(lib, " :") != NULL)

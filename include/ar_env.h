@@ -2,8 +2,10 @@
  * ar_env.h - every environment variable autoresume reads, with its default.
  *
  * All of them are read once, through secure_getenv(3), so a setuid or
- * otherwise AT_SECURE program ignores them all and runs with the defaults.
- * Keep README.md, man/autoresume.1 and scripts/autoresume in step with this.
+ * otherwise AT_SECURE program ignores them all and runs with the defaults (the
+ * wrapper, cli/autoresume.c, refuses to run AT_SECURE at all).
+ * Keep README.md, man/autoresume.1 and the wrapper's --help (cli/autoresume.c)
+ * in step with this.
  */
 #ifndef AR_ENV_H
 #define AR_ENV_H

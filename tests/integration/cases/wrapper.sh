@@ -25,7 +25,8 @@ t_wrapper_usage() {
     local -a bad
     local args i=0
     for args in "-x" "-vq env" "--bogus env" "" "-v" "--log-file" "--log-file= env" \
-        "--list extra" "--clear a b" "--check"; do
+        "--list extra" "--clear a b" "--check" "--check env extra" "--list --check env" \
+        "--check env --list"; do
         i=$((i + 1))
         read -ra bad <<<"$args"
         run_client "bad$i" "$w" "${bad[@]}"
@@ -57,6 +58,11 @@ t_wrapper_command() {
     t_assert_status $? 126 "file without x bit"
     run_client dir "$w" "$T_DIR"
     t_assert_status $? 126 "a directory"
+    # There but not to be looked at (a symbolic link loop): 126, as the shell.
+    ln -s loop-b "$T_DIR/loop-a" && ln -s loop-a "$T_DIR/loop-b"
+    run_client loop "$w" "$T_DIR/loop-a"
+    t_assert_status $? 126 "a symbolic link loop"
+    t_assert_match "$(cat "$T_DIR/loop.err")" 'loop-a: Too many levels of symbolic links' "its message"
     run_client dash "$w" -- -x
     t_assert_status $? 127 "-- then a command named -x"
     # A PATH element that is not the first, and the command's own status.
@@ -161,8 +167,35 @@ t_wrapper_no_proc() {
         'mount --make-private /proc && mount -t tmpfs none /proc && [ ! -e /proc/self/exe ] && exec autoresume env'
     t_assert_status $? 0 "installed wrapper without /proc"
     t_assert_eq "$(env_of noproc LD_PRELOAD)" "$stage/usr/lib/autoresume/libautoresume.so" "library found without /proc"
+    # An argv[0] that names no file (exec -a), PATH without any autoresume:
+    # the path execve was given (AT_EXECFN) still says where the tree is.
+    run_client noproc-argv0 env -u LD_PRELOAD -u AUTORESUME_LIBRARY PATH=/usr/bin:/bin \
+        unshare -m --propagation unchanged bash -c \
+        'mount --make-private /proc && mount -t tmpfs none /proc && [ ! -e /proc/self/exe ] && exec -a autoresume "$0" env' \
+        "$ROOT/build/autoresume"
+    t_assert_status $? 0 "built wrapper without /proc, argv[0] a bare name not in PATH"
+    t_assert_eq "$(env_of noproc-argv0 LD_PRELOAD)" "$ROOT/build/libautoresume.so" "library found from AT_EXECFN"
 }
 t_register wrapper.no-proc.installed t_wrapper_no_proc
+
+# Set-user-ID, the wrapper would give its owner's privilege to any command:
+# it refuses (exit 1) before anything else. Run as nobody from a directory
+# nobody can reach.
+t_wrapper_setuid() {
+    local d
+    command -v setpriv >/dev/null || t_fatal "setpriv (util-linux) is missing"
+    d=$(mktemp -d /tmp/ar-setuid.XXXXXX) || t_fatal "mktemp"
+    chmod 755 "$d"
+    cp "$ROOT/build/autoresume" "$d/autoresume"
+    chmod 4755 "$d/autoresume"
+    run_client suid setpriv --reuid=65534 --regid=65534 --clear-groups "$d/autoresume" id -u
+    local rc=$?
+    rm -rf "$d"
+    t_assert_status $rc 1 "set-user-ID wrapper run by nobody"
+    t_assert_match "$(cat "$T_DIR/suid.err")" 'refusing to run set-user-ID' "its message"
+    t_assert_empty_file "$T_DIR/suid.out" "the command did not run"
+}
+t_register wrapper.setuid.built t_wrapper_setuid
 
 for kind in built script; do
     t_register "wrapper.usage.$kind" "t_wrapper_usage $kind"
