@@ -21,6 +21,15 @@
  */
 int state_ready(void);
 
+/*
+ * state_publish_now - publish the tickets kept in the process to the store
+ * now, as at exit (and once: they leave the table). For a TLS library's own
+ * shutdown, whose objects the encoding needs: OpenSSL's cleanup runs it
+ * first. Does nothing without a store or in a child made without atfork
+ * handlers.
+ */
+void state_publish_now(void);
+
 /* The process's table; valid when state_ready(). */
 struct ar_cache *state_table(void);
 

@@ -30,8 +30,9 @@ struct ar_cipher_memo {
  * when the list has the very same name pointers in the same order: the
  * names are libssl's static strings (SSL_CIPHER objects are never made at
  * run time), so equal pointers mean equal text. A given slot must always
- * be asked with the same `unnamed`. Takes ctx_lock() itself (not held
- * across any call into OpenSSL); thread-safe. Never fails: without memory
+ * be asked with the same `unnamed`. Takes ctx_lock() itself (held only
+ * across the context's ex_data access, never across a call that can reach
+ * a program callback); thread-safe. Never fails: without memory
  * the digest is computed and not remembered.
  */
 unsigned long long cipher_list_digest(SSL_CTX *ctx, const STACK_OF(SSL_CIPHER) *sk,

@@ -85,6 +85,12 @@ struct ar_ctx {
  */
 int ossl_ready(void);
 
+/*
+ * ossl_stopping - 1 once OpenSSL's cleanup has begun (its stop handlers run
+ * before it frees anything, and OPENSSL_init_crypto answers 0 from then on).
+ */
+int ossl_stopping(void);
+
 /* conn_get - the connection's state or NULL. conn_attach creates it (NULL on ENOMEM). */
 struct ar_conn *conn_get(const SSL *ssl);
 struct ar_conn *conn_attach(SSL *ssl);

@@ -73,7 +73,8 @@
     X(X509_VERIFY_PARAM_get0_email) X(X509_STORE_get_verify) X(X509_STORE_get_verify_cb)      \
     X(X509_STORE_get_check_issued) X(X509_STORE_get_check_revocation) X(X509_STORE_get_get_crl) \
     X(X509_STORE_get_check_crl) X(X509_STORE_get_cert_crl) X(X509_STORE_get_check_policy)     \
-    X(X509_STORE_get_lookup_crls) X(X509_STORE_get_cleanup) X(OPENSSL_init_crypto)
+    X(X509_STORE_get_lookup_crls) X(X509_STORE_get_cleanup) X(OPENSSL_init_crypto)          \
+    X(OPENSSL_atexit)
 
 /*
  * Functions that only some libssl versions have, or that a newer one

@@ -9,6 +9,7 @@
 #include "ar_verdict.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,27 @@ static void fork_child(void)
     pthread_mutex_unlock(&ctx_mutex);
 }
 
+/* Set while OpenSSL's cleanup runs its stop handlers (below). */
+static atomic_int stopping;
+
+int ossl_stopping(void)
+{
+    return atomic_load_explicit(&stopping, memory_order_relaxed);
+}
+
+/*
+ * OpenSSL's cleanup (its atexit handler, or the program's OPENSSL_cleanup)
+ * calls this first, while its objects still live; after it nothing of
+ * OpenSSL may be called. The tickets kept in the process, which may have
+ * only their parsed form, are published now: our own atexit handler may
+ * run after that cleanup (atexit order), too late to encode them.
+ */
+static void on_openssl_stop(void)
+{
+    atomic_store(&stopping, 1);
+    state_publish_now();
+}
+
 static void ossl_init(void)
 {
     if (!state_ready() || ossl_load() != OSSL_READY)
@@ -98,6 +120,8 @@ static void ossl_init(void)
     }
     native_register();
     trust_memo_register();
+    if (ossl.OPENSSL_atexit(on_openssl_stop) != 1)
+        log_warn("cannot follow OpenSSL's shutdown: tickets kept at exit may not be published");
     ready = 1;
 }
 

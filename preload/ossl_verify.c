@@ -8,6 +8,7 @@
 #include "ar_log.h"
 
 #include "ar_state.h"
+#include "ossl_state.h"
 #include "ar_verdict.h"
 
 #include <pthread.h>
@@ -276,8 +277,9 @@ static int native_encode(void *p, struct ar_blob *out, int final)
         return -1;
     /* At exit OpenSSL's own atexit handler (OPENSSL_cleanup) may have run
      * before ours: after it OPENSSL_init_crypto answers 0, and nothing of
-     * it is called then. */
-    if (final && ossl.OPENSSL_init_crypto(OPENSSL_INIT_BASE_ONLY, NULL) != 1)
+     * it is called then. Inside its stop handlers (on_openssl_stop) it
+     * answers 0 too, but the objects still live. */
+    if (final && !ossl_stopping() && ossl.OPENSSL_init_crypto(OPENSSL_INIT_BASE_ONLY, NULL) != 1)
         return -1;
     if (native_der(n->sess, out) != 0)
         return -1;

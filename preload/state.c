@@ -118,6 +118,12 @@ static void publish_tickets(void)
         log_debug("%u tickets not published at exit (out of time)", p.skipped);
 }
 
+void state_publish_now(void)
+{
+    if (ready && store != NULL)
+        publish_tickets();
+}
+
 static void state_init(void)
 {
     const struct ar_config *cfg = config_get();

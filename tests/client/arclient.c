@@ -65,7 +65,7 @@ struct options {
     int n, t;
     enum start_mode start;
     int new_ctx, nonblock, tls12, tls13, verify, own_session, cache_off,
-        new_session_cb, fork, check_errq, quiet, ctx_seccb, check_time; /* flags: 0 or 1 */
+        new_session_cb, fork, check_errq, quiet, ctx_seccb, check_time, cleanup; /* flags: 0 or 1 */
 };
 
 /* The parsed options: the only global state. */
@@ -520,7 +520,7 @@ static void usage(FILE *f, int status)
           "  --new-ctx  --nonblock  --tls12  --tls13  --verify  --cafile F  --expect-host NAME\n"
           "  --sni NAME ('' = none)  --cert F --key F  --own-session  --cache-off\n"
           "  --new-session-cb  --start connect|do-handshake|implicit|implicit-ex\n"
-          "  --path P  --fork (with -t 1)  --check-errq\n"
+          "  --path P  --fork (with -t 1)  --check-errq  --cleanup (OPENSSL_cleanup before exit)\n"
           "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5)\n"
           "  --last-strict dane|ct|seccb   (--last-*: on the last connection's SSL only)\n"
           "  --last-verify depth|purpose|trust|email|auth-level|time|callback|reject-anchor|\n"
@@ -564,6 +564,7 @@ static void parse_args(int argc, char **argv)
         { "cache-off", no_argument, &opt.cache_off, 1 },
         { "new-session-cb", no_argument, &opt.new_session_cb, 1 },
         { "check-errq", no_argument, &opt.check_errq, 1 },
+        { "cleanup", no_argument, &opt.cleanup, 1 },
         { "ctx-seccb", no_argument, &opt.ctx_seccb, 1 },
         { "check-time", no_argument, &opt.check_time, 1 },
         { "last-verify", required_argument, NULL, OPT_LAST_VERIFY },
@@ -647,5 +648,7 @@ int main(int argc, char **argv)
            v[N_CONNS], v[N_OK], v[N_FAILED], v[N_REUSED]);
     SSL_CTX_free(run.ctx0);
     free(workers);
+    if (opt.cleanup)
+        OPENSSL_cleanup(); /* as some programs do: OpenSSL shut down before exit() */
     return v[N_FAILED] == 0 ? 0 : 1;
 }
