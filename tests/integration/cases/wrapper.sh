@@ -185,6 +185,10 @@ t_wrapper_setuid() {
     local d
     command -v setpriv >/dev/null || t_fatal "setpriv (util-linux) is missing"
     d=$(mktemp -d /tmp/ar-setuid.XXXXXX) || t_fatal "mktemp"
+    if [[ ,$(findmnt -no OPTIONS -T "$d"), == *,nosuid,* ]]; then
+        rmdir "$d"
+        t_fatal "/tmp is mounted nosuid: a set-user-ID file cannot be made there"
+    fi
     chmod 755 "$d"
     cp "$ROOT/build/autoresume" "$d/autoresume"
     chmod 4755 "$d/autoresume"
