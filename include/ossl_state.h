@@ -86,9 +86,12 @@ struct ar_ctx {
 int ossl_ready(void);
 
 /*
- * ossl_stopping - 1 once OpenSSL's cleanup has begun (its stop handlers run
- * before it frees anything, and OPENSSL_init_crypto answers 0 from then on).
+ * ossl_stopping - 0 while OpenSSL runs; OSSL_STOPPING while its cleanup runs
+ * its stop handlers (before it frees anything; OPENSSL_init_crypto answers 0
+ * from then on, though its objects still live); OSSL_STOPPED after them,
+ * when nothing of OpenSSL may be called.
  */
+enum { OSSL_STOPPING = 1, OSSL_STOPPED = 2 };
 int ossl_stopping(void);
 
 /* conn_get - the connection's state or NULL. conn_attach creates it (NULL on ENOMEM). */

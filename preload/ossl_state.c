@@ -81,12 +81,13 @@ static void fork_child(void)
     pthread_mutex_unlock(&ctx_mutex);
 }
 
-/* Set while OpenSSL's cleanup runs its stop handlers (below). */
+/* OSSL_STOPPING while OpenSSL's cleanup runs its stop handlers (below),
+ * OSSL_STOPPED from then on. */
 static atomic_int stopping;
 
 int ossl_stopping(void)
 {
-    return atomic_load_explicit(&stopping, memory_order_relaxed);
+    return atomic_load(&stopping);
 }
 
 /*
@@ -98,8 +99,11 @@ int ossl_stopping(void)
  */
 static void on_openssl_stop(void)
 {
-    atomic_store(&stopping, 1);
+    atomic_store(&stopping, OSSL_STOPPING);
     state_publish_now();
+    /* What is left (a ticket the table's lock kept from us) must not be
+     * encoded later: OpenSSL frees everything when this returns. */
+    atomic_store(&stopping, OSSL_STOPPED);
 }
 
 static void ossl_init(void)

@@ -279,7 +279,9 @@ static int native_encode(void *p, struct ar_blob *out, int final)
      * before ours: after it OPENSSL_init_crypto answers 0, and nothing of
      * it is called then. Inside its stop handlers (on_openssl_stop) it
      * answers 0 too, but the objects still live. */
-    if (final && !ossl_stopping() && ossl.OPENSSL_init_crypto(OPENSSL_INIT_BASE_ONLY, NULL) != 1)
+    int stop = ossl_stopping();
+    if (final && (stop == OSSL_STOPPED ||
+                  (stop == 0 && ossl.OPENSSL_init_crypto(OPENSSL_INIT_BASE_ONLY, NULL) != 1)))
         return -1;
     if (native_der(n->sess, out) != 0)
         return -1;
