@@ -206,6 +206,16 @@ def cg_per(cg, cfg, metric, by="reused"):
     return (b.get(metric, 0) - a.get(metric, 0)) / d if d > 0 else float("nan")
 
 
+def cg_first_resumption(cg):
+    """The first resumed connection's one-time extra work, verifying (its
+    chain verified in full; later ones find the memo's verdict): run N=2 -
+    run N=1 - one steady-state connection. NaN without those runs."""
+    ver = cg_per(cg, "verify", "total")
+    if ("verify", 1) not in cg or ("verify", CG_A) not in cg or ver != ver:
+        return float("nan")
+    return (cg[("verify", CG_A)]["total"] - cg[("verify", 1)]["total"]) - ver
+
+
 def cg_hooks(cg, cfg):
     return sum(cg_per(cg, cfg, "incl_" + f) for f in
                ("resume_before", "resume_after", "on_new_session", "resume_ssl_clear"))
@@ -311,6 +321,11 @@ PERF_PARTS = (("key_from_ssl", "the key"), ("trust_recheck", "the trust re-check
               ("nodelay_begin", "opening the TCP_NODELAY window (3 system calls)"))
 
 
+def perf_total(shares):
+    """The library's share of the client's CPU: PERF_TOP's shares summed."""
+    return sum(shares.get(fn, 0.0) for fn, _ in PERF_TOP)
+
+
 def perf_shares(raw):
     """function -> % of the client's CPU samples under it (children), and
     the sample count, from the raw "perf" rows (section 1d)."""
@@ -340,12 +355,9 @@ def section_perf(raw, out):
                "time.\n")
     out.append("| library function | what | % of the client's CPU |")
     out.append("| --- | --- | --- |")
-    total = 0.0
     for fn, what in PERF_TOP:
-        v = shares.get(fn, 0.0)
-        total += v
-        out.append(f"| `{fn}` | {what} | {fmt(v)}% |")
-    out.append(f"| all of them | | **{fmt(total)}%** |")
+        out.append(f"| `{fn}` | {what} | {fmt(shares.get(fn, 0.0))}% |")
+    out.append(f"| all of them | | **{fmt(perf_total(shares))}%** |")
     out.append("")
     out.append("| of which | % of the client's CPU |")
     out.append("| --- | --- |")
@@ -378,16 +390,15 @@ def inproc_miss(cg, medians, shares, conns, out):
             f"resuming itself ({fint(own)}): {fmt(extra / own * 100, 1)}% more ({parts}; the "
             f"rest is the per-connection state, the table, the SSL_new/SSL_free hooks). "
             f"In instructions that is {fmt(lib / own, 3)}x")
-    once = cg.get(("off", CG_A), {}).get("incl_ossl_load", 0)
-    if ("verify", 1) in cg and ("verify", CG_A) in cg:
-        once += (cg[("verify", CG_A)]["total"] - cg[("verify", 1)]["total"]) - lib
+    first = cg_first_resumption(cg)
+    once = cg.get(("off", CG_A), {}).get("incl_ossl_load", 0) + (first if first == first else 0)
     if once > 0 and conns:
         text += (f", and once per process (finding libssl, the first resumed connection's full "
                  f"re-verification: {fint(once)} instructions, section 3) spread over this "
                  f"run's {conns} connections {fmt(once / conns / own * 100, 1)}% more")
     text += "; in time it is more"
     if shares:
-        top = sum(shares.get(fn, 0.0) for fn, _ in PERF_TOP)
+        top = perf_total(shares)
         part = ", ".join(f"{what} {fmt(shares.get(fn, 0.0))}%" for fn, what in PERF_PARTS)
         text += (f": natively (section 1d) the library's functions take {fmt(top)}% of this "
                  f"client's CPU ({part}). Its code (text, hashing, allocation, a few system "
@@ -641,8 +652,8 @@ def section_cg(raw, out, plot):
     if ("off", CG_A) in cg:
         out.append(f"| one-time, per process: ossl_load (finding libssl, resolving symbols), "
                    f"inclusive Ir | {fint(cg[('off', CG_A)].get('incl_ossl_load', 0))} |")
-    if ("verify", 1) in cg and ("verify", CG_A) in cg and ver == ver:
-        first = (cg[("verify", CG_A)]["total"] - cg[("verify", 1)]["total"]) - ver
+    first = cg_first_resumption(cg)
+    if first == first:
         out.append(f"| one-time, per process: the first resumed connection's extra work, "
                    f"verifying (its chain verified in full; later ones find the memo's verdict) "
                    f"| {fint(first)} |")

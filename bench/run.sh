@@ -22,7 +22,8 @@
 #      wget (GnuTLS in Debian), if wget is installed; and the nginx worker's
 #      CPU per run; 2c. one curl run under callgrind, plain and resumed
 #   3. callgrind: instructions of the library per resumed connection (steady
-#      state) vs the client's, verifying or not; store on vs off (instructions, and wall time per connection)
+#      state) vs the client's, verifying or not; store on vs off
+#      (instructions, and wall time per connection)
 #   4. /bin/true start-up: plain, LD_PRELOAD (ours, an empty object), the
 #      wrapper against env (one exec)
 #   5. RSS of a client making up to 100,000 connections over 1,000 names
