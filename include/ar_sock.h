@@ -15,4 +15,11 @@
  */
 int sock_peer(int fd, char *ip, size_t cap, unsigned *port);
 
+/*
+ * sock_ipv4_text - addr (network order) as inet_ntop(AF_INET) writes it
+ * ("a.b.c.d", NUL-terminated) into out[cap]. Returns 1; 0 when it does not
+ * fit (out untouched).
+ */
+int sock_ipv4_text(const unsigned char addr[4], char *out, size_t cap);
+
 #endif

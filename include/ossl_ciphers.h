@@ -16,9 +16,9 @@ enum cipher_memo_slot {
 
 /* The memo kept in struct ar_ctx; all zero is empty. */
 struct ar_cipher_memo {
-    int n;                   /* names held */
-    const char **names;      /* SSL_CIPHER_get_name of each, malloc'd; NULL: none held */
-    unsigned long long hash; /* the digest of exactly these names */
+    int n;                       /* ciphers held */
+    const SSL_CIPHER **ciphers;  /* the list's cipher pointers, malloc'd; NULL: none held */
+    unsigned long long hash;     /* the digest of exactly these ciphers' names */
 };
 
 /*
@@ -26,10 +26,11 @@ struct ar_cipher_memo {
  * each with its NUL; a cipher without a name is hashed as `unnamed`, or
  * skipped when unnamed is NULL. *count gets the number of ciphers (0 for a
  * NULL sk). The digest is remembered in ctx's state under `slot` (ctx may
- * be NULL: no memo) with the name pointers it was made of, and reused only
- * when the list has the very same name pointers in the same order: the
- * names are libssl's static strings (SSL_CIPHER objects are never made at
- * run time), so equal pointers mean equal text. A given slot must always
+ * be NULL: no memo) with the cipher pointers it was made of, and reused
+ * only when the list has the very same pointers in the same order: the
+ * SSL_CIPHER objects are libssl's static tables (never made or freed at
+ * run time) and their names static strings, so equal pointers mean equal
+ * names. A given slot must always
  * be asked with the same `unnamed`. Takes ctx_lock() itself (held only
  * across the context's ex_data access, never across a call that can reach
  * a program callback); thread-safe. Never fails: without memory

@@ -3,8 +3,8 @@
  * ossl_ciphers.h.
  *
  * Hashing some 60 names byte by byte cost about 9k instructions per
- * connection; comparing their pointers with the last list seen costs a
- * fraction of it.
+ * connection; comparing the list's SSL_CIPHER pointers with the last list
+ * seen costs a fraction of it (and asks no names).
  */
 #include "ossl_ciphers.h"
 #include "ar_key.h"
@@ -14,13 +14,15 @@
 #include <string.h>
 
 /* Lists longer than this are hashed each time (no list is this long today). */
-#define NAMES_ON_STACK 256
+#define CIPHERS_ON_STACK 256
 
-static unsigned long long names_hash(const char *const *names, int n, const char *unnamed)
+static unsigned long long names_hash(const SSL_CIPHER *const *ciphers, int n, const char *unnamed)
 {
     unsigned long long h = key_hash64("", 0);
     for (int i = 0; i < n; i++) {
-        const char *name = names[i] != NULL ? names[i] : unnamed;
+        const char *name = ossl.SSL_CIPHER_get_name(ciphers[i]);
+        if (name == NULL)
+            name = unnamed;
         if (name != NULL)
             h = key_hash64_more(h, name, strlen(name) + 1); /* the NUL separates names */
     }
@@ -30,14 +32,14 @@ static unsigned long long names_hash(const char *const *names, int n, const char
 unsigned long long cipher_list_digest(SSL_CTX *ctx, const STACK_OF(SSL_CIPHER) *sk,
                                       enum cipher_memo_slot slot, const char *unnamed, int *count)
 {
-    const char *stack_names[NAMES_ON_STACK], **names = stack_names;
+    const SSL_CIPHER *on_stack[CIPHERS_ON_STACK], **ciphers = on_stack;
     int n = sk ? ossl.OPENSSL_sk_num((const OPENSSL_STACK *)sk) : 0;
     if (n < 0)
         n = 0;
     *count = n;
-    if (n > NAMES_ON_STACK) {
-        names = malloc((size_t)n * sizeof *names);
-        if (names == NULL) { /* hash as we read */
+    if (n > CIPHERS_ON_STACK) {
+        ciphers = malloc((size_t)n * sizeof *ciphers);
+        if (ciphers == NULL) { /* hash as we read */
             unsigned long long h = key_hash64("", 0);
             for (int i = 0; i < n; i++) {
                 const char *name = ossl.SSL_CIPHER_get_name(ossl.OPENSSL_sk_value((const OPENSSL_STACK *)sk, i));
@@ -50,17 +52,17 @@ unsigned long long cipher_list_digest(SSL_CTX *ctx, const STACK_OF(SSL_CIPHER) *
         }
     }
     for (int i = 0; i < n; i++)
-        names[i] = ossl.SSL_CIPHER_get_name(ossl.OPENSSL_sk_value((const OPENSSL_STACK *)sk, i));
+        ciphers[i] = ossl.OPENSSL_sk_value((const OPENSSL_STACK *)sk, i);
 
     unsigned long long h = 0;
     int hit = 0;
-    size_t bytes = (size_t)n * sizeof *names;
+    size_t bytes = (size_t)n * sizeof *ciphers;
     if (ctx != NULL) {
         ctx_lock();
         struct ar_ctx *d = ctxd_get(ctx);
         if (d != NULL) {
             struct ar_cipher_memo *m = &d->cipher_memo[slot];
-            if (m->names != NULL && m->n == n && memcmp(m->names, names, bytes) == 0) {
+            if (m->ciphers != NULL && m->n == n && memcmp(m->ciphers, ciphers, bytes) == 0) {
                 h = m->hash;
                 hit = 1;
             }
@@ -68,16 +70,16 @@ unsigned long long cipher_list_digest(SSL_CTX *ctx, const STACK_OF(SSL_CIPHER) *
         ctx_unlock();
     }
     if (!hit) {
-        h = names_hash(names, n, unnamed);
-        const char **copy = ctx != NULL ? malloc(bytes ? bytes : 1) : NULL;
+        h = names_hash(ciphers, n, unnamed);
+        const SSL_CIPHER **copy = ctx != NULL ? malloc(bytes ? bytes : 1) : NULL;
         if (copy != NULL) {
-            memcpy(copy, names, bytes);
+            memcpy(copy, ciphers, bytes);
             ctx_lock();
             struct ar_ctx *d = ctxd_attach(ctx);
             if (d != NULL) {
                 struct ar_cipher_memo *m = &d->cipher_memo[slot];
-                const char **old = m->names;
-                m->names = copy;
+                const SSL_CIPHER **old = m->ciphers;
+                m->ciphers = copy;
                 m->n = n;
                 m->hash = h;
                 copy = old;
@@ -86,16 +88,16 @@ unsigned long long cipher_list_digest(SSL_CTX *ctx, const STACK_OF(SSL_CIPHER) *
             free(copy); /* the old list, or ours if there was no state */
         }
     }
-    if (names != stack_names)
-        free(names);
+    if (ciphers != on_stack)
+        free(ciphers);
     return h;
 }
 
 void cipher_memo_free(struct ar_cipher_memo *m, int n)
 {
     for (int i = 0; i < n; i++) {
-        free(m[i].names);
-        m[i].names = NULL;
+        free(m[i].ciphers);
+        m[i].ciphers = NULL;
         m[i].n = 0;
     }
 }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -132,4 +134,33 @@ Test(sock, peer_of_tcp_unix_and_nothing)
     cr_assert_eq(sock_peer(p[0], ip, sizeof ip, &port), -1, "no peer at all");
     cr_assert_eq(sock_peer(-1, ip, sizeof ip, &port), -1);
     close(fd), close(peer), close(u[0]), close(u[1]), close(p[0]), close(p[1]);
+}
+
+/* The key's IPv4 text is inet_ntop's, byte for byte: every value of each
+ * octet in each position, and a sweep of whole addresses. */
+Test(sock, ipv4_text_is_inet_ntop)
+{
+    char ours[16], theirs[16];
+    for (unsigned pos = 0; pos < 4; pos++) {
+        for (unsigned v = 0; v < 256; v++) {
+            unsigned char a[4] = {1, 22, 133, 4};
+            a[pos] = (unsigned char)v;
+            cr_assert_eq(sock_ipv4_text(a, ours, sizeof ours), 1);
+            cr_assert_not_null(inet_ntop(AF_INET, a, theirs, sizeof theirs));
+            cr_assert_str_eq(ours, theirs);
+        }
+    }
+    for (unsigned long x = 0; x < (1UL << 32); x += 65521UL * 7) {
+        unsigned char a[4] = {(unsigned char)(x >> 24), (unsigned char)(x >> 16), (unsigned char)(x >> 8),
+                              (unsigned char)x};
+        cr_assert_eq(sock_ipv4_text(a, ours, sizeof ours), 1);
+        cr_assert_not_null(inet_ntop(AF_INET, a, theirs, sizeof theirs));
+        cr_assert_str_eq(ours, theirs);
+    }
+    unsigned char wide[4] = {255, 255, 255, 255};
+    strcpy(ours, "untouched");
+    cr_assert_eq(sock_ipv4_text(wide, ours, 15), 0, "16 bytes with the NUL do not fit in 15");
+    cr_assert_str_eq(ours, "untouched");
+    cr_assert_eq(sock_ipv4_text(wide, ours, 16), 1);
+    cr_assert_str_eq(ours, "255.255.255.255");
 }
