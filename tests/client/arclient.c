@@ -25,6 +25,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -65,7 +67,8 @@ struct options {
     int n, t;
     enum start_mode start;
     int new_ctx, nonblock, tls12, tls13, verify, own_session, cache_off,
-        new_session_cb, fork, check_errq, quiet, ctx_seccb, check_time, cleanup; /* flags: 0 or 1 */
+        new_session_cb, fork, check_errq, quiet, ctx_seccb, check_time, cleanup,
+        nodelay; /* flags: 0 or 1 */
 };
 
 /* The parsed options: the only global state. */
@@ -193,6 +196,8 @@ static int tcp_connect(const char **why)
             continue;
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        if (opt.nodelay)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0
             || (opt.nonblock && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)) {
             int e = errno;
@@ -519,6 +524,7 @@ static void usage(FILE *f, int status)
           "  -n N  connections per thread (1)   -t T  threads (1)   -q  no per-connection lines\n"
           "  --new-ctx  --nonblock  --tls12  --tls13  --verify  --cafile F  --expect-host NAME\n"
           "  --sni NAME ('' = none)  --cert F --key F  --own-session  --cache-off\n"
+          "  --nodelay  TCP_NODELAY on every socket (as curl does)\n"
           "  --new-session-cb  --start connect|do-handshake|implicit|implicit-ex\n"
           "  --path P  --fork (with -t 1)  --check-errq  --cleanup (OPENSSL_cleanup before exit)\n"
           "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5)\n"
@@ -562,6 +568,7 @@ static void parse_args(int argc, char **argv)
         { "verify", no_argument, &opt.verify, 1 }, { "fork", no_argument, &opt.fork, 1 },
         { "own-session", no_argument, &opt.own_session, 1 },
         { "cache-off", no_argument, &opt.cache_off, 1 },
+        { "nodelay", no_argument, &opt.nodelay, 1 },
         { "new-session-cb", no_argument, &opt.new_session_cb, 1 },
         { "check-errq", no_argument, &opt.check_errq, 1 },
         { "cleanup", no_argument, &opt.cleanup, 1 },
