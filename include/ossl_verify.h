@@ -55,8 +55,8 @@ void chain_free(OPENSSL_STACK *chain);
 
 /*
  * The parsed form kept beside a stored session (struct ar_session.native):
- * a private copy of the session, to be SSL_SESSION_dup'ed for each offer,
- * and the peer chain. Immutable once made; reference-counted, thread-safe.
+ * a private copy of the session, for offers (native_session), and the
+ * peer chain. Immutable while shared; reference-counted, thread-safe.
  */
 struct ossl_native {
     SSL_SESSION *sess;
@@ -72,6 +72,15 @@ struct ossl_native *native_new(SSL_SESSION *sess, OPENSSL_STACK *chain);
  */
 void native_fork_lock(void);
 void native_fork_unlock(void);
+
+/*
+ * native_session - an SSL_SESSION of n's for one connection to offer (the
+ * caller owns it; OpenSSL changes the session it is given): n's own when
+ * the caller holds n's only reference (a ticket taken from the table: its
+ * session leaves n, which keeps its chain), else a copy. NULL when n has
+ * no session or without memory.
+ */
+SSL_SESSION *native_session(struct ossl_native *n);
 
 /* native_release - drop one reference (n may be NULL). */
 void native_release(struct ossl_native *n);

@@ -176,16 +176,19 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     if (s.native == NULL && from_store)
         s.native = native_recall(&s.der);
     struct ossl_native *n = s.native;
-    /* This connection's own SSL_SESSION: a copy of the parsed one, else
-     * parsed from the bytes, its peer certificate then taken as the chain's
-     * leaf (a certificate parse is most of an offer's cost). */
-    const unsigned char *p = s.der.data;
-    SSL_SESSION *sess = n != NULL && n->sess != NULL ? ossl.SSL_SESSION_dup(n->sess)
-                                                     : ossl.d2i_SSL_SESSION(NULL, &p, (long)s.der.len);
-    if (sess == NULL) {
-        session_clear(&s);
-        drop_sessions(c);
-        return "stored session unreadable";
+    /* This connection's own SSL_SESSION: the parsed one (native_session,
+     * once the checks passed), else parsed from the bytes now, its peer
+     * certificate then taken as the chain's leaf (a certificate parse is
+     * most of an offer's cost). */
+    SSL_SESSION *sess = NULL;
+    if (n == NULL || n->sess == NULL) {
+        const unsigned char *p = s.der.data;
+        sess = ossl.d2i_SSL_SESSION(NULL, &p, (long)s.der.len);
+        if (sess == NULL) {
+            session_clear(&s);
+            drop_sessions(c);
+            return "stored session unreadable";
+        }
     }
     OPENSSL_STACK *chain = n != NULL ? n->chain : chain_decode(&s.chain, ossl.SSL_SESSION_get0_peer(sess));
     long result;
@@ -202,11 +205,18 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     } else if (why != NULL) {
         /* Another connection, with other trust, may still use it. Reusable
          * sessions were only copied; a taken ticket is kept again. */
-        ossl.SSL_SESSION_free(sess);
+        if (sess != NULL)
+            ossl.SSL_SESSION_free(sess);
         if (s.single_use)
             state_keep(c->key, c->label, &s, now_seconds());
         session_clear(&s);
         return why;
+    }
+    if (sess == NULL && (sess = native_session(n)) == NULL) {
+        if (s.single_use) /* out of memory: nothing wrong with the ticket */
+            state_keep(c->key, c->label, &s, now_seconds());
+        session_clear(&s);
+        return "out of memory";
     }
     ossl.SSL_SESSION_set_max_early_data(sess, 0); /* never 0-RTT */
     if (!ossl.SSL_set_session(ssl, sess)) {

@@ -235,6 +235,20 @@ void native_fork_unlock(void)
     pthread_mutex_unlock(&memo_lock);
 }
 
+SSL_SESSION *native_session(struct ossl_native *n)
+{
+    struct native_box *b = (struct native_box *)((char *)n - offsetof(struct native_box, n));
+    if (n->sess == NULL)
+        return NULL;
+    /* The only reference: nobody else can reach n to read its session. */
+    if (atomic_load(&b->refs) == 1) {
+        SSL_SESSION *own = n->sess;
+        n->sess = NULL;
+        return own;
+    }
+    return ossl.SSL_SESSION_dup(n->sess);
+}
+
 void native_release(struct ossl_native *n)
 {
     if (n != NULL)
