@@ -35,6 +35,18 @@ void ctx_note_sid(SSL_CTX *ctx, const unsigned char *sid, unsigned len);
 void ctx_note_custom_verify(SSL_CTX *ctx, int on);
 /* ctx_note_cert_cb - SSL_CTX_set_cert_cb: a client certificate chosen per handshake. */
 void ctx_note_cert_cb(SSL_CTX *ctx, int on);
+/*
+ * ctx_note_psk - a PSK callback set on ctx (on) or cleared: the identity and
+ * key it hands out, and its verdict on the server's hint, are not in the
+ * session key, and a resumed TLS 1.2 handshake never calls it. No offers.
+ */
+void ctx_note_psk(SSL_CTX *ctx, int on);
+/*
+ * ctx_note_own_libctx - ctx was made with its own library context or
+ * property query (SSL_CTX_new_ex): OpenSSL verifies its peers' chains with
+ * those, the trust re-check with the default ones. No offers.
+ */
+void ctx_note_own_libctx(SSL_CTX *ctx);
 
 /* ctx_copy_sid - copy ctx's session id context, if the program set one, into ssl's state. */
 void ctx_copy_sid(SSL_CTX *ctx, SSL *ssl);

@@ -62,9 +62,30 @@ long policy_ctx_stat(SSL_CTX *ctx, int cmd, long value);
 
 /*
  * policy_keepable - whether a session won by `ssl` may be kept for later
- * offers under this policy (see OCSP above); 0 with *why set if not.
+ * offers under this policy: not when the server stapled an OCSP response
+ * (see above), and not one whose key exchange a PSK or an SRP password
+ * authenticated. 0 with *why set if not.
  */
 int policy_keepable(SSL *ssl, const char **why);
+
+/*
+ * policy_status_after - whether offering ssl a session of protocol
+ * `version` means running the program's OCSP status callback ourselves at
+ * the end of the handshake: it asks for a status and its context has a
+ * callback, which a full handshake calls (after the server's certificates,
+ * with or without a stapled response) and so does a resumed TLS 1.3 one
+ * (OpenSSL calls it without a response), but a resumed TLS 1.2 one never.
+ */
+int policy_status_after(SSL *ssl, int version);
+
+/*
+ * policy_run_status_callback - call the program's status callback for ssl,
+ * whose resumed TLS 1.2 handshake just finished, as OpenSSL calls it on a
+ * resumed TLS 1.3 one (no response; the peer certificate is the
+ * session's). Returns the callback's answer (> 0 accepts, 0 refuses, < 0
+ * an internal error), or 1 when the context has no callback any more.
+ */
+int policy_run_status_callback(SSL *ssl);
 
 /*
  * policy_note_ctx_ctrl - the program (or libssl's own configuration code)

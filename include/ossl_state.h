@@ -28,6 +28,8 @@ struct ar_conn {
     struct ossl_native *native; /* its parsed chain, a reference */
     long verify_result;     /* stored verify result of the offered session */
     int recheck_after;      /* trust check deferred to the handshake's end */
+    int status_after;       /* the program's OCSP status callback, run at the end of a
+                             * resumed TLS 1.2 handshake (policy_status_after) */
     int dropped;            /* the key's stale sessions were already dropped */
     struct ar_nodelay nodelay; /* TCP_NODELAY window after a resumed handshake */
     int sid_set;            /* sid_ctx known (from SSL_new or the setter) */
@@ -65,6 +67,8 @@ struct ar_ctx {
     int opted_out;          /* the program turned session caching off */
     int custom_verify;      /* SSL_CTX_set_cert_verify_callback was used */
     int custom_cert_cb;     /* SSL_CTX_set_cert_cb was used */
+    int custom_psk;         /* a PSK callback (TLS 1.2 PSK, TLS 1.3 external PSK) is set */
+    int own_libctx;         /* made by SSL_CTX_new_ex with a library context or properties */
     struct ar_hello_memo hello; /* see ossl_policy.c */
     int custom_ext;         /* SSL_CTX_add_(client_)custom_ext was used */
     struct ar_cipher_memo cipher_memo[CIPHER_MEMO_SLOTS]; /* see ossl_ciphers.h */

@@ -30,7 +30,9 @@
     X(SSL_CTX_set_purpose) X(SSL_set_purpose) X(SSL_CTX_set_trust) X(SSL_set_trust)          \
     X(X509_VERIFY_PARAM_set_purpose) X(X509_VERIFY_PARAM_set_trust) X(X509_STORE_set_purpose) \
     X(X509_STORE_set_trust) X(X509_VERIFY_PARAM_set1_policies) X(X509_VERIFY_PARAM_add0_policy) \
-    X(X509_VERIFY_PARAM_add0_table) X(X509_VERIFY_PARAM_lookup)
+    X(X509_VERIFY_PARAM_add0_table) X(X509_VERIFY_PARAM_lookup) X(SSL_CTX_new_ex)             \
+    X(SSL_CTX_set_psk_client_callback) X(SSL_set_psk_client_callback)                         \
+    X(SSL_CTX_set_psk_use_session_callback) X(SSL_set_psk_use_session_callback)
 
 /* Functions we only call. */
 #define OSSL_USED(X)                                                                          \
@@ -74,7 +76,8 @@
     X(X509_STORE_get_check_issued) X(X509_STORE_get_check_revocation) X(X509_STORE_get_get_crl) \
     X(X509_STORE_get_check_crl) X(X509_STORE_get_cert_crl) X(X509_STORE_get_check_policy)     \
     X(X509_STORE_get_lookup_crls) X(X509_STORE_get_cleanup) X(OPENSSL_init_crypto)          \
-    X(OPENSSL_atexit)
+    X(OPENSSL_atexit) X(SSL_version) X(SSL_get_current_cipher) X(SSL_CIPHER_get_kx_nid)     \
+    X(SSL_CIPHER_get_auth_nid)
 
 /*
  * Functions that only some libssl versions have, or that a newer one
@@ -88,7 +91,10 @@
     X(SSL_SESSION_get_time, long (*)(const SSL_SESSION *))      /* deprecated in 3.4 */       \
     X(SSL_is_quic, int (*)(const SSL *))                        /* 3.2 */                     \
     X(OSSL_QUIC_client_method, const SSL_METHOD *(*)(void))     /* 3.2 */                     \
-    X(OSSL_QUIC_client_thread_method, const SSL_METHOD *(*)(void)) /* 3.2 */
+    X(OSSL_QUIC_client_thread_method, const SSL_METHOD *(*)(void)) /* 3.2 */                  \
+    X(SSL_get0_server_cert_type, int (*)(const SSL *, unsigned char **, size_t *)) /* 3.2 */  \
+    X(SSL_get0_client_cert_type, int (*)(const SSL *, unsigned char **, size_t *)) /* 3.2 */  \
+    X(SSL_get_srp_username, char *(*)(SSL *)) /* deprecated in 3.0; not in no-srp builds */
 
 #define OSSL_FIELD(name) __typeof__(&name) name;
 #define OSSL_OPTIONAL_FIELD(name, type) __typeof__(type) name;

@@ -272,6 +272,64 @@ AR_EXPORT void SSL_CTX_set_cert_cb(SSL_CTX *ctx, int (*cb)(SSL *, void *), void 
     }
 }
 
+/* Pre-shared keys: who the client is and what it accepts, decided by the
+ * program's callback on every full handshake (ossl_ctx.h). */
+static void note_psk_ctx(SSL_CTX *ctx, int on)
+{
+    if (ctx != NULL && ossl_ready()) {
+        int saved = errno;
+        ctx_note_psk(ctx, on);
+        errno = saved;
+    }
+}
+
+AR_EXPORT void SSL_CTX_set_psk_client_callback(SSL_CTX *ctx, SSL_psk_client_cb_func cb)
+{
+    if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_set_psk_client_callback == NULL)
+        return;
+    ossl.SSL_CTX_set_psk_client_callback(ctx, cb);
+    note_psk_ctx(ctx, cb != NULL);
+}
+
+AR_EXPORT void SSL_CTX_set_psk_use_session_callback(SSL_CTX *ctx, SSL_psk_use_session_cb_func cb)
+{
+    if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_set_psk_use_session_callback == NULL)
+        return;
+    ossl.SSL_CTX_set_psk_use_session_callback(ctx, cb);
+    note_psk_ctx(ctx, cb != NULL);
+}
+
+AR_EXPORT void SSL_set_psk_client_callback(SSL *ssl, SSL_psk_client_cb_func cb)
+{
+    if (ossl_load() == OSSL_MISSING || ossl.SSL_set_psk_client_callback == NULL)
+        return;
+    ossl.SSL_set_psk_client_callback(ssl, cb);
+    if (cb != NULL)
+        note_opaque(ssl, "program uses pre-shared keys (a PSK callback)");
+}
+
+AR_EXPORT void SSL_set_psk_use_session_callback(SSL *ssl, SSL_psk_use_session_cb_func cb)
+{
+    if (ossl_load() == OSSL_MISSING || ossl.SSL_set_psk_use_session_callback == NULL)
+        return;
+    ossl.SSL_set_psk_use_session_callback(ssl, cb);
+    if (cb != NULL)
+        note_opaque(ssl, "program uses pre-shared keys (a PSK callback)");
+}
+
+/* A context with its own library context or properties (ossl_ctx.h). */
+AR_EXPORT SSL_CTX *SSL_CTX_new_ex(OSSL_LIB_CTX *libctx, const char *propq, const SSL_METHOD *meth)
+{
+    REAL(SSL_CTX_new_ex, NULL);
+    SSL_CTX *ctx = ossl.SSL_CTX_new_ex(libctx, propq, meth);
+    if (ctx != NULL && (libctx != NULL || propq != NULL) && ossl_ready()) {
+        int saved = errno;
+        ctx_note_own_libctx(ctx);
+        errno = saved;
+    }
+    return ctx;
+}
+
 AR_EXPORT void SSL_CONF_CTX_set_ssl(SSL_CONF_CTX *cctx, SSL *ssl)
 {
     if (ossl_load() == OSSL_MISSING || ossl.SSL_CONF_CTX_set_ssl == NULL)

@@ -92,6 +92,12 @@ int ctx_prepare(SSL_CTX *ctx, ctx_capture_fn capture, const char **why)
         } else if (d->custom_cert_cb) {
             *why = "program picks its client certificate per handshake";
             rc = -1;
+        } else if (d->custom_psk) {
+            *why = "program uses pre-shared keys (a PSK callback)";
+            rc = -1;
+        } else if (d->own_libctx) {
+            *why = "program uses its own OpenSSL library context or properties";
+            rc = -1;
         }
     }
     ctx_unlock();
@@ -172,6 +178,24 @@ void ctx_note_cert_cb(SSL_CTX *ctx, int on)
     struct ar_ctx *d = ctxd_attach(ctx);
     if (d != NULL)
         d->custom_cert_cb = on;
+    ctx_unlock();
+}
+
+void ctx_note_psk(SSL_CTX *ctx, int on)
+{
+    ctx_lock();
+    struct ar_ctx *d = ctxd_attach(ctx);
+    if (d != NULL)
+        d->custom_psk = on;
+    ctx_unlock();
+}
+
+void ctx_note_own_libctx(SSL_CTX *ctx)
+{
+    ctx_lock();
+    struct ar_ctx *d = ctxd_attach(ctx);
+    if (d != NULL)
+        d->own_libctx = 1;
     ctx_unlock();
 }
 

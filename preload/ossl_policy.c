@@ -108,11 +108,40 @@ static int in_libssl(void *f)
     return 1;
 }
 
+#ifndef TLSEXT_cert_type_rpk
+#define TLSEXT_cert_type_rpk 2 /* RFC 7250, OpenSSL 3.2+ */
+#endif
+
+/* Whether a certificate type list (SSL_get0_server_cert_type or
+ * SSL_get0_client_cert_type, OpenSSL 3.2+) admits raw public keys. */
+static int admits_rpk(int (*get)(const SSL *, unsigned char **, size_t *), SSL *ssl)
+{
+    unsigned char *types = NULL;
+    size_t n = 0;
+    if (get == NULL || !get(ssl, &types, &n) || types == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (types[i] == TLSEXT_cert_type_rpk)
+            return 1;
+    return 0;
+}
+
 /* Settings whose checks a resumed handshake skips and we cannot repeat. */
 static const char *opaque_setting(SSL *ssl, const struct ar_conn *c)
 {
     if (c->opaque != NULL)
         return c->opaque;
+    /* A raw public key is checked against the program's expected keys, and
+     * a session from an X.509 handshake would skip that (and one that
+     * accepts both could get either). */
+    if (admits_rpk(ossl.SSL_get0_server_cert_type, ssl))
+        return "program accepts raw public keys (RFC 7250)";
+    if (admits_rpk(ossl.SSL_get0_client_cert_type, ssl))
+        return "program can send a raw public key (RFC 7250)";
+    /* SRP: the password, the group-size floor and the program's group
+     * check are in no key, and a resumed handshake makes none of them. */
+    if (ossl.SSL_get_srp_username != NULL && ossl.SSL_get_srp_username(ssl) != NULL)
+        return "program uses SRP";
     /* The context's too: one set after SSL_new, when the probe had run. */
     void *cb = (void *)ossl.SSL_get_security_callback(ssl);
     void *ctx_cb = (void *)ossl.SSL_CTX_get_security_callback(ossl.SSL_get_SSL_CTX(ssl));
@@ -129,6 +158,33 @@ static long ocsp_requested(SSL *ssl)
     return ossl.SSL_ctrl(ssl, SSL_CTRL_GET_TLSEXT_STATUS_REQ_TYPE, 0, NULL);
 }
 
+/*
+ * Whether the program's OCSP status callback runs for this connection: it
+ * asks for a status and its context has a callback. A full handshake calls
+ * it after the server's certificates (with or without a response, and the
+ * callback may refuse either); a resumed TLS 1.3 one calls it without a
+ * response; a resumed TLS 1.2 one never does.
+ */
+static int status_callback_runs(SSL *ssl)
+{
+    int (*cb)(SSL *, void *) = NULL;
+    return ocsp_requested(ssl) != -1 &&
+           ossl.SSL_CTX_ctrl(ossl.SSL_get_SSL_CTX(ssl), SSL_CTRL_GET_TLSEXT_STATUS_REQ_CB, 0,
+                             (void *)&cb) > 0 &&
+           cb != NULL;
+}
+
+/* Key exchanges that authenticate with a secret of the program's (a PSK
+ * identity and key, an SRP password), which no key holds. */
+static int secret_authenticated(const SSL_CIPHER *cipher)
+{
+    if (cipher == NULL)
+        return 1;
+    int kx = ossl.SSL_CIPHER_get_kx_nid(cipher), auth = ossl.SSL_CIPHER_get_auth_nid(cipher);
+    return kx == NID_kx_psk || kx == NID_kx_rsa_psk || kx == NID_kx_ecdhe_psk || kx == NID_kx_dhe_psk ||
+           kx == NID_kx_srp || auth == NID_auth_psk || auth == NID_auth_srp;
+}
+
 int policy_keepable(SSL *ssl, const char **why)
 {
     const unsigned char *resp = NULL;
@@ -137,7 +193,27 @@ int policy_keepable(SSL *ssl, const char **why)
         *why = "the server stapled an OCSP response";
         return 0;
     }
+    if (secret_authenticated(ossl.SSL_get_current_cipher(ssl))) {
+        *why = "a pre-shared key or SRP password authenticated it";
+        return 0;
+    }
     return 1;
+}
+
+int policy_status_after(SSL *ssl, int version)
+{
+    return version < TLS1_3_VERSION && status_callback_runs(ssl);
+}
+
+int policy_run_status_callback(SSL *ssl)
+{
+    SSL_CTX *ctx = ossl.SSL_get_SSL_CTX(ssl);
+    int (*cb)(SSL *, void *) = NULL;
+    void *arg = NULL;
+    if (ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_TLSEXT_STATUS_REQ_CB, 0, (void *)&cb) <= 0 || cb == NULL)
+        return 1; /* gone since the offer: OpenSSL would not call one now either */
+    ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_TLSEXT_STATUS_REQ_CB_ARG, 0, &arg);
+    return cb(ssl, arg);
 }
 
 /* Names of the context's ciphers, in order: the probe's hello depends on them

@@ -190,6 +190,8 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
             return "stored session unreadable";
         }
     }
+    /* The version the session itself says, not the record's. */
+    c->status_after = policy_status_after(ssl, ossl.SSL_SESSION_get_protocol_version(sess != NULL ? sess : n->sess));
     OPENSSL_STACK *chain = n != NULL ? n->chain : chain_decode(&s.chain, ossl.SSL_SESSION_get0_peer(sess));
     long result;
     int trusted = trust_recheck(ssl, chain, s.verify_result, 0, &result, &why);
@@ -272,6 +274,28 @@ static int still_in_progress(SSL *ssl, int ret)
 static atomic_int any_dead;
 
 /*
+ * Fail a connection whose resumed handshake just finished, as OpenSSL would
+ * have failed the full one: the call returns failure with `reason` (and
+ * `text`) on the error queue, the connection is dead to later calls
+ * (resume_dead), and its session is replaced by an empty one, since a
+ * program's SSL_get1_session, or SSL_clear and a new handshake on this SSL,
+ * would resume it. No alert goes out (see deferred_recheck).
+ */
+static void fail_resumed(SSL *ssl, struct ar_conn *c, int reason, const char *text)
+{
+    stats_add(AR_STAT_FAILED);
+    c->failed = 1;
+    atomic_store(&any_dead, 1);
+    SSL_SESSION *empty = ossl.SSL_SESSION_new();
+    ossl.SSL_set_session(ssl, empty); /* NULL (no memory) also drops it */
+    if (empty != NULL)
+        ossl.SSL_SESSION_free(empty);
+    ossl.ERR_new();
+    ossl.ERR_set_debug(__FILE__, __LINE__, "autoresume");
+    ossl.ERR_set_error(ERR_LIB_SSL, reason, "resumed session: %s", text);
+}
+
+/*
  * The deferred trust check of a resumed handshake. Returns 1 if trust holds,
  * else fails the connection as OpenSSL would have failed a full handshake.
  * No alert goes out: the handshake is over, so an alert would have to be
@@ -295,22 +319,29 @@ static int deferred_recheck(SSL *ssl, struct ar_conn *c)
     }
     /* The session was fine for the trust it was won under: other runs with
      * that trust may still use the key's sessions; this one is spent. */
-    stats_add(AR_STAT_FAILED);
-    c->failed = 1;
-    atomic_store(&any_dead, 1);
-    /* The resumed session must not outlive the failure: a program's
-     * SSL_get1_session, or SSL_clear and a new handshake on this SSL, would
-     * resume it untrusted. An empty session takes its place. */
-    SSL_SESSION *empty = ossl.SSL_SESSION_new();
-    ossl.SSL_set_session(ssl, empty); /* NULL (no memory) also drops it */
-    if (empty != NULL)
-        ossl.SSL_SESSION_free(empty);
+    fail_resumed(ssl, c, SSL_R_CERTIFICATE_VERIFY_FAILED, ossl.X509_verify_cert_error_string(result));
+    /* After the empty session, which brings a result of its own. */
     ossl.SSL_set_verify_result(ssl, result == X509_V_OK ? X509_V_ERR_UNSPECIFIED : result);
-    ossl.ERR_new();
-    ossl.ERR_set_debug(__FILE__, __LINE__, "autoresume");
-    ossl.ERR_set_error(ERR_LIB_SSL, SSL_R_CERTIFICATE_VERIFY_FAILED, "resumed session: %s",
-                       ossl.X509_verify_cert_error_string(result));
     log_info("%s handshake failed (resumed, but %s)", c->label, why);
+    return 0;
+}
+
+/*
+ * The program's OCSP status callback after a resumed TLS 1.2 handshake,
+ * which OpenSSL does not call then (policy_status_after). Its errors stay
+ * in the queue, as in a full handshake; a refusal fails the connection
+ * with OpenSSL's reason (invalid status response).
+ */
+static int deferred_status(SSL *ssl, struct ar_conn *c)
+{
+    int ret = policy_run_status_callback(ssl);
+    if (ret > 0)
+        return 1;
+    long result = ossl.SSL_get_verify_result(ssl); /* the chain passed: it stays so */
+    fail_resumed(ssl, c, ret == 0 ? SSL_R_INVALID_STATUS_RESPONSE : ERR_R_MALLOC_FAILURE,
+                 "the program's OCSP status callback refused it");
+    ossl.SSL_set_verify_result(ssl, result);
+    log_info("%s handshake failed (resumed, but the program's OCSP status callback refused it)", c->label);
     return 0;
 }
 
@@ -322,10 +353,11 @@ int resume_after(SSL *ssl, int ret)
     if (c == NULL || !c->started || c->finished)
         return 1;
     int saved = errno;
-    if (ossl.SSL_is_init_finished(ssl) && c->offered && c->recheck_after &&
+    if (ossl.SSL_is_init_finished(ssl) && c->offered && (c->recheck_after || c->status_after) &&
         ossl.SSL_session_reused(ssl)) {
         c->finished = 1;
-        if (!deferred_recheck(ssl, c)) {
+        if ((c->recheck_after && !deferred_recheck(ssl, c)) ||
+            (c->status_after && !deferred_status(ssl, c))) {
             errno = saved;
             return 0;
         }
@@ -354,7 +386,7 @@ int resume_after(SSL *ssl, int ret)
 int resume_finish_first(SSL *ssl)
 {
     struct ar_conn *c = ossl_ready() ? conn_get(ssl) : NULL;
-    if (c == NULL || !c->offered || !c->recheck_after || c->finished)
+    if (c == NULL || !c->offered || !(c->recheck_after || c->status_after) || c->finished)
         return 1;
     int ret = ossl.SSL_do_handshake(ssl);
     return resume_after(ssl, ret) && ret > 0;

@@ -59,16 +59,24 @@ struct options {
     const char *last_groups;    /* SSL_set1_groups_list on the last connection's SSL */
     int last_seclevel;          /* SSL_set_security_level on it (-1: leave it) */
     const char *last_strict;    /* on it: "dane" (a TLSA record that matches nothing),
+                                 * "rpk" (accept only a raw public key, OpenSSL 3.2+),
+                                 * "ocsp" (every connection asks for a status; the
+                                 * context's status callback refuses a missing one on
+                                 * the last), "ocsp-late" (the same callback, set on the
+                                 * context only for the last), "psk" / "srp" (the callbacks of --psk /
+                                 * --srp-user refuse, or give a wrong password, on it),
                                  * "ct" (strict certificate transparency), "seccb" (a
                                  * security callback refusing SHA-256 signatures) */
     const char *last_verify;    /* on it, a verification setting under which a full
                                  * handshake fails (make_verify_stricter) */
     const char *other_ca;       /* --last-verify store: the CA file of the other store */
+    const char *psk;            /* --psk: a TLS 1.2 PSK (hex) handed out by a client callback */
+    const char *srp_user, *srp_password; /* --srp-user, --srp-password (TLS 1.2 SRP) */
     int n, t;
     enum start_mode start;
     int new_ctx, nonblock, tls12, tls13, verify, own_session, cache_off,
         new_session_cb, fork, check_errq, quiet, ctx_seccb, check_time, cleanup,
-        nodelay; /* flags: 0 or 1 */
+        nodelay, libctx; /* flags: 0 or 1 */
 };
 
 /* The parsed options: the only global state. */
@@ -137,9 +145,69 @@ static int own_ssls_only(const SSL *s, const SSL_CTX *ctx, int op, int bits, int
     return 1;
 }
 
+/* Whether ssl is the stricter last connection of --last-strict WHAT (or WHAT-...). */
+static bool strict_last(SSL *ssl, const char *what)
+{
+    const struct conn *c = SSL_get_app_data(ssl);
+    size_t n = strlen(what);
+    return c != NULL && c->i == opt.n && opt.last_strict && strncmp(opt.last_strict, what, n) == 0 &&
+           (opt.last_strict[n] == '\0' || opt.last_strict[n] == '-');
+}
+
+/* --last-strict ocsp: a must-staple check, on the last connection only. */
+static int status_cb(SSL *ssl, void *arg)
+{
+    const unsigned char *resp = NULL;
+    long len = SSL_get_tlsext_status_ocsp_resp(ssl, &resp);
+    (void)arg;
+    return !(strict_last(ssl, "ocsp") && (len <= 0 || resp == NULL));
+}
+
+/* --psk: identity "Client_identity" and the key; refuses on --last-strict psk. */
+static unsigned int psk_cb(SSL *ssl, const char *hint, char *identity, unsigned int max_identity,
+                           unsigned char *psk, unsigned int max_psk)
+{
+    size_t n = strlen(opt.psk) / 2;
+    (void)hint;
+    if (strict_last(ssl, "psk") || n > max_psk || max_identity < 16)
+        return 0;
+    strcpy(identity, "Client_identity");
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(opt.psk + 2 * i, "%2x", &v) != 1)
+            return 0;
+        psk[i] = (unsigned char)v;
+    }
+    return (unsigned int)n;
+}
+
+#ifndef OPENSSL_NO_SRP
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+/* --srp-password, or a wrong one on --last-strict srp. */
+static char *srp_pwd_cb(SSL *ssl, void *arg)
+{
+    (void)arg;
+    return OPENSSL_strdup(strict_last(ssl, "srp") ? "not-the-password" : opt.srp_password);
+}
+
+static bool set_srp(SSL_CTX *ctx)
+{
+    return SSL_CTX_set_srp_username(ctx, (char *)opt.srp_user) == 1 &&
+           SSL_CTX_set_srp_client_pwd_callback(ctx, srp_pwd_cb) == 1;
+}
+#pragma GCC diagnostic pop
+#else
+static bool set_srp(SSL_CTX *ctx) { (void)ctx; return false; }
+#endif
+
 static SSL_CTX *make_ctx(struct stats *st)
 {
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    static OSSL_LIB_CTX *own_libctx; /* --libctx: one for the process, never freed */
+    if (opt.libctx && own_libctx == NULL && (own_libctx = OSSL_LIB_CTX_new()) == NULL)
+        return NULL;
+    SSL_CTX *ctx = opt.libctx ? SSL_CTX_new_ex(own_libctx, NULL, TLS_client_method())
+                              : SSL_CTX_new(TLS_client_method());
 
     if (!ctx)
         return NULL;
@@ -154,10 +222,15 @@ static SSL_CTX *make_ctx(struct stats *st)
     }
     if (opt.cache_off)
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    if (opt.last_strict && strcmp(opt.last_strict, "ocsp") == 0)
+        SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
+    if (opt.psk)
+        SSL_CTX_set_psk_client_callback(ctx, psk_cb);
     if ((opt.tls12 && !SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION))
         || (opt.tls13 && !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
         || (opt.cafile && !SSL_CTX_load_verify_locations(ctx, opt.cafile, NULL))
         || (opt.ciphers && !SSL_CTX_set_cipher_list(ctx, opt.ciphers))
+        || (opt.srp_user && !set_srp(ctx))
         || (opt.cert && (SSL_CTX_use_certificate_chain_file(ctx, opt.cert) != 1
                          || SSL_CTX_use_PrivateKey_file(ctx, opt.key, SSL_FILETYPE_PEM) != 1))) {
         SSL_CTX_free(ctx);
@@ -265,7 +338,21 @@ static bool make_strict(SSL *ssl, const char *what)
         SSL_set_security_callback(ssl, refuse_sha256);
         return true;
     }
-    return false;
+    if (strcmp(what, "rpk") == 0) {
+#ifdef TLSEXT_cert_type_rpk
+        static const unsigned char rpk_only[] = {TLSEXT_cert_type_rpk};
+        return SSL_set1_server_cert_type(ssl, rpk_only, sizeof rpk_only) == 1;
+#else
+        return false; /* OpenSSL before 3.2 */
+#endif
+    }
+    if (strcmp(what, "ocsp-late") == 0) { /* the callback only now, for this one */
+        SSL_CTX_set_tlsext_status_cb(SSL_get_SSL_CTX(ssl), status_cb);
+        return true;
+    }
+    /* Made by the callbacks, which look for the last connection. */
+    return strcmp(what, "ocsp") == 0 || (strcmp(what, "psk") == 0 && opt.psk) ||
+           (strcmp(what, "srp") == 0 && opt.srp_user);
 }
 
 static int refuse_all(int ok, X509_STORE_CTX *xs)
@@ -349,6 +436,9 @@ static bool setup(struct conn *c)
         return fail(c, "SSL_set1_groups_list");
     if (c->i == opt.n && opt.last_seclevel >= 0)
         SSL_set_security_level(c->ssl, opt.last_seclevel);
+    if (opt.last_strict && strncmp(opt.last_strict, "ocsp", 4) == 0 &&
+        !SSL_set_tlsext_status_type(c->ssl, TLSEXT_STATUSTYPE_ocsp))
+        return fail(c, "SSL_set_tlsext_status_type");
     if (c->i == opt.n && opt.last_strict && !make_strict(c->ssl, opt.last_strict))
         return fail(c, "--last-strict setup");
     if (opt.check_time)
@@ -525,10 +615,12 @@ static void usage(FILE *f, int status)
           "  --new-ctx  --nonblock  --tls12  --tls13  --verify  --cafile F  --expect-host NAME\n"
           "  --sni NAME ('' = none)  --cert F --key F  --own-session  --cache-off\n"
           "  --nodelay  TCP_NODELAY on every socket (as curl does)\n"
+          "  --libctx  contexts made in a library context of the program's own (SSL_CTX_new_ex)\n"
           "  --new-session-cb  --start connect|do-handshake|implicit|implicit-ex\n"
           "  --path P  --fork (with -t 1)  --check-errq  --cleanup (OPENSSL_cleanup before exit)\n"
           "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5)\n"
-          "  --last-strict dane|ct|seccb   (--last-*: on the last connection's SSL only)\n"
+          "  --psk HEX (a PSK client callback)  --srp-user NAME --srp-password PW\n"
+          "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp   (--last-*: on the last connection only)\n"
           "  --last-verify depth|purpose|trust|email|auth-level|time|callback|reject-anchor|\n"
           "                store   a stricter verification (store: SSL_set1_verify_cert_store, --other-ca F)\n"
           "  --check-time  verify at the current time, set explicitly (X509_VERIFY_PARAM_set_time)\n"
@@ -561,6 +653,7 @@ static void parse_args(int argc, char **argv)
 {
     enum { OPT_SNI = 256, OPT_CAFILE, OPT_EXPECT, OPT_CERT, OPT_KEY, OPT_START, OPT_PATH,
            OPT_LAST_GROUPS, OPT_LAST_SECLEVEL, OPT_CIPHERS, OPT_LAST_STRICT, OPT_LAST_VERIFY,
+           OPT_PSK, OPT_SRP_USER, OPT_SRP_PASSWORD,
            OPT_OTHER_CA };
     static const struct option longopts[] = {
         { "new-ctx", no_argument, &opt.new_ctx, 1 }, { "nonblock", no_argument, &opt.nonblock, 1 },
@@ -569,6 +662,7 @@ static void parse_args(int argc, char **argv)
         { "own-session", no_argument, &opt.own_session, 1 },
         { "cache-off", no_argument, &opt.cache_off, 1 },
         { "nodelay", no_argument, &opt.nodelay, 1 },
+        { "libctx", no_argument, &opt.libctx, 1 },
         { "new-session-cb", no_argument, &opt.new_session_cb, 1 },
         { "check-errq", no_argument, &opt.check_errq, 1 },
         { "cleanup", no_argument, &opt.cleanup, 1 },
@@ -584,6 +678,9 @@ static void parse_args(int argc, char **argv)
         { "ciphers", required_argument, NULL, OPT_CIPHERS },
         { "last-strict", required_argument, NULL, OPT_LAST_STRICT },
         { "last-seclevel", required_argument, NULL, OPT_LAST_SECLEVEL },
+        { "psk", required_argument, NULL, OPT_PSK },
+        { "srp-user", required_argument, NULL, OPT_SRP_USER },
+        { "srp-password", required_argument, NULL, OPT_SRP_PASSWORD },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
     };
     int ch;
@@ -608,10 +705,14 @@ static void parse_args(int argc, char **argv)
         case OPT_LAST_VERIFY: opt.last_verify = optarg; break;
         case OPT_OTHER_CA: opt.other_ca = optarg; break;
         case OPT_LAST_SECLEVEL: opt.last_seclevel = positive(optarg); break;
+        case OPT_PSK: opt.psk = optarg; break;
+        case OPT_SRP_USER: opt.srp_user = optarg; break;
+        case OPT_SRP_PASSWORD: opt.srp_password = optarg; break;
         default: usage(stderr, 2);
         }
     }
-    if (argc - optind != 2 || (opt.fork && opt.t != 1) || (opt.key && !opt.cert))
+    if (argc - optind != 2 || (opt.fork && opt.t != 1) || (opt.key && !opt.cert) ||
+        (opt.srp_user && !opt.srp_password) || (opt.psk && strlen(opt.psk) % 2 != 0))
         usage(stderr, 2);
     opt.host = argv[optind];
     opt.port = argv[optind + 1];

@@ -248,3 +248,139 @@ t_policy_ctx_callback() {
     s_server_stop p
 }
 t_register policy.no-probe.ctx-security-callback t_policy_ctx_callback
+
+# Checks a full handshake makes through the program's callbacks or settings
+# that no key holds, and a resumed one skips (found by review):
+#   rpk        the last connection accepts only a raw public key (RFC 7250,
+#              OpenSSL 3.2+) from a server that offers one: a full
+#              handshake fails its verification (no expected key);
+#   ocsp       every connection asks for an OCSP status, and the context's
+#              status callback refuses a missing one on the last (a
+#              must-staple check): OpenSSL runs the callback on a resumed
+#              TLS 1.3 handshake, not on a resumed TLS 1.2 one, so there we
+#              run it at the handshake's end (the same error, verify result);
+#   ocsp-late  the same callback, set only when the last connection is made;
+#   psk        a TLS 1.2 RSA-PSK cipher, the PSK client callback refusing on
+#              the last connection (no offers under a PSK callback);
+#   srp        TLS 1.2 SRP (gnutls-serv), a wrong password on the last (no
+#              offers when the program uses SRP).
+# With the library the last connection must fail exactly as without it. The
+# control: where the setting allows offers, the second connection resumes
+# (the server's 'Reused' page); where it forbids them, the library's log
+# says why.
+: "${GNUTLS_SERV:=/usr/bin/gnutls-serv}" "${GNUTLS_CLI:=/usr/bin/gnutls-cli}"
+# Debian 13's GnuTLS (3.8) is built without SRP: there the test has no server.
+POL_SRP_PRIORITY='NORMAL:-VERS-TLS1.3:+SRP-RSA:+SRP'
+
+# pol_srp_server: gnutls-serv with SRP (user alice, password srp-secret) and
+# the RSA certificate (SRP-RSA); sets POL_SRP_PID and POL_SRP_PORT.
+pol_srp_server() {
+    local d=$T_DIR/srp tries=0 port pid i
+    mkdir -p "$d" || return 1
+    # Made once with srptool (Debian 12's gnutls-bin; Debian 13's has none):
+    # `srptool --create-conf=srp-tpasswd.conf`, then `srptool
+    # --passwd=srp-tpasswd --passwd-conf=srp-tpasswd.conf -u alice --index 3`.
+    cp "$T_LIB_DIR/data/srp-tpasswd" "$d/tpasswd" && cp "$T_LIB_DIR/data/srp-tpasswd.conf" "$d/tpasswd.conf" ||
+        return 1
+    while ((tries++ < 10)); do
+        port=$(t_free_port) || return 1
+        "$GNUTLS_SERV" --port "$port" --srppasswd="$d/tpasswd" --srppasswdconf="$d/tpasswd.conf" \
+            --x509certfile="$POL/rsa.pem" --x509keyfile="$POL/rsa.key" --http \
+            --priority "$POL_SRP_PRIORITY" >"$d/out" 2>&1 </dev/null &
+        pid=$!
+        _t_register_pid "$pid" gnutls-serv
+        for ((i = 0; i < 300; i++)); do
+            _t_port_listening "$port" && { POL_SRP_PID=$pid POL_SRP_PORT=$port; return 0; }
+            _t_gone "$pid" && break
+            sleep 0.01
+        done
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    cat "$d/out" >&2
+    return 1
+}
+
+t_policy_skipped() {
+    local what=$1 proto=$2 want why="" port out
+    local psk=1a2b3c4d5e6f7a8b
+    pol_files
+    local c=(-n 3 --verify --cafile "$CERTS/ca1.pem" --expect-host localhost --sni localhost)
+    want="conn 0.1 reused=0 conn 0.2 reused=1 "
+    case $what in
+    rpk)
+        if ! "$OPENSSL" s_server -help 2>&1 | grep -q enable_server_rpk; then
+            echo "not applicable: $("$OPENSSL" version) has no raw public keys (OpenSSL 3.2+)"
+            return 0
+        fi
+        s_server_start p "$proto" srv1 -- -enable_server_rpk || t_fatal "s_server did not start" ;;
+    ocsp | ocsp-late)
+        s_server_start p "$proto" srv1 || t_fatal "s_server did not start"
+        [[ $proto == tls12 ]] &&
+            why="handshake failed \(resumed, but the program's OCSP status callback refused it\)" ;;
+    psk)
+        s_server_start p tls12 "certfile=$POL/rsa" -- -psk "$psk" -psk_hint srvhint \
+            -cipher RSA-PSK-AES256-GCM-SHA384 || t_fatal "s_server did not start"
+        c+=(--tls12 --ciphers RSA-PSK-AES256-GCM-SHA384 --psk "$psk")
+        want="conn 0.1 reused=0 conn 0.2 reused=0 " why="not offered: program uses pre-shared keys" ;;
+    srp)
+        if ! "$GNUTLS_CLI" -l --priority "$POL_SRP_PRIORITY" >/dev/null 2>&1; then
+            echo "not applicable: this GnuTLS has no SRP (gnutls-cli rejects $POL_SRP_PRIORITY), so no server for it"
+            return 0
+        fi
+        pol_srp_server || t_fatal "gnutls-serv (SRP) did not start"
+        c+=(--tls12 --ciphers SRP --srp-user alice --srp-password srp-secret)
+        want="conn 0.1 reused=0 conn 0.2 reused=0 " why="not offered: program uses SRP" ;;
+    esac
+    port=$SSERVER_PORT
+    [[ $what == srp ]] && port=$POL_SRP_PORT
+    c=("$ARCLIENT" "${c[@]}" --last-strict "$what" 127.0.0.1 "$port")
+    run_client base "${c[@]}"
+    BASE_RC=$?
+    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}"
+    t_assert_status $? "$BASE_RC" "arclient, stricter last connection, with the library"
+    t_assert_match "$BASE_RC" '^[1-9]' "the stricter last connection fails without the library (exit status)"
+    t_assert_match "$(cat "$T_DIR/base.err")" 'conn 0\.3 FAILED' "without the library the last connection failed"
+    t_assert_match "$(cat "$T_DIR/lib.err")" 'conn 0\.3 FAILED' "with the library the last connection failed too"
+    local e_base e_lib
+    e_base=$(grep '^conn 0\.3 FAILED' "$T_DIR/base.err" | grep -o 'error:[0-9A-F]*:[^:]*::[^ ]*.*')
+    e_lib=$(grep '^conn 0\.3 FAILED' "$T_DIR/lib.err" | grep -o 'error:[0-9A-F]*:[^:]*::[^ ]*.*')
+    t_assert_eq "${e_lib%%:resumed session*}" "$e_base" "the same OpenSSL error as without the library"
+    out=$(grep -o '^conn 0\.[0-9] reused=[01]' "$T_DIR/lib.out" | tr '\n' ' ')
+    echo "with the library: $out"
+    t_assert_eq "$out" "$want" "control: the first two connections"
+    [[ -z $why ]] || t_assert_match "$(cat "$T_DIR/lib.err")" "$why" "the library's log says why"
+    if [[ $what == srp ]]; then
+        kill "$POL_SRP_PID" 2>/dev/null
+        wait "$POL_SRP_PID" 2>/dev/null || true
+    else
+        s_server_stop p
+    fi
+}
+
+for proto in tls12 tls13; do
+    t_register "policy.skipped-check.rpk.$proto" "t_policy_skipped rpk $proto"
+    t_register "policy.skipped-check.ocsp.$proto" "t_policy_skipped ocsp $proto"
+done
+t_register policy.skipped-check.ocsp-late.tls12 "t_policy_skipped ocsp-late tls12"
+t_register policy.skipped-check.psk.tls12 "t_policy_skipped psk tls12"
+t_register policy.skipped-check.srp.tls12 "t_policy_skipped srp tls12"
+
+# A context made in a library context of the program's own (SSL_CTX_new_ex;
+# a FIPS-only one, say): OpenSSL verifies the chain there, our re-check in
+# the default one, so nothing is offered to it. Judged by the server (no
+# session cache hit); control: the same client without --libctx resumes.
+t_policy_libctx() {
+    s_server_start p tls13 srv1 || t_fatal "s_server did not start"
+    local c=("$ARCLIENT" -n 3 --verify --cafile "$CERTS/ca1.pem" --expect-host localhost --sni localhost)
+    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}" --libctx 127.0.0.1 "$SSERVER_PORT"
+    t_assert_status $? 0 "arclient --libctx with the library"
+    local hits
+    hits=$(s_server_hits p)
+    t_assert_eq "$hits" 0 "server: no session cache hit for the own library context"
+    t_assert_match "$(cat "$T_DIR/lib.err")" "not offered: program uses its own OpenSSL library context" "the library's log says why"
+    AUTORESUME_CACHE=off run_client control with_lib "${c[@]}" 127.0.0.1 "$SSERVER_PORT"
+    t_assert_match "$(tail -n 1 "$T_DIR/control.out")" 'reused=2' "control: without --libctx the same client resumes"
+    s_server_stop p
+}
+t_register policy.no-offer.own-libctx t_policy_libctx
