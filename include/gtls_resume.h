@@ -79,7 +79,14 @@ void gresume_note_server_name(gnutls_session_t s, gnutls_server_name_type_t type
                               const void *name, size_t len);
 /* Returns 1 if the session is followed: then GnuTLS must get gtls_session_tramp instead of fn. */
 int gresume_note_verify_function(gnutls_session_t s, gnutls_certificate_verify_function *fn);
-void gresume_note_verify_cert(gnutls_session_t s, const gnutls_typed_vdata_st *data, unsigned n,
+/*
+ * gresume_note_verify_cert - gnutls_session_set_verify_cert2(s, data, n,
+ * flags), or with data NULL and host set, gnutls_session_set_verify_cert(s,
+ * host, flags). The pointers are kept, as GnuTLS keeps them (the program
+ * must keep them valid), and what they point to is copied when the
+ * handshake starts, which is when GnuTLS reads it.
+ */
+void gresume_note_verify_cert(gnutls_session_t s, const char *host, const gnutls_typed_vdata_st *data, unsigned n,
                               unsigned flags);
 
 #endif

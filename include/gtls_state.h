@@ -68,8 +68,13 @@ struct gtls_conn {
     struct ar_blob chain;  /* its peer chain */
     enum gtls_verify_kind vkind;
     gnutls_certificate_verify_function *vfn; /* GV_FUNCTION */
-    gnutls_typed_vdata_st *vdata;            /* GV_AUTO: deep copy */
+    gnutls_typed_vdata_st *vdata;            /* GV_AUTO: deep copy, made as the handshake starts */
     unsigned velems, vflags;
+    /* GV_AUTO as the program gave it: GnuTLS keeps these pointers and reads
+     * them in the handshake, so the copy is made then (gresume_before_handshake). */
+    const char *prog_host;                     /* gnutls_session_set_verify_cert */
+    const gnutls_typed_vdata_st *prog_vdata;   /* gnutls_session_set_verify_cert2 */
+    unsigned prog_velems;
 };
 
 /*

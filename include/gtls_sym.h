@@ -10,6 +10,7 @@
 #define GTLS_SYM_H
 
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -40,7 +41,8 @@
     X(gnutls_certificate_verify_peers2) X(gnutls_x509_trust_list_verify_crt2)                 \
     X(gnutls_x509_crt_init) X(gnutls_x509_crt_import) X(gnutls_x509_crt_deinit)               \
     X(gnutls_x509_crt_get_fingerprint) X(gnutls_strerror) X(gnutls_fips140_mode_enabled)           \
-    X(gnutls_x509_trust_list_iter_get_ca) X(gnutls_x509_trust_list_iter_deinit)
+    X(gnutls_x509_trust_list_iter_get_ca) X(gnutls_x509_trust_list_iter_deinit)                 \
+    X(gnutls_certificate_get_crt_raw) X(gnutls_hash_fast) X(gnutls_priority_kx_list)
 
 /*
  * Newer than 3.6.3, so not counted as missing: hooked ones (3.7.3) exist

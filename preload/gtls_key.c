@@ -39,30 +39,54 @@ static int peer_of(gnutls_session_t s, const struct gtls_conn *c, char *ip, size
     return sock_peer(gtls.gnutls_transport_get_int(s), ip, cap, port) > 0;
 }
 
-/* SHA-256 of the first certificate of the credentials' first key, as hex; 0 none, -1 error. */
+static void hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Key pairs fingerprinted at most; a program with more gets no key. */
+#define CLIENT_KEYS_MAX 64
+
+/*
+ * The client's certificates as key text: GnuTLS picks among all the key
+ * pairs of the credentials on each handshake, and a pair's certificate is
+ * X.509 or a raw public key. One pair: the SHA-256 of its certificate (as
+ * gnutls_x509_crt_get_fingerprint gives it for X.509), as hex; several:
+ * "N:" and the SHA-256 of their SHA-256s in order. 0 when there is none,
+ * 1 when written, -1 on an error (or more than CLIENT_KEYS_MAX).
+ */
 static int client_cert_fp(gnutls_certificate_credentials_t cred, char *out, size_t cap)
 {
-    gnutls_x509_crt_t *crts = NULL;
+    unsigned char md[CLIENT_KEYS_MAX][32], all[32];
     unsigned n = 0;
-    unsigned char md[64];
-    size_t mdlen = sizeof md;
-
-    int ret = gtls.gnutls_certificate_get_x509_crt(cred, 0, &crts, &n);
-    if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE || ret == GNUTLS_E_INVALID_REQUEST)
-        return 0; /* no certificate (index 0 out of range) */
-    if (ret < 0)
-        return -1;
-    int rc = -1;
-    if (n > 0 && gtls.gnutls_x509_crt_get_fingerprint(crts[0], GNUTLS_DIG_SHA256, md, &mdlen) == 0 &&
-        2 * mdlen < cap) {
-        for (size_t i = 0; i < mdlen; i++)
-            snprintf(out + 2 * i, 3, "%02x", md[i]);
-        rc = 1;
+    for (;; n++) {
+        gnutls_datum_t der = {NULL, 0};
+        int ret = gtls.gnutls_certificate_get_crt_raw(cred, n, 0, &der);
+        if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+            break;
+        if (ret < 0 || n == CLIENT_KEYS_MAX ||
+            gtls.gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size, md[n]) < 0)
+            return -1;
     }
-    for (unsigned i = 0; i < n; i++)
-        gtls.gnutls_x509_crt_deinit(crts[i]);
-    gtls_free_mem(crts);
-    return rc;
+    if (n == 0)
+        return 0;
+    if (n == 1) {
+        if (cap < 2 * sizeof md[0] + 1)
+            return -1;
+        hex(md[0], sizeof md[0], out);
+        return 1;
+    }
+    int w = snprintf(out, cap, "%u:", n);
+    if (w < 0 || (size_t)w + 2 * sizeof all + 1 > cap ||
+        gtls.gnutls_hash_fast(GNUTLS_DIG_SHA256, md, n * sizeof md[0], all) < 0)
+        return -1;
+    hex(all, sizeof all, out + w);
+    return 1;
 }
 
 /*
@@ -138,6 +162,70 @@ static int priority_settings(const struct gtls_conn *c, gnutls_certificate_crede
     return 0;
 }
 
+static int secret_kx(unsigned kx)
+{
+    switch (kx) {
+    case GNUTLS_KX_PSK:
+    case GNUTLS_KX_DHE_PSK:
+    case GNUTLS_KX_RSA_PSK:
+    case GNUTLS_KX_ECDHE_PSK:
+    case GNUTLS_KX_SRP:
+    case GNUTLS_KX_SRP_RSA:
+    case GNUTLS_KX_SRP_DSS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Whether the priorities of `text` (as gresume_note_priority recorded it:
+ * "@default", "@default:EXTRA" or the program's string) enable a PSK or
+ * SRP key exchange, which is when GnuTLS uses such credentials (TLS 1.3's
+ * external PSKs too). 1 as well when it cannot tell. The last answer is
+ * remembered: a program uses one priority string for its connections.
+ */
+static int priority_allows_secret_kx(const char *text)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char *last;
+    static int last_answer;
+    if (text == NULL)
+        return 1;
+    pthread_mutex_lock(&lock);
+    int hit = last != NULL && strcmp(last, text) == 0, answer = last_answer;
+    pthread_mutex_unlock(&lock);
+    if (hit)
+        return answer;
+    gnutls_priority_t p = NULL;
+    const char *prio = text;
+    unsigned flags = 0;
+    if (strcmp(text, "@default") == 0)
+        prio = NULL;
+    else if (strncmp(text, "@default:", 9) == 0)
+        prio = text + 9, flags = GNUTLS_PRIORITY_INIT_DEF_APPEND;
+    answer = 1;
+    if (gtls.gnutls_priority_init2(&p, prio, NULL, flags) == 0) {
+        const unsigned int *kx = NULL;
+        int n = gtls.gnutls_priority_kx_list(p, &kx);
+        if (n >= 0 && (n == 0 || kx != NULL)) {
+            answer = 0;
+            for (int i = 0; i < n; i++)
+                answer |= secret_kx(kx[i]);
+        }
+        gtls.gnutls_priority_deinit(p);
+    }
+    char *copy = strdup(text);
+    pthread_mutex_lock(&lock);
+    if (copy != NULL) {
+        free(last);
+        last = copy;
+        last_answer = answer;
+    }
+    pthread_mutex_unlock(&lock);
+    return answer;
+}
+
 int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
 {
     struct ar_key_input in;
@@ -163,6 +251,18 @@ int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
     in.seen_port = conntrack_key_port(in.has_socket, fd, &c->seen_known, &c->seen_port);
     key_label(&in, c->label, sizeof c->label);
 
+    /* A PSK or SRP identity and secret decide a handshake that uses them,
+     * and GnuTLS cannot tell a client its own: no key (a session won as one
+     * identity would resume another). GnuTLS uses them only when the
+     * priorities enable such a key exchange (gnutls-cli sets both kinds of
+     * credentials always, and default priorities enable neither). */
+    void *secret_cred = NULL;
+    if ((gtls.gnutls_credentials_get(s, GNUTLS_CRD_PSK, &secret_cred) == 0 ||
+         gtls.gnutls_credentials_get(s, GNUTLS_CRD_SRP, &secret_cred) == 0) &&
+        priority_allows_secret_kx(c->prio)) {
+        *why = "program uses PSK or SRP credentials";
+        return -1;
+    }
     if (gtls.gnutls_credentials_get(s, GNUTLS_CRD_CERTIFICATE, (void **)&cred) == 0 && cred != NULL) {
         gcreds_get(cred, &cred_fn, &picks);
         /* A certificate chosen per handshake cannot be known now: such keys
@@ -191,7 +291,8 @@ int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
      * OpenSSL server aborts a resumption when it comes and goes. Flags that
      * only shape I/O are left out. */
     unsigned io_only = GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL;
-    in.lib_options = (unsigned long)(c->init_flags & ~io_only) | (c->compat ? 1UL << 40 : 0UL);
+    in.lib_options = (unsigned long)(c->init_flags & ~io_only) | (c->compat ? 1UL << 40 : 0UL) |
+                     (c->phook != NULL && c->phtype == GNUTLS_HANDSHAKE_ANY ? 1UL << 41 : 0UL);
     in.expect_hosts = gtls_verify_host(c);
 
     char key[AR_KEY_MAX];

@@ -199,6 +199,46 @@ static void capture(gnutls_session_t s, struct gtls_conn *c, int may_defer)
         log_debug("%s: stored %s %s", c->label, what, version_name(s));
 }
 
+/*
+ * Whether a program's handshake hook for messages of type htype is for one
+ * that a resumed handshake does not have (a certificate pin, say, in a hook
+ * on the Certificate message): a full handshake runs it, a resumed one
+ * could not, so no offer. A hook on every message (GNUTLS_HANDSHAKE_ANY) is
+ * how programs watch a handshake (libcurl 8 traces it and takes its
+ * tickets; a program resuming its own sessions skips messages the same
+ * way): it is allowed, and in the key (gtls_key.c), so such a connection
+ * only resumes sessions won by one that had such a hook too.
+ */
+static int hook_sees_skipped(unsigned htype)
+{
+    switch (htype) {
+    case GNUTLS_HANDSHAKE_CERTIFICATE_PKT:
+    case GNUTLS_HANDSHAKE_CERTIFICATE_STATUS:
+    case GNUTLS_HANDSHAKE_SERVER_KEY_EXCHANGE:
+    case GNUTLS_HANDSHAKE_CERTIFICATE_REQUEST:
+    case GNUTLS_HANDSHAKE_SERVER_HELLO_DONE:
+    case GNUTLS_HANDSHAKE_CERTIFICATE_VERIFY:
+    case GNUTLS_HANDSHAKE_CLIENT_KEY_EXCHANGE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* What the program's verification data say now, as the handshake reads them. */
+static void snapshot_verify_cert(struct gtls_conn *c)
+{
+    if (c->vkind != GV_AUTO)
+        return;
+    gnutls_typed_vdata_st host = {GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)c->prog_host, 0};
+    const gnutls_typed_vdata_st *data = c->prog_vdata != NULL ? c->prog_vdata : &host;
+    unsigned n = c->prog_vdata != NULL ? c->prog_velems : c->prog_host != NULL ? 1 : 0;
+    if (gconn_set_vdata(c, data, n, 0) != 0) {
+        c->unreplayable = 1; /* we could not replay its check: offer nothing */
+        log_warn("out of memory recording a verification; this session will not resume");
+    }
+}
+
 /* Offer a stored session; returns a reason when not. */
 static const char *offer(gnutls_session_t s, struct gtls_conn *c)
 {
@@ -212,6 +252,8 @@ static const char *offer(gnutls_session_t s, struct gtls_conn *c)
         return "program set its own session";
     if (c->unreplayable)
         return "a server name or verification we cannot key (NUL inside, out of memory)";
+    if (c->phook != NULL && hook_sees_skipped(c->phtype))
+        return "program hooks handshake messages a resumed handshake does not have";
     int from_store;
     int found = state_take(c->key, &ss, &from_store);
     if (found <= 0)
@@ -261,6 +303,7 @@ void gresume_before_handshake(gnutls_session_t s)
     int saved = errno;
     c->started = 1;
     c->verify_ran = 0;
+    snapshot_verify_cert(c);
     c->why_not = offer(s, c);
     state_note_offer(c->label, c->program_data, c->why_not);
     errno = saved;
@@ -482,18 +525,16 @@ int gresume_note_verify_function(gnutls_session_t s, gnutls_certificate_verify_f
     return 1;
 }
 
-void gresume_note_verify_cert(gnutls_session_t s, const gnutls_typed_vdata_st *data, unsigned n,
-                              unsigned flags)
+void gresume_note_verify_cert(gnutls_session_t s, const char *host, const gnutls_typed_vdata_st *data,
+                              unsigned n, unsigned flags)
 {
     struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
     if (c == NULL)
         return;
-    int saved = errno;
-    if (gconn_set_vdata(c, data, n, flags) != 0) {
-        c->unreplayable = 1; /* we could not replay its check: offer nothing */
-        log_warn("out of memory recording a verification; this session will not resume");
-    } else {
-        c->vkind = GV_AUTO;
-    }
-    errno = saved;
+    c->prog_host = data == NULL ? host : NULL;
+    c->prog_vdata = data;
+    c->prog_velems = data != NULL ? n : 0;
+    c->vflags |= flags; /* GnuTLS adds them up, at the call */
+    c->vkind = GV_AUTO;
 }
+

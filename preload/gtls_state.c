@@ -167,7 +167,7 @@ int gconn_set_vdata(struct gtls_conn *c, const gnutls_typed_vdata_st *data, unsi
     free(c->vdata);
     c->vdata = copy;
     c->velems = n;
-    c->vflags |= flags; /* GnuTLS adds them up too */
+    c->vflags |= flags;
     return 0;
 }
 

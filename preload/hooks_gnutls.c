@@ -152,8 +152,7 @@ AR_EXPORT void gnutls_session_set_verify_cert(gnutls_session_t session, const ch
     gtls.gnutls_session_set_verify_cert(session, hostname, flags);
     if (session == NULL)
         return;
-    gnutls_typed_vdata_st host = {GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)hostname, 0};
-    gresume_note_verify_cert(session, &host, hostname != NULL ? 1 : 0, flags);
+    gresume_note_verify_cert(session, hostname, NULL, 0, flags);
 }
 
 AR_EXPORT void gnutls_session_set_verify_cert2(gnutls_session_t session,
@@ -163,7 +162,7 @@ AR_EXPORT void gnutls_session_set_verify_cert2(gnutls_session_t session,
     REAL_VOID(gnutls_session_set_verify_cert2);
     gtls.gnutls_session_set_verify_cert2(session, data, elements, flags);
     if (session != NULL)
-        gresume_note_verify_cert(session, data, data != NULL ? elements : 0, flags);
+        gresume_note_verify_cert(session, NULL, data, data != NULL ? elements : 0, flags);
 }
 
 AR_EXPORT void gnutls_certificate_set_verify_function(gnutls_certificate_credentials_t cred,

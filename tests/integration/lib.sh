@@ -117,7 +117,7 @@ t_free_port() {
 # ----------------------------------------------------------------- certs --
 
 # make_certs DIR: EC P-256 CA1, CA2, srv1 (CA1), srv2 (CA2), self (self-signed),
-# clientA, clientB (CA1).  Server certs are for DNS:localhost and IP:127.0.0.1.
+# clientA, clientB (CA1), clientC (CA2).  Server certs are for DNS:localhost and IP:127.0.0.1.
 # Writes NAME.pem / NAME.key, and NAME.sha1 (lowercase hex, no colons, as
 # nginx's $ssl_client_fingerprint) for the client certs.
 make_certs() {
@@ -168,17 +168,18 @@ EOF
     "$OPENSSL" req -x509 "${ec[@]}" "${cnf[@]}" -extensions srv -days 3 \
         -subj /CN=localhost -keyout "$d/self.key" -out "$d/self.pem" 2>>"$d/log" &&
     _mc_leaf clientA "client A" ca1 cli &&
-    _mc_leaf clientB "client B" ca1 cli || {
+    _mc_leaf clientB "client B" ca1 cli &&
+    _mc_leaf clientC "client C" ca2 cli || {
         echo "make_certs failed:" >&2; cat "$d/log" >&2; return 1
     }
-    for n in clientA clientB; do
+    for n in clientA clientB clientC; do
         "$OPENSSL" x509 -in "$d/$n.pem" -noout -fingerprint -sha1 |
             sed 's/.*=//; s/://g' | tr 'A-F' 'a-f' >"$d/$n.sha1"
     done
     # shellcheck disable=SC2015
     "$OPENSSL" verify -CAfile "$d/ca1.pem" "$d/srv1.pem" "$d/clientA.pem" \
         "$d/clientB.pem" >/dev/null &&
-    "$OPENSSL" verify -CAfile "$d/ca2.pem" "$d/srv2.pem" >/dev/null || {
+    "$OPENSSL" verify -CAfile "$d/ca2.pem" "$d/srv2.pem" "$d/clientC.pem" >/dev/null || {
         echo "make_certs: verification of the new certs failed" >&2; return 1
     }
 }
@@ -217,6 +218,7 @@ nginx_start() {
         nocache) cache=none ;;
         srv1 | srv2 | self) cert=$o ;;
         clientcert) vc="ssl_verify_client optional_no_ca;" ;;
+        clientca2) vc="ssl_verify_client optional; ssl_client_certificate $CERTS/ca2.pem;" ;;
         port=*) port=${o#port=} ;;
         timeout=*) stimeout=${o#timeout=} ;;
         quic) quic=1 ;;
@@ -439,6 +441,37 @@ s_server_stats() {
 # and TLS 1.3 ticket resumptions as well as session-ID ones).
 s_server_hits() {
     s_server_stats "$@" | awk '/session cache hits/ { print $1; f = 1 } END { if (!f) print -1 }'
+}
+
+# gnutls_serv_start ARG...: `gnutls-serv --http` with ARGs on a free
+# loopback port; sets GSERV_PID and GSERV_PORT once it listens (a bounded
+# wait on the port, or on its exit). Output in $T_DIR/gnutls-serv.out.
+: "${GNUTLS_SERV:=/usr/bin/gnutls-serv}"
+gnutls_serv_start() {
+    local tries=0 port pid i
+    while ((tries++ < 10)); do
+        port=$(t_free_port) || return 1
+        "$GNUTLS_SERV" --http --port "$port" "$@" >"$T_DIR/gnutls-serv.out" 2>&1 </dev/null &
+        pid=$!
+        _t_register_pid "$pid" gnutls-serv
+        for ((i = 0; i < 300; i++)); do
+            _t_port_listening "$port" && { GSERV_PID=$pid GSERV_PORT=$port; return 0; }
+            _t_gone "$pid" && break
+            sleep 0.01
+        done
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    cat "$T_DIR/gnutls-serv.out" >&2
+    return 1
+}
+
+gnutls_serv_stop() {
+    [[ -n ${GSERV_PID:-} ]] || return 0
+    kill "$GSERV_PID" 2>/dev/null
+    wait "$GSERV_PID" 2>/dev/null
+    GSERV_PID=
+    return 0
 }
 
 # --------------------------------------------------------------- clients --

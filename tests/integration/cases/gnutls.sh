@@ -35,7 +35,13 @@
 #       gtls_client -n 5 in one process (store off), verifying the way
 #       GnuTLS programs do (MODE none, auto, callback, manual): 4 of 5 resumed.
 #   gnutls.c.program-hook.WHICH
-#       a program's handshake hook is called as without the library.
+#       a program's handshake hook is called as without the library; one
+#       that sees what a resumed handshake lacks gets no offers (cert-pin).
+#   gnutls.sec.psk-identity, gnutls.sec.client-keys.PROTO,
+#   gnutls.sec.verify-name-late.PROTO
+#       the middle of three connections with another PSK identity, other
+#       client key pairs, a host name rewritten before the handshake: every
+#       outcome as without the library (section 7b).
 #   gnutls.c.lazy-trust.PROTO
 #       the same with the CA loaded only after the handshake (-L, as libcurl
 #       8 on Debian 13 does): the trust check waits for the first record.
@@ -521,6 +527,88 @@ for proto in tls13 tls12; do
     t_register "gnutls.sec.pin-change.$proto" "t_gnutls_sec_pin $proto"
 done
 
+# One process, three connections, odd settings on the middle one, under
+# which its full handshake fails (or authenticates otherwise): with the
+# library every outcome must be as without it (found by review):
+#   gnutls.sec.psk-identity      RSA-PSK (TLS 1.2, gnutls-serv): alice's key,
+#                                then bob with a key the server lacks;
+#   gnutls.sec.client-keys.PROTO the credentials' key pairs: [A, C] then
+#                                [A, B]; nginx asks for a CA2 certificate (C
+#                                only): the middle connection has none to
+#                                send, and must not resume as C (nginx logs
+#                                the client certificate of each request);
+#   gnutls.sec.verify-name-late.PROTO  the host name buffer given to
+#                                gnutls_session_set_verify_cert rewritten to
+#                                wrong.example before the handshake, when
+#                                GnuTLS reads it.
+t_gnutls_sec_psk() {
+    gtls_build
+    pol_files
+    printf 'alice:8dae75ec4fec680dd59c49f975ee8e37\n' >"$T_DIR/psk.txt"
+    # RSA-PSK encrypts to the server's key: GnuTLS wants keyEncipherment.
+    printf 'keyUsage = critical,digitalSignature,keyEncipherment\nextendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost\n' \
+        >"$T_DIR/kx.cnf"
+    "$OPENSSL" x509 -req -in "$POL/rsa.csr" -CA "$CERTS/ca1.pem" -CAkey "$CERTS/ca1.key" \
+        -CAserial "$POL/ca1.srl" -days 3 -extfile "$T_DIR/kx.cnf" -out "$T_DIR/rsa-kx.pem" 2>"$T_DIR/x509.err" ||
+        t_fatal "cannot make the RSA key-exchange certificate: $(cat "$T_DIR/x509.err")"
+    local prio='NORMAL:-VERS-TLS1.3:-KX-ALL:+RSA-PSK'
+    gnutls_serv_start --pskpasswd="$T_DIR/psk.txt" --x509certfile="$T_DIR/rsa-kx.pem" \
+        --x509keyfile="$POL/rsa.key" --priority "$prio" || t_fatal "gnutls-serv did not start"
+    local c=("$GTLS" -n 3 -p "$prio" -v auto -h localhost -c "$CERTS/ca1.pem" -s localhost
+        -Y alice:8dae75ec4fec680dd59c49f975ee8e37 -y bob:00112233445566778899aabbccddeeff
+        127.0.0.1 "$GSERV_PORT")
+    run_client base "${c[@]}"
+    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}"
+    gnutls_serv_stop
+    t_assert_match "$(gtls_outcome base)" 'conn 1 error handshake' "without the library bob's connection fails"
+    t_assert_match "$(gtls_outcome base)" 'conn 2 ok' "without the library alice's connections succeed"
+    t_assert_eq "$(gtls_outcome lib)" "$(gtls_outcome base)" "per-connection outcomes as without the library"
+    t_assert_match "$(cat "$T_DIR/lib.err")" "not offered: program uses PSK or SRP credentials" \
+        "the library's log says why"
+}
+t_register gnutls.sec.psk-identity t_gnutls_sec_psk
+
+t_gnutls_sec_client_keys() {
+    local proto=$1
+    gtls_build
+    nginx_start s "$proto" tickets nocache clientca2 || t_fatal "nginx did not start"
+    local c=(-n 3 -v auto -h localhost -c "$CERTS/ca1.pem" -s localhost
+        -C "$CERTS/clientA.pem" -K "$CERTS/clientA.key"
+        -E "$CERTS/clientC.pem:$CERTS/clientC.key" -O "$CERTS/clientB.pem:$CERTS/clientB.key")
+    gtls_base base "${c[@]}"
+    local base_log
+    base_log=$(nginx_log s | awk '{ print $3 }' | tr '\n' ' ')
+    gtls_run lib off "${c[@]}"
+    nginx_stop s
+    local lib_log
+    lib_log=$(nginx_log s | tail -n 3 | awk '{ print $3 }' | tr '\n' ' ')
+    echo "client certificates seen by nginx: without the library: $base_log; with it: $lib_log"
+    local cfp
+    cfp=$(<"$CERTS/clientC.sha1")
+    t_assert_eq "$base_log" "$cfp - $cfp " "without the library: C, none, C"
+    t_assert_eq "$lib_log" "$base_log" "with the library: the same client certificates"
+    t_assert_eq "$(nginx_log s | tail -n 3 | awk '{ printf "%s ", $1 }')" ". . r " \
+        "server: the third connection resumed the first's session (control)"
+}
+
+t_gnutls_sec_vname_late() {
+    local proto=$1
+    gtls_build
+    nginx_start s "$proto" tickets nocache || t_fatal "nginx did not start"
+    local c=(-n 3 -v auto -h localhost -W wrong.example -c "$CERTS/ca1.pem" -s localhost)
+    gtls_base base "${c[@]}"
+    gtls_run lib off "${c[@]}"
+    nginx_stop s
+    t_assert_match "$(gtls_outcome base)" 'conn 1 error handshake' "without the library the rewritten name fails"
+    t_assert_eq "$(gtls_outcome lib)" "$(gtls_outcome base)" "per-connection outcomes as without the library"
+    t_assert_eq "$(reused_column s | awk '{ print $NF }')" r "server: the third connection resumed (control)"
+}
+
+for proto in tls13 tls12; do
+    t_register "gnutls.sec.client-keys.$proto" "t_gnutls_sec_client_keys $proto"
+    t_register "gnutls.sec.verify-name-late.$proto" "t_gnutls_sec_vname_late $proto"
+done
+
 # ------------------------------------------------- 8. the TCP_NODELAY window --
 # After a resumed handshake the library turns TCP_NODELAY on until the
 # program's first write (ar_nodelay.h), so that Nagle does not hold the
@@ -615,7 +703,12 @@ done
 # (gnutls_handshake_set_hook_function) must be called exactly as without the
 # library: gtls_client -H counts its calls per connection. With -o (the
 # program resumes by itself) the output must equal a run without the library;
-# without -o the library resumes, and the program's hook still runs.
+# without -o the library resumes (a hook on NewSessionTicket), and the
+# program's hook still runs (any: every message, as libcurl 8's; ticket).
+# A hook on the server's Certificate (cert) could refuse what a resumed
+# handshake does not have: such programs are offered nothing
+# (gnutls.c.program-hook.cert-pin: a hook refusing the last connection's
+# certificate fails it as without the library).
 
 t_gnutls_hook() {
     local which=$1
@@ -627,19 +720,42 @@ t_gnutls_hook() {
     t_assert_status $? 0 "gtls_client -H $which -o with the library"
     t_assert_eq "$(grep -E '^(hooks|conn) ' "$T_DIR/own.out")" \
         "$(grep -E '^(hooks|conn) ' "$T_DIR/base.out")" "hook calls and outcomes: as without the library"
-    gtls_run lib off -H "$which" -n 3 -c "$CERTS/ca1.pem" -s localhost
-    t_assert_status $? 0 "gtls_client -H $which with the library resuming"
+    AUTORESUME_LOG=debug gtls_run lib off -H "$which" -n 3 -c "$CERTS/ca1.pem" -s localhost
+    t_assert_status $? 0 "gtls_client -H $which with the library"
     t_assert_eq "$(gtls_count lib '^hooks [0-9]+ pre=[0-9]+ post=[1-9]')" 3 \
         "the program's hook ran in every connection"
     nginx_stop s
     echo "server: $(reused_column s)"
-    t_assert_eq "$(reused_column s)" ". r r . r r . r r" \
-        "server: the program's own resumption (without and with the library), then the library's"
+    if [[ $which != cert ]]; then
+        t_assert_eq "$(reused_column s)" ". r r . r r . r r" \
+            "server: the program's own resumption (without and with the library), then the library's"
+    else
+        t_assert_eq "$(reused_column s)" ". r r . r r . . ." \
+            "server: the program's own resumption (without and with the library); the library offers nothing"
+        t_assert_match "$(cat "$T_DIR/lib.err")" "not offered: program hooks handshake messages" \
+            "the library's log says why"
+    fi
 }
 
-for which in any ticket; do
+for which in any ticket cert; do
     t_register "gnutls.c.program-hook.$which" "t_gnutls_hook $which"
 done
+
+# A certificate pin in a hook on the server's Certificate: the last of three
+# connections refuses it. It must fail with the library as without it.
+t_gnutls_hook_pin() {
+    gtls_build
+    nginx_start s tls13 tickets nocache || t_fatal "nginx did not start"
+    gtls_base base -H cert-reject-last -n 3 -c "$CERTS/ca1.pem" -s localhost
+    local base_rc=$?
+    gtls_run lib off -H cert-reject-last -n 3 -c "$CERTS/ca1.pem" -s localhost
+    local rc=$?
+    nginx_stop s
+    t_assert_match "$(gtls_outcome base)" 'conn 2 error handshake' "without the library the pinned connection fails"
+    t_assert_eq "$rc" "$base_rc" "with the library: the exit status as without it"
+    t_assert_eq "$(gtls_outcome lib)" "$(gtls_outcome base)" "per-connection outcomes as without the library"
+}
+t_register gnutls.c.program-hook.cert-pin t_gnutls_hook_pin
 
 # ----------------------------------------- 12. git (libcurl-gnutls) across runs --
 # git's https transport (git-remote-https) is libcurl-gnutls (7.88 on Debian

@@ -268,37 +268,22 @@ t_register policy.no-probe.ctx-security-callback t_policy_ctx_callback
 # control: where the setting allows offers, the second connection resumes
 # (the server's 'Reused' page); where it forbids them, the library's log
 # says why.
-: "${GNUTLS_SERV:=/usr/bin/gnutls-serv}" "${GNUTLS_CLI:=/usr/bin/gnutls-cli}"
+: "${GNUTLS_CLI:=/usr/bin/gnutls-cli}"
 # Debian 13's GnuTLS (3.8) is built without SRP: there the test has no server.
 POL_SRP_PRIORITY='NORMAL:-VERS-TLS1.3:+SRP-RSA:+SRP'
 
 # pol_srp_server: gnutls-serv with SRP (user alice, password srp-secret) and
-# the RSA certificate (SRP-RSA); sets POL_SRP_PID and POL_SRP_PORT.
+# the RSA certificate (SRP-RSA); sets GSERV_PID and GSERV_PORT.
 pol_srp_server() {
-    local d=$T_DIR/srp tries=0 port pid i
+    local d=$T_DIR/srp
     mkdir -p "$d" || return 1
     # Made once with srptool (Debian 12's gnutls-bin; Debian 13's has none):
     # `srptool --create-conf=srp-tpasswd.conf`, then `srptool
     # --passwd=srp-tpasswd --passwd-conf=srp-tpasswd.conf -u alice --index 3`.
     cp "$T_LIB_DIR/data/srp-tpasswd" "$d/tpasswd" && cp "$T_LIB_DIR/data/srp-tpasswd.conf" "$d/tpasswd.conf" ||
         return 1
-    while ((tries++ < 10)); do
-        port=$(t_free_port) || return 1
-        "$GNUTLS_SERV" --port "$port" --srppasswd="$d/tpasswd" --srppasswdconf="$d/tpasswd.conf" \
-            --x509certfile="$POL/rsa.pem" --x509keyfile="$POL/rsa.key" --http \
-            --priority "$POL_SRP_PRIORITY" >"$d/out" 2>&1 </dev/null &
-        pid=$!
-        _t_register_pid "$pid" gnutls-serv
-        for ((i = 0; i < 300; i++)); do
-            _t_port_listening "$port" && { POL_SRP_PID=$pid POL_SRP_PORT=$port; return 0; }
-            _t_gone "$pid" && break
-            sleep 0.01
-        done
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    cat "$d/out" >&2
-    return 1
+    gnutls_serv_start --srppasswd="$d/tpasswd" --srppasswdconf="$d/tpasswd.conf" \
+        --x509certfile="$POL/rsa.pem" --x509keyfile="$POL/rsa.key" --priority "$POL_SRP_PRIORITY"
 }
 
 t_policy_skipped() {
@@ -333,7 +318,7 @@ t_policy_skipped() {
         want="conn 0.1 reused=0 conn 0.2 reused=0 " why="not offered: program uses SRP" ;;
     esac
     port=$SSERVER_PORT
-    [[ $what == srp ]] && port=$POL_SRP_PORT
+    [[ $what == srp ]] && port=$GSERV_PORT
     c=("$ARCLIENT" "${c[@]}" --last-strict "$what" 127.0.0.1 "$port")
     run_client base "${c[@]}"
     BASE_RC=$?
@@ -351,8 +336,7 @@ t_policy_skipped() {
     t_assert_eq "$out" "$want" "control: the first two connections"
     [[ -z $why ]] || t_assert_match "$(cat "$T_DIR/lib.err")" "$why" "the library's log says why"
     if [[ $what == srp ]]; then
-        kill "$POL_SRP_PID" 2>/dev/null
-        wait "$POL_SRP_PID" 2>/dev/null || true
+        gnutls_serv_stop
     else
         s_server_stop p
     fi

@@ -35,7 +35,17 @@
  *                   thread*N+i), sharing nothing but the process
  *     -H WHICH      a handshake hook counting its calls, printed per connection
  *                   ('hooks I pre=A post=B'): WHICH = any (every message, both
- *                   points) or ticket (NewSessionTicket, after parsing)
+ *                   points), ticket (NewSessionTicket, after parsing), cert
+ *                   (the server's Certificate, after parsing) or
+ *                   cert-reject-last (the same, refusing it on the last
+ *                   connection: a certificate pin that does not match)
+ *     -E CERT:KEY   one more client key pair in the credentials of even
+ *                   connections; -O CERT:KEY the same for odd ones
+ *     -Y USER:HEX   PSK credentials (gnutls_psk_set_client_credentials) on
+ *                   even connections; -y USER:HEX on odd ones
+ *     -W NAME       -v auto on odd connections: the host name buffer given to
+ *                   gnutls_session_set_verify_cert is rewritten to NAME after
+ *                   the call, before the handshake (GnuTLS reads it then)
  *     -N            print TCP_NODELAY after the handshake and after the first
  *                   write ('nodelay I hs=A write=B'; the program never sets it)
  *     -r            with -v callback: the callback rejects every certificate
@@ -68,15 +78,17 @@ static const char *expect_host;
 static int reject_all, lazy_trust, push_pull, odd_port;
 static __thread int hook_pre, hook_post;
 
+static __thread int hook_refuses; /* this connection's Certificate hook refuses */
+
 static int count_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
                       const gnutls_datum_t *msg)
 {
-    (void)s, (void)htype, (void)incoming, (void)msg;
+    (void)s, (void)incoming, (void)msg;
     if (when == GNUTLS_HOOK_PRE)
         hook_pre++;
     else
         hook_post++;
-    return 0;
+    return hook_refuses && htype == GNUTLS_HANDSHAKE_CERTIFICATE_PKT ? GNUTLS_E_CERTIFICATE_ERROR : 0;
 }
 
 static int nodelay_of(int fd)
@@ -145,6 +157,36 @@ static int n = 1, own = 0, shared_creds = 0, show_nodelay = 0, no_tickets = 0, p
 static int odd_dh_bits = -1;
 static const char *odd_prio = NULL;
 static const char *hooks = NULL;
+static const char *extra_even = NULL, *extra_odd = NULL, *psk_even = NULL, *psk_odd = NULL,
+                  *late_name = NULL;
+
+/* CERT:KEY of -E / -O into cred. */
+static void add_pair(gnutls_certificate_credentials_t cred, const char *spec)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *colon = strchr(buf, ':');
+    if (colon == NULL || (*colon = '\0',
+                          gnutls_certificate_set_x509_key_file(cred, buf, colon + 1, GNUTLS_X509_FMT_PEM) < 0))
+        fprintf(stderr, "cannot load the key pair %s\n", spec);
+}
+
+/* USER:HEX of -Y / -y: new PSK credentials (the caller frees them). */
+static gnutls_psk_client_credentials_t make_psk(const char *spec)
+{
+    gnutls_psk_client_credentials_t psk = NULL;
+    char user[256];
+    const char *colon = strchr(spec, ':');
+    if (colon == NULL || (size_t)(colon - spec) >= sizeof user ||
+        gnutls_psk_allocate_client_credentials(&psk) < 0)
+        return NULL;
+    memcpy(user, spec, (size_t)(colon - spec));
+    user[colon - spec] = '\0';
+    gnutls_datum_t k = {(unsigned char *)(colon + 1), (unsigned)strlen(colon + 1)};
+    if (gnutls_psk_set_client_credentials(psk, user, &k, GNUTLS_PSK_KEY_HEX) < 0)
+        fprintf(stderr, "cannot set the PSK %s\n", spec);
+    return psk;
+}
 static const char *sni = NULL, *vmode = "none", *ca = NULL, *cert = NULL, *key = NULL,
                   *prio = NULL, *host;
 
@@ -162,10 +204,18 @@ static void *worker(void *arg)
         if (cred == NULL) {
             cred = make_creds(ca, vmode, cert, key);
             cred_has_ca = 0;
+            const char *extra = i % 2 ? extra_odd : extra_even;
+            if (cred != NULL && extra != NULL)
+                add_pair(cred, extra);
         }
+        const char *psk_spec = i % 2 ? psk_odd : psk_even;
+        gnutls_psk_client_credentials_t psk = psk_spec != NULL ? make_psk(psk_spec) : NULL;
+        char host_buf[256];
         int fd = tcp_connect(host, i % 2 && odd_port > 0 ? odd_port : port);
         if (fd < 0) {
             printf("conn %d error connect: refused\n", i);
+            if (psk != NULL)
+                gnutls_psk_free_client_credentials(psk);
             continue;
         }
         gnutls_init(&s, GNUTLS_CLIENT | (no_tickets ? GNUTLS_NO_TICKETS : 0));
@@ -180,12 +230,24 @@ static void *worker(void *arg)
         if (sni != NULL)
             gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni, strlen(sni));
         if (strcmp(vmode, "auto") == 0)
-            gnutls_session_set_verify_cert(s, expect_host, 0);
+        {
+            /* GnuTLS keeps the pointer: -W rewrites what it points to. */
+            snprintf(host_buf, sizeof host_buf, "%s", expect_host);
+            gnutls_session_set_verify_cert(s, host_buf, 0);
+            if (i % 2 && late_name != NULL)
+                snprintf(host_buf, sizeof host_buf, "%s", late_name);
+        }
+        if (psk != NULL)
+            gnutls_credentials_set(s, GNUTLS_CRD_PSK, psk);
         if (own && saved.data != NULL)
             gnutls_session_set_data(s, saved.data, saved.size);
         hook_pre = hook_post = 0;
+        hook_refuses = hooks != NULL && strcmp(hooks, "cert-reject-last") == 0 && i == base + n - 1;
         if (hooks != NULL && strcmp(hooks, "any") == 0)
             gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH, count_hook);
+        else if (hooks != NULL && strncmp(hooks, "cert", 4) == 0)
+            gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_CERTIFICATE_PKT, GNUTLS_HOOK_POST,
+                                               count_hook);
         else if (hooks != NULL)
             gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
                                                GNUTLS_HOOK_POST, count_hook);
@@ -256,6 +318,8 @@ static void *worker(void *arg)
         gnutls_bye(s, GNUTLS_SHUT_WR);
         gnutls_deinit(s);
         close(fd);
+        if (psk != NULL)
+            gnutls_psk_free_client_credentials(psk);
         if (!shared_creds) {
             gnutls_certificate_free_credentials(cred);
             cred = NULL;
@@ -272,7 +336,7 @@ int main(int argc, char **argv)
     int threads = 1, fast_exit = 0, opt;
     const char *vhost = NULL, *insecure_sign = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:E:O:Y:y:W:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -296,6 +360,11 @@ int main(int argc, char **argv)
         case 'T': no_tickets = 1; break;
         case 't': threads = atoi(optarg); break;
         case 'H': hooks = optarg; break;
+        case 'E': extra_even = optarg; break;
+        case 'O': extra_odd = optarg; break;
+        case 'Y': psk_even = optarg; break;
+        case 'y': psk_odd = optarg; break;
+        case 'W': late_name = optarg; break;
         default: return 2;
         }
     }
