@@ -34,6 +34,17 @@ BEFORE_CALLEES = ["d2i_SSL_SESSION", "trust_recheck", "key_from_ssl", "cache_tak
                   "store_take", "state_take"]
 
 
+# Where a connection's CPU goes, by shared object (1d, and section 3's
+# instructions): the names perf and callgrind give them.
+OBJECTS = ("lib", "crypto", "ssl", "libc", "kernel", "other")
+OBJECT_WHAT = {"lib": "libautoresume.so (the library's own code)", "crypto": "libcrypto",
+               "ssl": "libssl", "libc": "libc (malloc, free, locks, string functions)",
+               "kernel": "the kernel (system calls, TCP on loopback)",
+               "other": "the rest (the program, the loader)"}
+OBJ_NAMES = {"libcrypto.so.3": "crypto", "libssl.so.3": "ssl", "libc.so.6": "libc",
+             "[kernel.kallsyms]": "kernel"}
+
+
 def annotate(path, *opts):
     # From "/": with another working directory callgrind_annotate shortens the
     # file names under it and then leaves out some "[object]" tags.
@@ -46,15 +57,35 @@ def cg_metrics(path, lib):
     libname = os.path.basename(lib)
     m = collections.OrderedDict()
     lib_excl = 0
-    for line in annotate(path, "--inclusive=no"):
+    objs = collections.Counter()
+    lines = annotate(path, "--inclusive=no")
+    # A function's lines from an inline header (ar_fmt.h) or a second source
+    # file come without the "[object]" tag: they are the object's whose
+    # function of that name has one.
+    fn_obj = {}
+    for line in lines:
+        x = LINE.match(line)
+        if x and x.group(5):
+            fn_obj.setdefault(x.group(3).rsplit(":", 1)[-1], os.path.basename(x.group(5)))
+    for line in lines:
         t = TOTAL.match(line)
         if t:
             m["total"] = int(t.group(1).replace(",", ""))
             continue
         x = LINE.match(line)
-        if x and x.group(5) and os.path.basename(x.group(5)) == libname:
-            lib_excl += int(x.group(1).replace(",", ""))
+        if not x:
+            continue
+        cost = int(x.group(1).replace(",", ""))
+        obj = os.path.basename(x.group(5)) if x.group(5) else fn_obj.get(x.group(3).rsplit(":", 1)[-1], "")
+        if obj == libname:
+            objs["lib"] += cost
+            if x.group(5):
+                lib_excl += cost
+        else:
+            objs[OBJ_NAMES.get(obj, "other")] += cost
     m["lib_excl"] = lib_excl
+    for name in OBJECTS:
+        m["obj_" + name] = objs.get(name, 0)
     incl = {}
     before_callees = collections.Counter()
     current = None
@@ -236,6 +267,7 @@ def section_inproc(raw, out, plot):
         return
     names = {"full": "full handshakes (no preload)", "own": "own session (--own-session, no preload)",
              "dis": "own session under the preload switched off (AUTORESUME_DISABLE=1)",
+             "ownnd": "own session, TCP_NODELAY set by the program (--nodelay)",
              "off": "preload, store off", "store": "preload, store on"}
     n = next(iter(next(iter(rows.values())).values()))["n"]
     walls = {}
@@ -251,7 +283,7 @@ def section_inproc(raw, out, plot):
                "| resumed |")
     out.append("| --- | --- | --- | --- | --- | --- | --- |")
     for proto in ("12", "13"):
-        for v in ("full", "own", "dis", "off", "store"):
+        for v in ("full", "own", "dis", "ownnd", "off", "store"):
             r = rows.get((proto, v))
             if not r:
                 continue
@@ -270,7 +302,7 @@ def section_inproc(raw, out, plot):
     medians = {}
     for proto in ("12", "13"):
         for a, b, what, target in (("off", "own", "cli", 1.03), ("store", "own", "cli", 1.10),
-                                   ("dis", "own", "cli", None),
+                                   ("dis", "own", "cli", None), ("off", "ownnd", "cli", None),
                                    ("full", "own", "cli", None), ("off", "own", "srv", 1.05),
                                    ("store", "own", "srv", 1.05), ("off", "full", "srv", None),
                                    ("own", "full", "srv", None), ("off", "own", "both", None),
@@ -300,8 +332,11 @@ def section_inproc(raw, out, plot):
                    "TLS 1.3 the server answers the client's Finished at once with a ticket, "
                    "which acknowledges it, so nothing waits "
                    f"({fmt(walls.get(('13', 'own')), 2)} ms against "
-                   f"{fmt(walls.get(('13', 'off')), 2)} ms).\n")
-    inproc_miss(cg_rows(raw), medians, perf_shares(raw)[0], n, out)
+                   f"{fmt(walls.get(('13', 'off')), 2)} ms). The same program with TCP_NODELAY "
+                   "set itself (`--nodelay`, as curl does) does not wait either "
+                   f"({fmt(walls.get(('12', 'ownnd')), 2)} ms on TLS 1.2): the preload against "
+                   "it is the row above that a program without the stall would see.\n")
+    inproc_miss(raw, medians, n, out)
 
 
 # 1d: the library's functions that the program's calls (or OpenSSL, for the
@@ -341,9 +376,74 @@ def perf_shares(raw):
     return shares, samples
 
 
+# perf record -F 4000: one sample is 250 us of CPU.
+PERF_SAMPLE_US = 250.0
+
+
+def perf_by_object(raw):
+    """object -> (own session us/conn, preload us/conn), medians over the
+    rounds of the raw "perfobj" rows (1d); objects outside OBJECTS' names
+    count as "other". Empty without those rows."""
+    per = collections.defaultdict(lambda: collections.defaultdict(float))  # (v, round) -> obj -> us
+    for v, rnd, conns, obj, n in raw.rows["perfobj"]:
+        name = obj if obj == "lib" else OBJ_NAMES.get(obj, "other")
+        per[(v, rnd)][name] += int(n) * PERF_SAMPLE_US / int(conns)
+    if not any(v == "own" for v, _ in per) or not any(v == "off" for v, _ in per):
+        return {}
+    res = {}
+    for name in OBJECTS + ("all",):
+        vals = {}
+        for v in ("own", "off"):
+            xs = [sum(d.values()) if name == "all" else d.get(name, 0.0)
+                  for (vv, _), d in per.items() if vv == v]
+            vals[v] = med(xs)
+        res[name] = (vals["own"], vals["off"])
+    return res
+
+
+def section_perf_objects(raw, out):
+    """1d, second part: the preload's extra CPU per connection by object
+    (perf), beside its extra instructions by object (section 3)."""
+    objs = perf_by_object(raw)
+    if not objs:
+        return
+    cg = cg_rows(raw)
+    out.append("Where the preload's extra CPU goes: the same client resuming its own session "
+               "(`--own-session`) and under the preload (store off), 3 alternating rounds of "
+               "2,000 connections each under `perf record -e cpu-clock -F 4000` without call "
+               "chains, samples per shared object (medians; one sample = 250 us; perf's own "
+               "interrupts make both sides slower than in 1c). Beside it, section 3's "
+               "instructions per resumed connection by object, verifying (EC certificate there, "
+               "RSA here), and what each extra instruction cost in time.\n")
+    out.append("| object | own session us / conn | preload us / conn | preload - own us | "
+               "instructions, preload - own | ns per extra instruction |")
+    out.append("| --- | --- | --- | --- | --- | --- |")
+    for name in OBJECTS + ("all",):
+        own, pre = objs[name]
+        if name == "all":
+            di = cg_per(cg, "verify", "total") - cg_per(cg, "ownverify", "total")
+        else:
+            di = cg_per(cg, "verify", "obj_" + name) - cg_per(cg, "ownverify", "obj_" + name)
+        ns = (pre - own) * 1000 / di if di == di and di > 500 else float("nan")
+        what = "**all**" if name == "all" else OBJECT_WHAT[name]
+        kern = name == "kernel"
+        out.append(f"| {what} | {fmt(own, 1)} | {fmt(pre, 1)} | {fmt(pre - own, 1)} | "
+                   f"{'(not counted)' if kern else fint(di)} | {fmt(ns, 2)} |")
+    own, pre = objs["all"]
+    tot = cg_per(cg, "ownverify", "total")
+    if tot == tot and tot > 0 and own > 0:
+        out.append("")
+        out.append(f"A whole connection of the program resuming itself: {fint(tot)} "
+                   f"instructions in {fmt(own, 1)} us of user and kernel time, "
+                   f"{fmt(own * 1000 / tot, 3)} ns per instruction on average (most of them "
+                   f"OpenSSL's vectorised crypto).")
+    out.append("")
+
+
 def section_perf(raw, out):
     shares, samples = perf_shares(raw)
     if not shares:
+        section_perf_objects(raw, out)
         return
     out.append("## 1d. Where the verifying client's CPU goes under the preload, natively (perf)\n")
     out.append("The same client as 1c, store off, TLS 1.3, 2,000 connections, under `perf record "
@@ -364,12 +464,15 @@ def section_perf(raw, out):
     for fn, what in PERF_PARTS:
         out.append(f"| {what} (`{fn}`) | {fmt(shares.get(fn, 0.0))}% |")
     out.append("")
+    section_perf_objects(raw, out)
 
 
-def inproc_miss(cg, medians, shares, conns, out):
+def inproc_miss(raw, medians, conns, out):
     """Where TLS 1.3's preload / own session client CPU target (1.03) is
     missed: what the parts cost, from the disabled preload above and from
-    section 3's instruction counts of this very client configuration."""
+    section 3's instruction counts of this very client configuration, and
+    from 1d's profiles."""
+    cg, shares = cg_rows(raw), perf_shares(raw)[0]
     m = medians.get(("13", "off", "own", "cli"))
     dis = medians.get(("13", "dis", "own", "cli"))
     lib = cg_per(cg, "verify", "total")
@@ -405,7 +508,24 @@ def inproc_miss(cg, medians, shares, conns, out):
                  f"calls) costs more time per instruction than OpenSSL's vectorised crypto, "
                  f"which makes up most of a connection's instructions")
         rest = (m - 1) * 100 - top
-        if rest > 1:
+        objs = perf_by_object(raw)
+        if objs and objs["all"][0] > 0:
+            own_us, pre_us = objs["all"]
+            di = lib - own
+            parts = ", ".join(f"{OBJECT_WHAT[o].split(' (')[0]} {fmt(objs[o][1] - objs[o][0], 1)}"
+                              for o in OBJECTS if abs(objs[o][1] - objs[o][0]) >= 0.05)
+            text += (f". By object (1d, perf without call chains, where the library's callees "
+                     f"count where they run): the preload spends {fmt(pre_us - own_us, 1)} us per "
+                     f"connection more than the program's own resumption "
+                     f"({fmt(pre_us / own_us, 3)}x under perf): {parts}. "
+                     f"Its {fint(di)} extra instructions thus take about "
+                     f"{fmt((pre_us - own_us) * 1000 / di, 2) if di > 0 else 'n/a'} ns each, "
+                     f"against {fmt(own_us * 1000 / own, 3)} ns for the average instruction of a "
+                     f"resumed connection: what it does there (allocation and freeing, hashing, "
+                     f"the verification context it sets up for the re-check, copies of sessions, "
+                     f"a few system calls) runs at a fraction of the rate of OpenSSL's "
+                     f"vectorised crypto")
+        elif rest > 1:
             lo, hi = medians.get(("13", "off", "own", "cli", "range"), (None, None))
             both = medians.get(("13", "off", "own", "both"))
             text += (f". The other {fmt(rest, 1)} points of the {fmt(m)}x are in no function of "

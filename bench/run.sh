@@ -37,7 +37,8 @@
 # BENCH_RSA_ROUNDS (3; 0 skips RSA), BENCH_T (s_time -time; 3),
 # BENCH_CURL_RUNS (20), BENCH_WGET_RUNS (BENCH_CURL_RUNS; 0 skips wget),
 # BENCH_MEM_CONNS (100000), BENCH_MEM_SECONDS (120, also cut to fit the
-# budget), BENCH_INPROC_N (300), BENCH_INPROC_ROUNDS (9), BENCH_BUDGET (whole run, seconds; 700), KEEP=1 keeps the work
+# budget), BENCH_INPROC_N (300), BENCH_INPROC_ROUNDS (9; TLS 1.2),
+# BENCH_INPROC_ROUNDS13 (21; TLS 1.3), BENCH_BUDGET (whole run, seconds; 700), KEEP=1 keeps the work
 # directory.
 set -u
 set -o pipefail
@@ -299,10 +300,15 @@ done
 # under the preload with the store off and on; and the program resuming its
 # own session under the preload switched off (AUTORESUME_DISABLE=1: the
 # hooks are there and pass every call through), which is the cost of being
-# loaded and interposed, apart from the library's work. Client CPU (user +
+# loaded and interposed, apart from the library's work; and its own
+# resumption with TCP_NODELAY set (--nodelay): without it, Nagle holds its
+# TLS 1.2 request behind its Finished (see the report). Client CPU (user +
 # system, from wait4) and the nginx worker's CPU (schedstat), per connection.
 INPROC_N=${BENCH_INPROC_N:-300}
 INPROC_ROUNDS=${BENCH_INPROC_ROUNDS:-9}
+# TLS 1.3 rounds are short (no Nagle wait): more of them steady its medians,
+# whose single rounds range over tens of percent on a shared machine.
+INPROC_ROUNDS13=${BENCH_INPROC_ROUNDS13:-21}
 inproc_run() {   # proto variant round
     local proto=$1 v=$2 round=$3 port env=() own=() s0 out
     port=P_RSA$proto
@@ -310,6 +316,7 @@ inproc_run() {   # proto variant round
     case $v in
         own) own=(--own-session) ;;
         dis) own=(--own-session) env=(LD_PRELOAD="$LIB" AUTORESUME_DISABLE=1) ;;
+        ownnd) own=(--own-session --nodelay) ;;
         off) env=(LD_PRELOAD="$LIB" AUTORESUME_CACHE=off) ;;
         store) env=(LD_PRELOAD="$LIB" AUTORESUME_CACHE="$(fresh_store)") ;;
     esac
@@ -332,10 +339,13 @@ print(ru.ru_utime + ru.ru_stime, status, wall, summary[-1] if summary else "summ
     raw inproc "$proto" "$v" "$round" "$INPROC_N" "$cpu" "$srv" "${reused:-0}" "$status" "$wall"
 }
 load_mark 1c
-say "1c. verifying in-process client: $INPROC_ROUNDS rounds of $INPROC_N connections (full, own session, own session under the disabled preload, preload store off, store on; TLS 1.2, 1.3)"
-for round in $(seq "$INPROC_ROUNDS"); do
+say "1c. verifying in-process client: $INPROC_ROUNDS (TLS 1.2) and $INPROC_ROUNDS13 (TLS 1.3) rounds of $INPROC_N connections (full, own session, own session under the disabled preload, own session with TCP_NODELAY, preload store off, store on)"
+for round in $(seq $((INPROC_ROUNDS > INPROC_ROUNDS13 ? INPROC_ROUNDS : INPROC_ROUNDS13))); do
     for proto in 12 13; do
-        for v in full own dis off store; do
+        rounds=$INPROC_ROUNDS
+        [[ $proto == 13 ]] && rounds=$INPROC_ROUNDS13
+        ((round <= rounds)) || continue
+        for v in full own dis ownnd off store; do
             inproc_run "$proto" "$v" "$round"
         done
     done
@@ -364,6 +374,24 @@ if [[ -n $PERF ]] && "$PERF" record -q -e cpu-clock -o "$WORK/perf.probe" true >
     else
         raw note "1d: perf record failed: $(tail -1 "$WORK/perf.err")"
     fi
+    # Then where the preload's extra CPU goes, by object: the same client
+    # resuming its own session and under the preload, alternately, without
+    # call chains (cheap), samples per shared object.
+    say "1d. perf: own session / preload, by object (TLS 1.3, 3 rounds of 2000 connections each)"
+    for round in 1 2 3; do
+        for v in own off; do
+            env=(LD_PRELOAD="$LIB" AUTORESUME_CACHE=off) own=()
+            [[ $v == own ]] && env=() own=(--own-session)
+            if env "${env[@]}" "$PERF" record -q -e cpu-clock -F 4000 -o "$WORK/perf.obj" \
+                    "$ARCLIENT" -q --verify --cafile "$CERTS/rsa-ca.pem" --expect-host localhost \
+                    --sni localhost "${own[@]}" -n 2000 127.0.0.1 "$P_RSA13" >/dev/null 2>"$WORK/perf.err"; then
+                # "    47.98%          2117  libcrypto.so.3" -> object samples
+                "$PERF" report -i "$WORK/perf.obj" --stdio --sort dso -n 2>/dev/null |
+                    awk -v lib="$(basename "$LIB")" '$1 ~ /%$/ && NF >= 3 {print ($3 == lib ? "lib" : $3), $2}' |
+                    while read -r obj n; do raw perfobj "$v" "$round" 2000 "$obj" "$n"; done
+            fi
+        done
+    done
 else
     raw note "1d: perf cannot record here; the native profile is not measured"
 fi
