@@ -389,6 +389,17 @@ static bool make_verify_stricter(SSL *ssl, const char *what)
         SSL_set_verify(ssl, SSL_VERIFY_PEER, refuse_all);
         return true;
     }
+    /* A verify mode without SSL_VERIFY_PEER but with another flag: OpenSSL's
+     * client verifies (and fails) then too, "if any flag is set"
+     * (tls_post_process_server_certificate). */
+    if (strcmp(what, "mode-fail-if-no-peer") == 0) {
+        SSL_set_verify(ssl, SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        return true;
+    }
+    if (strcmp(what, "mode-post-handshake") == 0) {
+        SSL_set_verify(ssl, SSL_VERIFY_POST_HANDSHAKE, NULL);
+        return true;
+    }
     if (strcmp(what, "reject-anchor") == 0) { /* the same store, its root now distrusted */
         STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl)));
         for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
@@ -622,6 +633,7 @@ static void usage(FILE *f, int status)
           "  --psk HEX (a PSK client callback)  --srp-user NAME --srp-password PW\n"
           "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp   (--last-*: on the last connection only)\n"
           "  --last-verify depth|purpose|trust|email|auth-level|time|callback|reject-anchor|\n"
+          "                mode-fail-if-no-peer|mode-post-handshake (a verify mode without VERIFY_PEER)|\n"
           "                store   a stricter verification (store: SSL_set1_verify_cert_store, --other-ca F)\n"
           "  --check-time  verify at the current time, set explicitly (X509_VERIFY_PARAM_set_time)\n"
           "  --ctx-seccb  a context security callback that aborts for an SSL it did not make\n", f);

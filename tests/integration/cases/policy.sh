@@ -368,3 +368,38 @@ t_policy_libctx() {
     s_server_stop p
 }
 t_register policy.no-offer.own-libctx t_policy_libctx
+
+# A verify mode without SSL_VERIFY_PEER but with another flag
+# (SSL_VERIFY_FAIL_IF_NO_PEER_CERT, SSL_VERIFY_POST_HANDSHAKE, ...): OpenSSL's
+# client verifies the server's chain then too and fails the handshake on an
+# error ("if any flag is set", tls_post_process_server_certificate; the
+# documented interface says PEER, the code says != SSL_VERIFY_NONE). The
+# first two connections do not verify (SSL_VERIFY_NONE) against a
+# self-signed server and succeed; the last sets such a mode, and a full
+# handshake fails with "certificate verify failed". Found by review: the key
+# had vp=0 for both modes, and the re-check only required success under
+# SSL_VERIFY_PEER, so the last connection resumed the unverified session.
+t_policy_verify_mode() {
+    local mode=$1 out
+    s_server_start p "$2" self || t_fatal "s_server did not start"
+    local c=("$ARCLIENT" -n 3 --cafile "$CERTS/ca1.pem" --sni localhost --last-verify "$mode"
+        127.0.0.1 "$SSERVER_PORT")
+    run_client base "${c[@]}"
+    BASE_RC=$?
+    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}"
+    t_assert_status $? "$BASE_RC" "arclient, verify mode $mode on the last connection, with the library"
+    t_assert_match "$BASE_RC" '^[1-9]' "the last connection fails without the library (exit status)"
+    t_assert_match "$(cat "$T_DIR/base.err")" 'conn 0\.3 FAILED.*certificate verify failed' \
+        "without the library the last connection failed its verification"
+    t_assert_match "$(cat "$T_DIR/lib.err")" 'conn 0\.3 FAILED' "with the library the last connection failed too"
+    out=$(grep -o '^conn 0\.[0-9] reused=[01]' "$T_DIR/lib.out" | tr '\n' ' ')
+    echo "with the library: $out"
+    t_assert_eq "$out" "conn 0.1 reused=0 conn 0.2 reused=1 " "control: the second connection resumed"
+    s_server_stop p
+}
+for proto in tls12 tls13; do
+    t_register "policy.skipped-check.verify-mode-fail-if-no-peer.$proto" \
+        "t_policy_verify_mode mode-fail-if-no-peer $proto"
+done
+t_register policy.skipped-check.verify-mode-post-handshake.tls13 \
+    "t_policy_verify_mode mode-post-handshake tls13"
