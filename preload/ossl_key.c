@@ -116,7 +116,9 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
     in.seen_port = conntrack_key_port(in.has_socket, in.has_socket ? ossl.SSL_get_fd(ssl) : -1,
                                       &conn->seen_known, &conn->seen_port);
     key_label(&in, conn->label, sizeof conn->label); /* the log names it even when no key is made */
-    in.verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
+    /* OpenSSL's client verifies, and fails on an error, under any flag
+     * (tls_post_process_server_certificate), not only SSL_VERIFY_PEER. */
+    in.verify_peer = ossl.SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE;
 
     X509_VERIFY_PARAM *param = ossl.SSL_get0_param(ssl);
     if (param == NULL || expected_hosts(param, hosts, sizeof hosts) != 0) {

@@ -46,7 +46,7 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
 
     if (c == NULL || c->key == NULL || !ossl.SSL_SESSION_is_resumable(sess))
         return;
-    int verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
+    int verify_peer = ossl.SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE; /* as OpenSSL's client */
     long result = ossl.SSL_get_verify_result(ssl);
     if (verify_peer && result != X509_V_OK)
         return; /* a callback let a failed verification through: keep nothing */
@@ -200,7 +200,7 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
         s.native = n;
     }
     if (!trusted && how != START_IO &&
-        (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) &&
+        ossl.SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE &&
         trust_store_empty(ssl, n != NULL ? n->chain : NULL)) {
         c->recheck_after = 1; /* nothing to check against yet: check at the end */
         log_debug("%s: trust store still empty; checking after the handshake", c->label);

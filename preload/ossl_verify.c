@@ -567,7 +567,8 @@ int trust_recheck(SSL *ssl, OPENSSL_STACK *all, long stored_result, int adopt, l
             verdict_remember(&key, store, all, xs);
     }
     *result_out = result;
-    int verify_peer = (ossl.SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
+    /* Any flag makes OpenSSL's client fail on an error, not only PEER. */
+    int verify_peer = ossl.SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE;
     if (verify_peer && rc <= 0)
         *why = "certificate would not verify now";
     else if (result != stored_result && !adopt)
