@@ -55,6 +55,8 @@ enum start_mode { START_CONNECT, START_DO_HANDSHAKE, START_IMPLICIT, START_IMPLI
 
 struct options {
     const char *host, *port, *sni, *cafile, *expect_host, *cert, *key, *path;
+    const char *extra_cert;     /* --extra-cert: another client certificate (cert and key in
+                                 * one PEM file) loaded before --cert, of another key type */
     const char *ciphers;        /* SSL_CTX_set_cipher_list */
     const char *last_groups;    /* SSL_set1_groups_list on the last connection's SSL */
     int last_seclevel;          /* SSL_set_security_level on it (-1: leave it) */
@@ -231,6 +233,8 @@ static SSL_CTX *make_ctx(struct stats *st)
         || (opt.cafile && !SSL_CTX_load_verify_locations(ctx, opt.cafile, NULL))
         || (opt.ciphers && !SSL_CTX_set_cipher_list(ctx, opt.ciphers))
         || (opt.srp_user && !set_srp(ctx))
+        || (opt.extra_cert && (SSL_CTX_use_certificate_chain_file(ctx, opt.extra_cert) != 1
+                               || SSL_CTX_use_PrivateKey_file(ctx, opt.extra_cert, SSL_FILETYPE_PEM) != 1))
         || (opt.cert && (SSL_CTX_use_certificate_chain_file(ctx, opt.cert) != 1
                          || SSL_CTX_use_PrivateKey_file(ctx, opt.key, SSL_FILETYPE_PEM) != 1))) {
         SSL_CTX_free(ctx);
@@ -350,6 +354,10 @@ static bool make_strict(SSL *ssl, const char *what)
         SSL_CTX_set_tlsext_status_cb(SSL_get_SSL_CTX(ssl), status_cb);
         return true;
     }
+    if (strcmp(what, "one-cert") == 0) /* only --cert, not --extra-cert, on this one */
+        return opt.cert && (SSL_certs_clear(ssl), 1) &&
+               SSL_use_certificate_chain_file(ssl, opt.cert) == 1 &&
+               SSL_use_PrivateKey_file(ssl, opt.key, SSL_FILETYPE_PEM) == 1;
     /* Made by the callbacks, which look for the last connection. */
     return strcmp(what, "ocsp") == 0 || (strcmp(what, "psk") == 0 && opt.psk) ||
            (strcmp(what, "srp") == 0 && opt.srp_user);
@@ -625,13 +633,14 @@ static void usage(FILE *f, int status)
           "  -n N  connections per thread (1)   -t T  threads (1)   -q  no per-connection lines\n"
           "  --new-ctx  --nonblock  --tls12  --tls13  --verify  --cafile F  --expect-host NAME\n"
           "  --sni NAME ('' = none)  --cert F --key F  --own-session  --cache-off\n"
+          "  --extra-cert F  another client certificate and its key (one PEM), loaded first\n"
           "  --nodelay  TCP_NODELAY on every socket (as curl does)\n"
           "  --libctx  contexts made in a library context of the program's own (SSL_CTX_new_ex)\n"
           "  --new-session-cb  --start connect|do-handshake|implicit|implicit-ex\n"
           "  --path P  --fork (with -t 1)  --check-errq  --cleanup (OPENSSL_cleanup before exit)\n"
           "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5)\n"
           "  --psk HEX (a PSK client callback)  --srp-user NAME --srp-password PW\n"
-          "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp   (--last-*: on the last connection only)\n"
+          "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp|one-cert   (--last-*: on the last connection only)\n"
           "  --last-verify depth|purpose|trust|email|auth-level|time|callback|reject-anchor|\n"
           "                mode-fail-if-no-peer|mode-post-handshake (a verify mode without VERIFY_PEER)|\n"
           "                store   a stricter verification (store: SSL_set1_verify_cert_store, --other-ca F)\n"
@@ -666,7 +675,7 @@ static void parse_args(int argc, char **argv)
     enum { OPT_SNI = 256, OPT_CAFILE, OPT_EXPECT, OPT_CERT, OPT_KEY, OPT_START, OPT_PATH,
            OPT_LAST_GROUPS, OPT_LAST_SECLEVEL, OPT_CIPHERS, OPT_LAST_STRICT, OPT_LAST_VERIFY,
            OPT_PSK, OPT_SRP_USER, OPT_SRP_PASSWORD,
-           OPT_OTHER_CA };
+           OPT_OTHER_CA, OPT_EXTRA_CERT };
     static const struct option longopts[] = {
         { "new-ctx", no_argument, &opt.new_ctx, 1 }, { "nonblock", no_argument, &opt.nonblock, 1 },
         { "tls12", no_argument, &opt.tls12, 1 }, { "tls13", no_argument, &opt.tls13, 1 },
@@ -682,6 +691,7 @@ static void parse_args(int argc, char **argv)
         { "check-time", no_argument, &opt.check_time, 1 },
         { "last-verify", required_argument, NULL, OPT_LAST_VERIFY },
         { "other-ca", required_argument, NULL, OPT_OTHER_CA },
+        { "extra-cert", required_argument, NULL, OPT_EXTRA_CERT },
         { "sni", required_argument, NULL, OPT_SNI }, { "cafile", required_argument, NULL, OPT_CAFILE },
         { "expect-host", required_argument, NULL, OPT_EXPECT },
         { "cert", required_argument, NULL, OPT_CERT }, { "key", required_argument, NULL, OPT_KEY },
@@ -716,6 +726,7 @@ static void parse_args(int argc, char **argv)
         case OPT_LAST_STRICT: opt.last_strict = optarg; break;
         case OPT_LAST_VERIFY: opt.last_verify = optarg; break;
         case OPT_OTHER_CA: opt.other_ca = optarg; break;
+        case OPT_EXTRA_CERT: opt.extra_cert = optarg; break;
         case OPT_LAST_SECLEVEL: opt.last_seclevel = positive(optarg); break;
         case OPT_PSK: opt.psk = optarg; break;
         case OPT_SRP_USER: opt.srp_user = optarg; break;

@@ -403,3 +403,44 @@ for proto in tls12 tls13; do
 done
 t_register policy.skipped-check.verify-mode-post-handshake.tls13 \
     "t_policy_verify_mode mode-post-handshake tls13"
+
+# Two client certificates of different key types on one context (an RSA one
+# loaded first, then the EC clientA: the current one, SSL_get_certificate):
+# OpenSSL's TLS 1.3 client picks, per handshake, the one whose key fits the
+# server's CertificateRequest signature algorithms. The server (s_server -Verify)
+# asks for RSA signatures only, so the first two connections authenticate
+# with the RSA certificate; the last has only clientA (SSL_certs_clear, then
+# clientA), sends no certificate and the server refuses it. Found by review:
+# the key held the SHA-256 of the current certificate only (clientA on all
+# three), so the last connection resumed a session authenticated with a
+# certificate it does not have (the server sees the RSA client).
+t_policy_client_certs() {
+    local d=$T_DIR/rsa-client out
+    mkdir -p "$d" || t_fatal "mkdir $d"
+    "$OPENSSL" req -new -newkey rsa:2048 -nodes -config "$CERTS/openssl.cnf" -subj "/CN=client RSA" \
+        -keyout "$d/key.pem" -out "$d/csr.pem" 2>>"$d/log" &&
+        "$OPENSSL" x509 -req -in "$d/csr.pem" -CA "$CERTS/ca1.pem" -CAkey "$CERTS/ca1.key" \
+            -CAcreateserial -CAserial "$d/ca1.srl" -days 3 -extfile "$CERTS/openssl.cnf" \
+            -extensions cli -out "$d/cert.pem" 2>>"$d/log" &&
+        cat "$d/cert.pem" "$d/key.pem" >"$d/both.pem" ||
+        { cat "$d/log"; t_fatal "cannot make the RSA client certificate"; }
+    s_server_start p "$1" srv1 -- -Verify 1 -CAfile "$CERTS/ca1.pem" \
+        -client_sigalgs 'rsa_pss_rsae_sha256:rsa_pkcs1_sha256' || t_fatal "s_server did not start"
+    local c=("$ARCLIENT" -n 3 --verify --cafile "$CERTS/ca1.pem" --expect-host localhost --sni localhost
+        --cert "$CERTS/clientA.pem" --key "$CERTS/clientA.key" --extra-cert "$d/both.pem" --last-strict one-cert
+        127.0.0.1 "$SSERVER_PORT")
+    run_client base "${c[@]}"
+    BASE_RC=$?
+    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}"
+    t_assert_status $? "$BASE_RC" "arclient, only clientA on the last connection, with the library"
+    t_assert_match "$BASE_RC" '^[1-9]' "the last connection fails without the library (exit status)"
+    t_assert_match "$(cat "$T_DIR/base.err")" 'conn 0\.3 FAILED' "without the library the last connection failed"
+    t_assert_match "$(cat "$T_DIR/lib.err")" 'conn 0\.3 FAILED' "with the library the last connection failed too"
+    out=$(grep -o '^conn 0\.[0-9] reused=[01]' "$T_DIR/lib.out" | tr '\n' ' ')
+    echo "with the library: $out"
+    t_assert_eq "$out" "conn 0.1 reused=0 conn 0.2 reused=1 " "control: the second connection resumed"
+    s_server_stop p
+}
+# TLS 1.3 only: a TLS 1.2 client signs with its current certificate
+# (tls_choose_sigalg), so there the key's fingerprint is the one sent.
+t_register policy.skipped-check.client-cert-choice.tls13 "t_policy_client_certs tls13"
