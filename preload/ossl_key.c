@@ -98,7 +98,7 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
 {
     struct ar_key_input in;
     char library[32], ip[256] = "", hosts[1024], ciphers[48], policy[160];
-    char cert_fp[2 * EVP_MAX_MD_SIZE + 1];
+    char cert_fp[2 * EVP_MAX_MD_SIZE + 1 + 16 + 1];
     char *expect_ip = NULL;
     SSL_CTX *ctx = ossl.SSL_get_SSL_CTX(ssl);
     int rc = -1;
@@ -144,7 +144,31 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
             *why = "cannot fingerprint the client certificate";
             goto out;
         }
+        /* A TLS 1.3 client picks among all its certificates (one per key
+         * type) per CertificateRequest, not only the current one: with
+         * several, the fingerprints of all, in slot order, are folded in. */
+        int n = 0;
+        unsigned long long all = key_hash64("certs", 5);
+        for (long r = ossl.SSL_ctrl(ssl, SSL_CTRL_SET_CURRENT_CERT, SSL_CERT_SET_FIRST, NULL); r == 1;
+             r = ossl.SSL_ctrl(ssl, SSL_CTRL_SET_CURRENT_CERT, SSL_CERT_SET_NEXT, NULL)) {
+            unsigned char m[EVP_MAX_MD_SIZE];
+            unsigned ml = 0;
+            X509 *x = ossl.SSL_get_certificate(ssl);
+            if (x == NULL || !ossl.X509_digest(x, ossl.EVP_sha256(), m, &ml)) {
+                n = -1;
+                break;
+            }
+            all = key_hash64_more(all, m, ml);
+            n++;
+        }
+        ossl.SSL_ctrl(ssl, SSL_CTRL_SELECT_CURRENT_CERT, 0, cert); /* back to the program's */
+        if (n < 0 || ossl.SSL_get_certificate(ssl) != cert) {
+            *why = "cannot fingerprint the client certificates";
+            goto out;
+        }
         hex(md, mdlen, cert_fp);
+        if (n > 1) /* "+" and the others' digest after the current one's */
+            *fmt_hex(fmt_str(cert_fp + 2 * mdlen, "+"), all, 16) = '\0';
         in.client_cert = cert_fp;
     }
     in.min_version = ossl.SSL_ctrl(ssl, SSL_CTRL_GET_MIN_PROTO_VERSION, 0, NULL);
