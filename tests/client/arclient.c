@@ -59,6 +59,8 @@ struct options {
                                  * one PEM file) loaded before --cert, of another key type */
     const char *ciphers;        /* SSL_CTX_set_cipher_list */
     const char *last_groups;    /* SSL_set1_groups_list on the last connection's SSL */
+    const char *groups;         /* --groups: SSL_set1_groups_list on every connection's SSL */
+    const char *ctx_groups;     /* --ctx-groups: SSL_CTX_set1_groups_list */
     int last_seclevel;          /* SSL_set_security_level on it (-1: leave it) */
     const char *last_strict;    /* on it: "dane" (a TLSA record that matches nothing),
                                  * "rpk" (accept only a raw public key, OpenSSL 3.2+),
@@ -232,6 +234,7 @@ static SSL_CTX *make_ctx(struct stats *st)
         || (opt.tls13 && !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
         || (opt.cafile && !SSL_CTX_load_verify_locations(ctx, opt.cafile, NULL))
         || (opt.ciphers && !SSL_CTX_set_cipher_list(ctx, opt.ciphers))
+        || (opt.ctx_groups && !SSL_CTX_set1_groups_list(ctx, opt.ctx_groups))
         || (opt.srp_user && !set_srp(ctx))
         || (opt.extra_cert && (SSL_CTX_use_certificate_chain_file(ctx, opt.extra_cert) != 1
                                || SSL_CTX_use_PrivateKey_file(ctx, opt.extra_cert, SSL_FILETYPE_PEM) != 1))
@@ -358,8 +361,8 @@ static bool make_strict(SSL *ssl, const char *what)
         return opt.cert && (SSL_certs_clear(ssl), 1) &&
                SSL_use_certificate_chain_file(ssl, opt.cert) == 1 &&
                SSL_use_PrivateKey_file(ssl, opt.key, SSL_FILETYPE_PEM) == 1;
-    /* Made by the callbacks, which look for the last connection. */
-    return strcmp(what, "ocsp") == 0 || (strcmp(what, "psk") == 0 && opt.psk) ||
+    /* Made by the callbacks, which look for the last connection; dup in setup(). */
+    return strcmp(what, "dup") == 0 || strcmp(what, "ocsp") == 0 || (strcmp(what, "psk") == 0 && opt.psk) ||
            (strcmp(what, "srp") == 0 && opt.srp_user);
 }
 
@@ -445,6 +448,18 @@ static bool setup(struct conn *c)
     if (!(c->ssl = SSL_new(c->ctx)))
         return fail(c, "SSL_new");
     SSL_set_app_data(c->ssl, c);
+    if (opt.groups && !SSL_set1_groups_list(c->ssl, opt.groups))
+        return fail(c, "SSL_set1_groups_list");
+    /* --last-strict dup: the last SSL is an SSL_dup of the one made so far
+     * (which OpenSSL 3.0 copies without its own group list). */
+    if (c->i == opt.n && opt.last_strict && strcmp(opt.last_strict, "dup") == 0) {
+        SSL *d = SSL_dup(c->ssl);
+        if (d == NULL || d == c->ssl)
+            return fail(c, "SSL_dup");
+        SSL_free(c->ssl);
+        c->ssl = d;
+        SSL_set_app_data(c->ssl, c);
+    }
     if (sni && !SSL_set_tlsext_host_name(c->ssl, sni))
         return fail(c, "SNI");
     if (opt.expect_host && !SSL_set1_host(c->ssl, opt.expect_host))
@@ -639,8 +654,9 @@ static void usage(FILE *f, int status)
           "  --new-session-cb  --start connect|do-handshake|implicit|implicit-ex\n"
           "  --path P  --fork (with -t 1)  --check-errq  --cleanup (OPENSSL_cleanup before exit)\n"
           "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5)\n"
+          "  --groups LIST (every SSL)  --ctx-groups LIST (the context)\n"
           "  --psk HEX (a PSK client callback)  --srp-user NAME --srp-password PW\n"
-          "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp|one-cert   (--last-*: on the last connection only)\n"
+          "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp|one-cert|dup   (--last-*: on the last connection only)\n"
           "  --last-verify depth|purpose|trust|email|auth-level|time|callback|reject-anchor|\n"
           "                mode-fail-if-no-peer|mode-post-handshake (a verify mode without VERIFY_PEER)|\n"
           "                store   a stricter verification (store: SSL_set1_verify_cert_store, --other-ca F)\n"
@@ -675,7 +691,7 @@ static void parse_args(int argc, char **argv)
     enum { OPT_SNI = 256, OPT_CAFILE, OPT_EXPECT, OPT_CERT, OPT_KEY, OPT_START, OPT_PATH,
            OPT_LAST_GROUPS, OPT_LAST_SECLEVEL, OPT_CIPHERS, OPT_LAST_STRICT, OPT_LAST_VERIFY,
            OPT_PSK, OPT_SRP_USER, OPT_SRP_PASSWORD,
-           OPT_OTHER_CA, OPT_EXTRA_CERT };
+           OPT_OTHER_CA, OPT_EXTRA_CERT, OPT_GROUPS, OPT_CTX_GROUPS };
     static const struct option longopts[] = {
         { "new-ctx", no_argument, &opt.new_ctx, 1 }, { "nonblock", no_argument, &opt.nonblock, 1 },
         { "tls12", no_argument, &opt.tls12, 1 }, { "tls13", no_argument, &opt.tls13, 1 },
@@ -692,6 +708,8 @@ static void parse_args(int argc, char **argv)
         { "last-verify", required_argument, NULL, OPT_LAST_VERIFY },
         { "other-ca", required_argument, NULL, OPT_OTHER_CA },
         { "extra-cert", required_argument, NULL, OPT_EXTRA_CERT },
+        { "groups", required_argument, NULL, OPT_GROUPS },
+        { "ctx-groups", required_argument, NULL, OPT_CTX_GROUPS },
         { "sni", required_argument, NULL, OPT_SNI }, { "cafile", required_argument, NULL, OPT_CAFILE },
         { "expect-host", required_argument, NULL, OPT_EXPECT },
         { "cert", required_argument, NULL, OPT_CERT }, { "key", required_argument, NULL, OPT_KEY },
@@ -727,6 +745,8 @@ static void parse_args(int argc, char **argv)
         case OPT_LAST_VERIFY: opt.last_verify = optarg; break;
         case OPT_OTHER_CA: opt.other_ca = optarg; break;
         case OPT_EXTRA_CERT: opt.extra_cert = optarg; break;
+        case OPT_GROUPS: opt.groups = optarg; break;
+        case OPT_CTX_GROUPS: opt.ctx_groups = optarg; break;
         case OPT_LAST_SECLEVEL: opt.last_seclevel = positive(optarg); break;
         case OPT_PSK: opt.psk = optarg; break;
         case OPT_SRP_USER: opt.srp_user = optarg; break;

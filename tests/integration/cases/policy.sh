@@ -444,3 +444,30 @@ t_policy_client_certs() {
 # TLS 1.3 only: a TLS 1.2 client signs with its current certificate
 # (tls_choose_sigalg), so there the key's fingerprint is the one sent.
 t_register policy.skipped-check.client-cert-choice.tls13 "t_policy_client_certs tls13"
+
+# SSL_dup of an SSL with its own group list: OpenSSL 3.0's SSL_dup copies the
+# certificate settings (signature algorithms) but not the group list, so the
+# copy offers the context's groups (here P-256 only). The first two
+# connections set P-384:P-256 on their SSL and win a TLS 1.2 ECDHE P-384
+# session; the last is an SSL_dup of such an SSL, and a full handshake
+# fails (the server has P-384 only). Found by review: conn_dup_cb copied the
+# original's override digest to the copy, so the copy's key claimed a list
+# it does not have and it resumed the P-384 session.
+t_policy_dup_groups() {
+    local out
+    pol_server groups.tls12
+    local c=("$ARCLIENT" -n 3 --verify --cafile "$CERTS/ca1.pem" --expect-host localhost --sni localhost
+        --ctx-groups P-256 --groups P-384:P-256 --last-strict dup 127.0.0.1 "$SSERVER_PORT")
+    run_client base "${c[@]}"
+    BASE_RC=$?
+    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}"
+    t_assert_status $? "$BASE_RC" "arclient, the last SSL an SSL_dup, with the library"
+    t_assert_match "$BASE_RC" '^[1-9]' "the last connection fails without the library (exit status)"
+    t_assert_match "$(cat "$T_DIR/base.err")" 'conn 0\.3 FAILED' "without the library the last connection failed"
+    t_assert_match "$(cat "$T_DIR/lib.err")" 'conn 0\.3 FAILED' "with the library the last connection failed too"
+    out=$(grep -o '^conn 0\.[0-9] reused=[01]' "$T_DIR/lib.out" | tr '\n' ' ')
+    echo "with the library: $out"
+    t_assert_eq "$out" "conn 0.1 reused=0 conn 0.2 reused=1 " "control: the second connection resumed"
+    s_server_stop p
+}
+t_register policy.per-ssl.dup-groups.tls12 t_policy_dup_groups
