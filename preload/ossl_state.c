@@ -41,9 +41,14 @@ static int conn_dup_cb(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **fr
     (void)from, (void)argl, (void)argp;
     struct ar_conn *orig = *from_d, *mine = ossl.CRYPTO_get_ex_data(to, idx);
     if (mine != NULL && orig != NULL) {
-        /* SSL_dup copies the settings behind these too. */
+        /* SSL_dup copies the signature algorithm lists (in the CERT) but not
+         * the group list (OpenSSL 3.0): the digest would claim a list the
+         * copy does not have. So a copy of a connection with lists of its
+         * own gets no offers. */
         mine->overrides = orig->overrides;
         mine->opaque = orig->opaque;
+        if (orig->overrides != 0 && mine->opaque == NULL)
+            mine->opaque = "program copied a connection with its own group or signature algorithm lists (SSL_dup)";
     }
     *from_d = mine;
     return 1;
