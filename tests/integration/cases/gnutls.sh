@@ -604,6 +604,56 @@ t_gnutls_sec_vname_late() {
     t_assert_eq "$(reused_column s | awk '{ print $NF }')" r "server: the third connection resumed (control)"
 }
 
+# Review B findings (branch revB):
+#   gnutls.sec.max-handshake-size.PROTO  the middle connection sets
+#       gnutls_handshake_set_max_packet_length below the size of a full
+#       handshake with the server's certificate: GnuTLS refuses it
+#       (GNUTLS_E_HANDSHAKE_TOO_LARGE), and must with the library (no key
+#       holds the limit; a resumed handshake has no Certificate message).
+#   gnutls.sec.verify-name-again.tls13  the middle connection makes a
+#       non-blocking handshake and rewrites the host name buffer of
+#       gnutls_session_set_verify_cert after the first GNUTLS_E_AGAIN,
+#       before GnuTLS reads it to verify: without the library it fails.
+t_gnutls_sec_max_hs() {
+    local proto=$1 limit=4000
+    gtls_build
+    nginx_start s "$proto" tickets nocache || t_fatal "nginx did not start"
+    # The largest limit a full handshake with this server exceeds (in steps
+    # of 50 bytes): a resumed handshake, without the Certificate and
+    # CertificateVerify messages, is some hundreds of bytes smaller.
+    while ((limit > 200)) &&
+        "$GTLS" -n 2 -c "$CERTS/ca1.pem" -s localhost -M "$limit" 127.0.0.1 "$NGINX_PORT" |
+        grep -q '^conn 1 ok'; do
+        limit=$((limit - 50))
+    done
+    echo "measured: limit $limit bytes"
+    local c=(-n 3 -v auto -h localhost -c "$CERTS/ca1.pem" -s localhost -M "$limit")
+    gtls_base base "${c[@]}"
+    gtls_run lib off "${c[@]}"
+    nginx_stop s
+    echo "without the library:"; cat "$T_DIR/base.out"
+    echo "with it:"; cat "$T_DIR/lib.out"
+    t_assert_match "$(gtls_outcome base)" 'conn 1 error handshake' "without the library the limit refuses the server"
+    t_assert_eq "$(gtls_outcome lib)" "$(gtls_outcome base)" "per-connection outcomes as without the library"
+}
+t_gnutls_sec_vname_again() {
+    local proto=$1
+    gtls_build
+    nginx_start s "$proto" tickets nocache || t_fatal "nginx did not start"
+    local c=(-n 3 -X -v auto -h localhost -w wrong.example -c "$CERTS/ca1.pem" -s localhost)
+    gtls_base base "${c[@]}"
+    gtls_run lib off "${c[@]}"
+    nginx_stop s
+    echo "without the library:"; cat "$T_DIR/base.out"
+    echo "with it:"; cat "$T_DIR/lib.out"
+    t_assert_match "$(gtls_outcome base)" 'conn 1 error handshake' "without the library the rewritten name fails"
+    t_assert_eq "$(gtls_outcome lib)" "$(gtls_outcome base)" "per-connection outcomes as without the library"
+}
+for proto in tls13 tls12; do
+    t_register "gnutls.sec.max-handshake-size.$proto" "t_gnutls_sec_max_hs $proto"
+    t_register "gnutls.sec.verify-name-again.$proto" "t_gnutls_sec_vname_again $proto"
+done
+
 for proto in tls13 tls12; do
     t_register "gnutls.sec.client-keys.$proto" "t_gnutls_sec_client_keys $proto"
     t_register "gnutls.sec.verify-name-late.$proto" "t_gnutls_sec_vname_late $proto"

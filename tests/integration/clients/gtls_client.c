@@ -46,6 +46,14 @@
  *     -W NAME       -v auto on odd connections: the host name buffer given to
  *                   gnutls_session_set_verify_cert is rewritten to NAME after
  *                   the call, before the handshake (GnuTLS reads it then)
+ *     -M BYTES      gnutls_handshake_set_max_packet_length(BYTES) on the
+ *                   odd-numbered connections: a handshake whose messages add
+ *                   up to more is refused (GNUTLS_E_HANDSHAKE_TOO_LARGE)
+ *     -w NAME       -v auto, odd connections: a non-blocking handshake; after
+ *                   its first GNUTLS_E_AGAIN (the ClientHello is out, nothing
+ *                   verified yet) the host name buffer is rewritten to NAME
+ *                   (GnuTLS reads it when it verifies the server); with -X
+ *                   the first read of that handshake returns EAGAIN
  *     -N            print TCP_NODELAY after the handshake and after the first
  *                   write ('nodelay I hs=A write=B'; the program never sets it)
  *     -r            with -v callback: the callback rejects every certificate
@@ -62,10 +70,13 @@
  * 'conn I error STAGE: TEXT'. Exits 0 once all ran; the caller judges.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,8 +116,17 @@ static ssize_t push_fd(gnutls_transport_ptr_t t, const void *buf, size_t len)
     return send((int)(intptr_t)t, buf, len, MSG_NOSIGNAL);
 }
 
+/* -w: the first read of the handshake finds nothing yet, as an event loop's
+ * read right after sending the ClientHello does. */
+static __thread int pull_again_once;
+
 static ssize_t pull_fd(gnutls_transport_ptr_t t, void *buf, size_t len)
 {
+    if (pull_again_once) {
+        pull_again_once = 0;
+        errno = EAGAIN;
+        return -1;
+    }
     return recv((int)(intptr_t)t, buf, len, 0);
 }
 
@@ -158,7 +178,8 @@ static int odd_dh_bits = -1;
 static const char *odd_prio = NULL;
 static const char *hooks = NULL;
 static const char *extra_even = NULL, *extra_odd = NULL, *psk_even = NULL, *psk_odd = NULL,
-                  *late_name = NULL;
+                  *late_name = NULL, *again_name = NULL;
+static long odd_max_hs = -1;
 
 /* CERT:KEY of -E / -O into cred. */
 static void add_pair(gnutls_certificate_credentials_t cred, const char *spec)
@@ -224,6 +245,8 @@ static void *worker(void *arg)
             fprintf(stderr, "bad priority string %s\n", p);
         else if (p == NULL)
             gnutls_set_default_priority(s);
+        if (i % 2 && odd_max_hs >= 0)
+            gnutls_handshake_set_max_packet_length(s, (size_t)odd_max_hs);
         if (i % 2 && odd_dh_bits >= 0)
             gnutls_dh_set_prime_bits(s, (unsigned)odd_dh_bits);
         gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
@@ -258,9 +281,24 @@ static void *worker(void *arg)
         } else {
             gnutls_transport_set_int(s, fd);
         }
-        do
+        int nonblock = i % 2 && again_name != NULL && strcmp(vmode, "auto") == 0;
+        if (nonblock)
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        int rewritten = 0;
+        pull_again_once = nonblock && push_pull;
+        do {
             ret = gnutls_handshake(s);
-        while (ret < 0 && !gnutls_error_is_fatal(ret));
+            if (nonblock && ret == GNUTLS_E_AGAIN) {
+                if (!rewritten) {
+                    snprintf(host_buf, sizeof host_buf, "%s", again_name);
+                    rewritten = 1;
+                }
+                struct pollfd pfd = {fd, gnutls_record_get_direction(s) ? POLLOUT : POLLIN, 0};
+                poll(&pfd, 1, 5000);
+            }
+        } while (ret < 0 && !gnutls_error_is_fatal(ret));
+        if (nonblock)
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
         if (ret < 0) {
             printf("conn %d error handshake: %s\n", i, gnutls_strerror(ret));
             goto next;
@@ -336,7 +374,7 @@ int main(int argc, char **argv)
     int threads = 1, fast_exit = 0, opt;
     const char *vhost = NULL, *insecure_sign = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:E:O:Y:y:W:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:E:O:Y:y:W:M:w:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -365,6 +403,8 @@ int main(int argc, char **argv)
         case 'Y': psk_even = optarg; break;
         case 'y': psk_odd = optarg; break;
         case 'W': late_name = optarg; break;
+        case 'M': odd_max_hs = atol(optarg); break;
+        case 'w': again_name = optarg; break;
         default: return 2;
         }
     }
