@@ -649,6 +649,16 @@ t_gnutls_sec_vname_again() {
     t_assert_match "$(gtls_outcome base)" 'conn 1 error handshake' "without the library the rewritten name fails"
     t_assert_eq "$(gtls_outcome lib)" "$(gtls_outcome base)" "per-connection outcomes as without the library"
 }
+#   gnutls.sec.trust-change.lazy-manual-full-io2.PROTO  lazy-manual-full
+#       (the deferred trust check at the first record) with a program that
+#       moves its records with gnutls_record_send2 / gnutls_record_recv_packet.
+t_gnutls_sec_lazy_io2() { # PROTO
+    GTLS_SEC_STAGE="refused before the request" gtls_sec_pair "$1" srv1 -L -v manual -c "$CERTS/ca1.pem" -s localhost \
+        -- -o -S -L -v manual-full -c "$CERTS/ca2.pem" -s localhost
+}
+for proto in tls13 tls12; do
+    t_register "gnutls.sec.trust-change.lazy-manual-full-io2.$proto" "t_gnutls_sec_lazy_io2 $proto"
+done
 for proto in tls13 tls12; do
     t_register "gnutls.sec.max-handshake-size.$proto" "t_gnutls_sec_max_hs $proto"
     t_register "gnutls.sec.verify-name-again.$proto" "t_gnutls_sec_vname_again $proto"

@@ -54,6 +54,8 @@
  *                   verified yet) the host name buffer is rewritten to NAME
  *                   (GnuTLS reads it when it verifies the server); with -X
  *                   the first read of that handshake returns EAGAIN
+ *     -S            record I/O with gnutls_record_send2 and
+ *                   gnutls_record_recv_packet instead of _send and _recv
  *     -N            print TCP_NODELAY after the handshake and after the first
  *                   write ('nodelay I hs=A write=B'; the program never sets it)
  *     -r            with -v callback: the callback rejects every certificate
@@ -180,6 +182,7 @@ static const char *hooks = NULL;
 static const char *extra_even = NULL, *extra_odd = NULL, *psk_even = NULL, *psk_odd = NULL,
                   *late_name = NULL, *again_name = NULL;
 static long odd_max_hs = -1;
+static int io2 = 0;
 
 /* CERT:KEY of -E / -O into cred. */
 static void add_pair(gnutls_certificate_credentials_t cred, const char *spec)
@@ -322,13 +325,22 @@ static void *worker(void *arg)
         char req[512], buf[4096];
         snprintf(req, sizeof req, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", expect_host);
         int nd_hs = nodelay_of(fd);
-        if (gnutls_record_send(s, req, strlen(req)) < 0) {
+        if ((io2 ? gnutls_record_send2(s, req, strlen(req), 0, 0)
+                 : gnutls_record_send(s, req, strlen(req))) < 0) {
             err = "send";
         } else {
             if (show_nodelay)
                 printf("nodelay %d hs=%d write=%d\n", i, nd_hs, nodelay_of(fd));
             for (;;) {
-                ssize_t r = gnutls_record_recv(s, buf, sizeof buf);
+                ssize_t r;
+                if (io2) {
+                    gnutls_packet_t pkt = NULL;
+                    r = gnutls_record_recv_packet(s, &pkt);
+                    if (pkt != NULL)
+                        gnutls_packet_deinit(pkt);
+                } else {
+                    r = gnutls_record_recv(s, buf, sizeof buf);
+                }
                 if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
                     continue;
                 if (r <= 0) {
@@ -374,7 +386,7 @@ int main(int argc, char **argv)
     int threads = 1, fast_exit = 0, opt;
     const char *vhost = NULL, *insecure_sign = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:E:O:Y:y:W:M:w:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:E:O:Y:y:W:M:w:S")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -405,6 +417,7 @@ int main(int argc, char **argv)
         case 'W': late_name = optarg; break;
         case 'M': odd_max_hs = atol(optarg); break;
         case 'w': again_name = optarg; break;
+        case 'S': io2 = 1; break;
         default: return 2;
         }
     }
