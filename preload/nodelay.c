@@ -52,13 +52,14 @@ void nodelay_end(struct ar_nodelay *n)
 {
     if (!n->on)
         return;
-    int saved = errno, v = 0, zero = 0;
-    socklen_t len = sizeof v;
+    int saved = errno, zero = 0;
     n->on = 0;
     atomic_fetch_sub(&open_windows, 1);
-    /* Still the same socket, and still on (if the program turned it off
-     * itself meanwhile there is nothing to give back). */
-    if (same_socket(n) && getsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0 && v != 0)
+    /* Still the same socket. No need to ask whether it is still on: the
+     * program had it off, and turning off what the program turned off
+     * itself meanwhile changes nothing (Linux only clears the flag), so the
+     * query would cost a system call and decide nothing. */
+    if (same_socket(n))
         setsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof zero);
     errno = saved;
 }

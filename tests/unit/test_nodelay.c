@@ -95,6 +95,22 @@ Test(nodelay, reused_descriptor_is_left_alone)
     close(peer2);
 }
 
+Test(nodelay, program_turning_it_off_in_the_window)
+{
+    int peer, fd = tcp_pair(&peer);
+    struct ar_nodelay n;
+    nodelay_begin(&n, fd);
+    cr_assert(n.on);
+    set_nodelay(fd, 0); /* the program's own choice, inside the window */
+    errno = 4321;
+    nodelay_end(&n);
+    cr_assert_eq(errno, 4321, "errno kept");
+    cr_assert_eq(nodelay_of(fd), 0, "still off");
+    cr_assert(!n.on);
+    close(fd);
+    close(peer);
+}
+
 Test(nodelay, not_a_tcp_socket)
 {
     struct ar_nodelay n;
