@@ -28,4 +28,14 @@
  */
 int hello_digest(const unsigned char *data, size_t len, unsigned long long *out);
 
+/*
+ * hello_digest_sigalgs - digest of the signature algorithm lists of one
+ * ClientHello record (the signature_algorithms and
+ * signature_algorithms_cert extensions, with their types, in order; nothing
+ * else), for a TLS 1.3 hello whose other parts a TLS 1.2 hello already
+ * holds. Same input, checks and return values as hello_digest; a hello
+ * without either extension has a digest too.
+ */
+int hello_digest_sigalgs(const unsigned char *data, size_t len, unsigned long long *out);
+
 #endif

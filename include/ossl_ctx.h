@@ -42,6 +42,13 @@ void ctx_note_cert_cb(SSL_CTX *ctx, int on);
  */
 void ctx_note_psk(SSL_CTX *ctx, int on);
 /*
+ * ctx_copied_callback - why an SSL made from ctx now gets no offers for a
+ * callback SSL_new copies into it (a client certificate or PSK callback),
+ * or NULL: the SSL keeps its copy even if the program clears the
+ * context's afterwards. Call at SSL_new.
+ */
+const char *ctx_copied_callback(SSL_CTX *ctx);
+/*
  * ctx_note_own_libctx - ctx was made with its own library context or
  * property query (SSL_CTX_new_ex): OpenSSL verifies its peers' chains with
  * those, the trust re-check with the default ones. No offers.

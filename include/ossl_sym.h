@@ -40,7 +40,7 @@
     X(SSL_set_connect_state) X(SSL_get_session) X(SSL_set_session) X(SSL_session_reused)      \
     X(SSL_get_error) X(SSL_get_version) X(SSL_get_servername) X(SSL_get_fd) X(SSL_get_rbio) X(BIO_find_type) X(BIO_ptr_ctrl)                   \
     X(SSL_get_verify_mode) X(SSL_get_verify_callback) X(SSL_get_verify_result)                \
-    X(SSL_get0_param) X(SSL_get_certificate) X(SSL_get_options)                   \
+    X(SSL_get0_param) X(SSL_get_certificate) X(SSL_get_privatekey) X(SSL_get_options) \
     X(SSL_get_ciphers) X(SSL_CIPHER_get_name) X(SSL_get_peer_cert_chain)                      \
     X(SSL_get_security_level) X(SSL_get_ex_data) X(SSL_set_ex_data) X(SSL_CTX_get_ex_data)    \
     X(SSL_CTX_set_ex_data) X(SSL_CTX_get_client_cert_cb) X(SSL_CTX_get_cert_store)            \

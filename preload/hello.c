@@ -67,7 +67,14 @@ static unsigned long long mix(unsigned long long h, const unsigned char *p, size
     return key_hash64_more(h, p, n);
 }
 
-int hello_digest(const unsigned char *data, size_t len, unsigned long long *out)
+/* Signature algorithm lists: signature_algorithms, signature_algorithms_cert. */
+static int is_sigalgs(size_t type)
+{
+    return type == 13 || type == 50;
+}
+
+/* The digest of hello_digest (all = 1) or of hello_digest_sigalgs (all = 0). */
+static int digest(const unsigned char *data, size_t len, int all, unsigned long long *out)
 {
     struct reader rec = {data, len}, body, hs, v;
     const unsigned char *b;
@@ -79,16 +86,18 @@ int hello_digest(const unsigned char *data, size_t len, unsigned long long *out)
         return -1;
     if (take_be(&body, 1, &type) != 0 || type != 1 || take_vec(&body, 3, &hs) != 0)
         return -1;
-    unsigned long long h = key_hash64("hello1", 6);
+    unsigned long long h = all ? key_hash64("hello1", 6) : key_hash64("sigalgs1", 8);
     /* legacy version, random, session id: skipped (per connection). */
     if (take(&hs, 2 + 32, &b) != 0 || take_vec(&hs, 1, &v) != 0)
         return -1;
     if (take_vec(&hs, 2, &v) != 0) /* cipher suites */
         return -1;
-    h = mix(h, v.p, v.left);
+    if (all)
+        h = mix(h, v.p, v.left);
     if (take_vec(&hs, 1, &v) != 0) /* compression methods */
         return -1;
-    h = mix(h, v.p, v.left);
+    if (all)
+        h = mix(h, v.p, v.left);
     struct reader exts = {NULL, 0};
     if (hs.left > 0 && (take_vec(&hs, 2, &exts) != 0 || hs.left != 0))
         return -1;
@@ -97,6 +106,11 @@ int hello_digest(const unsigned char *data, size_t len, unsigned long long *out)
         if (take_be(&exts, 2, &type) != 0 || take_vec(&exts, 2, &ext) != 0)
             return -1;
         unsigned char t[2] = {(unsigned char)(type >> 8), (unsigned char)type};
+        if (!all) {
+            if (is_sigalgs(type))
+                h = mix(key_hash64_more(h, t, 2), ext.p, ext.left);
+            continue;
+        }
         h = key_hash64_more(h, t, 2);
         if (type == 51) { /* key_share: the groups offered, not the keys */
             struct reader shares, kex;
@@ -113,4 +127,14 @@ int hello_digest(const unsigned char *data, size_t len, unsigned long long *out)
     }
     *out = h;
     return 0;
+}
+
+int hello_digest(const unsigned char *data, size_t len, unsigned long long *out)
+{
+    return digest(data, len, 1, out);
+}
+
+int hello_digest_sigalgs(const unsigned char *data, size_t len, unsigned long long *out)
+{
+    return digest(data, len, 0, out);
 }

@@ -190,6 +190,19 @@ void ctx_note_psk(SSL_CTX *ctx, int on)
     ctx_unlock();
 }
 
+const char *ctx_copied_callback(SSL_CTX *ctx)
+{
+    const char *why = NULL;
+    ctx_lock();
+    struct ar_ctx *d = ctxd_get(ctx);
+    if (d != NULL && d->custom_cert_cb)
+        why = "program picks its client certificate per handshake";
+    else if (d != NULL && d->custom_psk)
+        why = "program uses pre-shared keys (a PSK callback)";
+    ctx_unlock();
+    return why;
+}
+
 void ctx_note_own_libctx(SSL_CTX *ctx)
 {
     ctx_lock();

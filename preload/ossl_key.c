@@ -137,6 +137,14 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
         goto out;
     }
     X509 *cert = ossl.SSL_get_certificate(ssl);
+    /* The current slot half set (a certificate without its key, or a key
+     * without its certificate): a TLS 1.3 client may still send another
+     * slot's certificate, and the walk below could not give the program its
+     * current slot back. Rare: stay out. */
+    if ((cert != NULL) != (ossl.SSL_get_privatekey(ssl) != NULL)) {
+        *why = "client certificate and key do not pair up";
+        goto out;
+    }
     if (cert != NULL) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned mdlen = 0;
@@ -146,7 +154,9 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
         }
         /* A TLS 1.3 client picks among all its certificates (one per key
          * type) per CertificateRequest, not only the current one: with
-         * several, the fingerprints of all, in slot order, are folded in. */
+         * several, the fingerprints of all, in slot order, are folded in.
+         * The walk moves the SSL's current slot (complete pairs only, as
+         * OpenSSL's own walk), and the program's is selected again after. */
         int n = 0;
         unsigned long long all = key_hash64("certs", 5);
         for (long r = ossl.SSL_ctrl(ssl, SSL_CTRL_SET_CURRENT_CERT, SSL_CERT_SET_FIRST, NULL); r == 1;

@@ -7,6 +7,7 @@
 #include "ar_fmt.h"
 #include "ar_key.h"
 #include "ossl_ciphers.h"
+#include "ossl_ctx.h"
 
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -54,42 +55,83 @@ static void quiet_info(const SSL *ssl, int where, int ret)
 }
 
 /*
- * The ClientHello a fresh SSL of `ctx` writes, as TLS 1.2 only: that
- * hello carries the groups, signature algorithms and extensions that a
- * TLS 1.2 full handshake is checked against, and needs no key share
- * generated (TLS 1.3 resumption negotiates its group live anyway). Nothing
- * of the program's runs: its message and info callbacks are taken off the
- * probe, and the TLS 1.3-only extensions whose callbacks it could have
- * (PSK) are not written for a TLS 1.2 hello.
+ * The ClientHello a fresh SSL of `ctx` writes at one protocol version
+ * (min = max = version), into *data (NULL if none was written); returns
+ * the SSL to free after use of *data, or NULL. Nothing of the program's
+ * runs: its message and info callbacks are taken off the probe.
+ * `cheap_group`: offer X25519 alone, where the context allows it, so that a
+ * TLS 1.3 hello generates one cheap key share instead of the context's.
  */
-static int probe_hello(SSL_CTX *ctx, unsigned long long *out)
+static SSL *probe_at(SSL_CTX *ctx, int version, int cheap_group, const unsigned char **data, long *len)
 {
-    probing = 1;
+    *data = NULL;
+    *len = 0;
     SSL *p = ossl.SSL_new(ctx);
-    int rc = -1;
     BIO *rb = ossl.BIO_new(ossl.BIO_s_mem()), *wb = ossl.BIO_new(ossl.BIO_s_mem());
     if (p == NULL || rb == NULL || wb == NULL) {
         ossl.BIO_free(rb); /* NULL-safe; not owned by the SSL yet */
         ossl.BIO_free(wb);
         ossl.SSL_free(p);
-        probing = 0;
-        return -1;
+        return NULL;
     }
     ossl.SSL_set_bio(p, rb, wb); /* the SSL owns both now */
     ossl.SSL_set_msg_callback(p, NULL);
     /* A context's info callback fires for SSLs without their own. */
     ossl.SSL_set_info_callback(p, quiet_info);
     ossl.SSL_clear_options(p, SSL_OP_NO_SSL_MASK);
-    if (ossl.SSL_ctrl(p, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL) == 1 &&
-        ossl.SSL_ctrl(p, SSL_CTRL_SET_MAX_PROTO_VERSION, TLS1_2_VERSION, NULL) == 1) {
+    if (cheap_group)
+        ossl.SSL_ctrl(p, SSL_CTRL_SET_GROUPS_LIST, 0, (void *)"X25519"); /* else the context's */
+    if (ossl.SSL_ctrl(p, SSL_CTRL_SET_MIN_PROTO_VERSION, version, NULL) == 1 &&
+        ossl.SSL_ctrl(p, SSL_CTRL_SET_MAX_PROTO_VERSION, version, NULL) == 1) {
         ossl.SSL_set_connect_state(p);
         ossl.SSL_connect(p); /* writes the hello, then wants to read: -1 */
-        char *data = NULL;
-        long n = ossl.BIO_ctrl(wb, BIO_CTRL_INFO, 0, &data);
-        if (n > 0 && data != NULL)
-            rc = hello_digest((const unsigned char *)data, (size_t)n, out);
+        char *d = NULL;
+        long n = ossl.BIO_ctrl(wb, BIO_CTRL_INFO, 0, &d);
+        if (n > 0 && d != NULL) {
+            *data = (const unsigned char *)d;
+            *len = n;
+        }
     }
+    return p;
+}
+
+/*
+ * The context's policy digest, from the hellos a fresh SSL of it writes.
+ * The TLS 1.2 hello carries the groups, signature algorithms and
+ * extensions that a TLS 1.2 full handshake is checked against, and needs no
+ * key share generated (TLS 1.3 resumption negotiates its group live
+ * anyway); its TLS 1.3-only extensions whose callbacks the program could
+ * have (PSK) are not written. From OpenSSL 3.2 on, some signature
+ * algorithms are TLS 1.3-only (brainpool's TLS 1.3 code points, ML-DSA and
+ * other providers' algorithms in 3.5), and OpenSSL leaves them out of a
+ * TLS 1.2 hello: so the signature algorithm lists of a TLS 1.3 hello are
+ * digested too, or two policies differing only in those would share
+ * sessions (the server's signature, skipped on resumption, is checked
+ * against them). A context that cannot write a TLS 1.3 hello gets a mark
+ * of its own. The caller keeps the program's PSK callbacks off the probe.
+ */
+static int probe_hello(SSL_CTX *ctx, unsigned long long *out)
+{
+    const unsigned char *data;
+    long n;
+    int rc = -1;
+    probing = 1;
+    SSL *p = probe_at(ctx, TLS1_2_VERSION, 0, &data, &n);
+    if (data != NULL)
+        rc = hello_digest(data, (size_t)n, out);
     ossl.SSL_free(p);
+    if (rc == 0 && ossl.OpenSSL_version_num() >= 0x30200000L) {
+        unsigned long long sig = 0;
+        p = probe_at(ctx, TLS1_3_VERSION, 1, &data, &n);
+        int wrote = data != NULL;
+        if (wrote && hello_digest_sigalgs(data, (size_t)n, &sig) != 0)
+            rc = -1;
+        ossl.SSL_free(p);
+        unsigned char b[8];
+        for (int i = 0; i < 8; i++)
+            b[i] = (unsigned char)(sig >> (8 * i));
+        *out = wrote ? key_hash64_more(*out, b, sizeof b) : key_hash64_more(*out, "no1.3", 5);
+    }
     probing = 0;
     return rc;
 }
@@ -241,11 +283,12 @@ static const char *ctx_hello(SSL_CTX *ctx, unsigned long long *out)
     now.ciphers = ctx_cipher_digest(ctx);
     now.min_version = ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_MIN_PROTO_VERSION, 0, NULL);
     now.max_version = ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_MAX_PROTO_VERSION, 0, NULL);
-    int hit = 0, custom_ext = 0;
+    int hit = 0, custom_ext = 0, custom_psk = 0;
     ctx_lock();
     struct ar_ctx *d = ctxd_get(ctx);
     if (d != NULL) {
         custom_ext = d->custom_ext;
+        custom_psk = d->custom_psk;
         if (d->hello.valid) {
             now.hello = d->hello.hello;
             now.failed = d->hello.failed;
@@ -257,6 +300,9 @@ static const char *ctx_hello(SSL_CTX *ctx, unsigned long long *out)
      * on an SSL it never made (they may use its app data). */
     if (custom_ext)
         return "program adds its own TLS extensions";
+    /* A TLS 1.3 hello calls them; such a context gets no offers anyway. */
+    if (custom_psk)
+        return "program uses pre-shared keys (a PSK callback)";
     void *sec_cb = (void *)ossl.SSL_CTX_get_security_callback(ctx);
     if (sec_cb != NULL && !in_libssl(sec_cb))
         return "program has its own security callback";
@@ -288,6 +334,9 @@ void policy_note_new(SSL *ssl)
         c->hello_why = "DTLS is left alone"; /* no probe, so no offer */
         return;
     }
+    const char *copied = ctx_copied_callback(ossl.SSL_get_SSL_CTX(ssl));
+    if (copied != NULL && c->opaque == NULL)
+        c->opaque = copied;
     ossl.ERR_set_mark();
     c->hello_why = ctx_hello(ossl.SSL_get_SSL_CTX(ssl), &c->hello);
     c->hello_known = c->hello_why == NULL;

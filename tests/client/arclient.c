@@ -61,6 +61,8 @@ struct options {
     const char *last_groups;    /* SSL_set1_groups_list on the last connection's SSL */
     const char *groups;         /* --groups: SSL_set1_groups_list on every connection's SSL */
     const char *ctx_groups;     /* --ctx-groups: SSL_CTX_set1_groups_list */
+    const char *ctx_sigalgs;    /* --ctx-sigalgs: SSL_CTX_set1_sigalgs_list */
+    const char *last_ctx_sigalgs; /* --last-ctx-sigalgs: the last connection's own context's (--new-ctx) */
     int last_seclevel;          /* SSL_set_security_level on it (-1: leave it) */
     const char *last_strict;    /* on it: "dane" (a TLSA record that matches nothing),
                                  * "rpk" (accept only a raw public key, OpenSSL 3.2+),
@@ -205,8 +207,9 @@ static bool set_srp(SSL_CTX *ctx)
 static bool set_srp(SSL_CTX *ctx) { (void)ctx; return false; }
 #endif
 
-static SSL_CTX *make_ctx(struct stats *st)
+static SSL_CTX *make_ctx(struct stats *st, bool last)
 {
+    const char *sigalgs = last && opt.last_ctx_sigalgs ? opt.last_ctx_sigalgs : opt.ctx_sigalgs;
     static OSSL_LIB_CTX *own_libctx; /* --libctx: one for the process, never freed */
     if (opt.libctx && own_libctx == NULL && (own_libctx = OSSL_LIB_CTX_new()) == NULL)
         return NULL;
@@ -235,6 +238,7 @@ static SSL_CTX *make_ctx(struct stats *st)
         || (opt.cafile && !SSL_CTX_load_verify_locations(ctx, opt.cafile, NULL))
         || (opt.ciphers && !SSL_CTX_set_cipher_list(ctx, opt.ciphers))
         || (opt.ctx_groups && !SSL_CTX_set1_groups_list(ctx, opt.ctx_groups))
+        || (sigalgs && !SSL_CTX_set1_sigalgs_list(ctx, sigalgs))
         || (opt.srp_user && !set_srp(ctx))
         || (opt.extra_cert && (SSL_CTX_use_certificate_chain_file(ctx, opt.extra_cert) != 1
                                || SSL_CTX_use_PrivateKey_file(ctx, opt.extra_cert, SSL_FILETYPE_PEM) != 1))
@@ -333,6 +337,13 @@ static int refuse_sha256(const SSL *s, const SSL_CTX *ctx, int op, int bits, int
 }
 
 /* --last-strict: a setting under which a full handshake fails. */
+/* --last-strict cert-cb-copied: a certificate callback that sends none and fails. */
+static int refuse_cert_cb(SSL *ssl, void *arg)
+{
+    (void)ssl, (void)arg;
+    return 0;
+}
+
 static bool make_strict(SSL *ssl, const char *what)
 {
     static const unsigned char nothing[32];
@@ -362,7 +373,8 @@ static bool make_strict(SSL *ssl, const char *what)
                SSL_use_certificate_chain_file(ssl, opt.cert) == 1 &&
                SSL_use_PrivateKey_file(ssl, opt.key, SSL_FILETYPE_PEM) == 1;
     /* Made by the callbacks, which look for the last connection; dup in setup(). */
-    return strcmp(what, "dup") == 0 || strcmp(what, "ocsp") == 0 || (strcmp(what, "psk") == 0 && opt.psk) ||
+    return strcmp(what, "dup") == 0 || strcmp(what, "ocsp") == 0 || strcmp(what, "cert-cb-copied") == 0 ||
+           (strcmp(what, "psk") == 0 && opt.psk) ||
            (strcmp(what, "srp") == 0 && opt.srp_user);
 }
 
@@ -436,7 +448,7 @@ static bool setup(struct conn *c)
     const char *sni = sni_name(), *why;
     bool first = c->w->tid == 0 && c->i == 1;
 
-    c->ctx = opt.new_ctx && !first ? make_ctx(run->st) : run->ctx0;
+    c->ctx = opt.new_ctx && !first ? make_ctx(run->st, c->i == opt.n) : run->ctx0;
     if (!c->ctx)
         return fail(c, "SSL_CTX setup");
     if (c->ctx == run->ctx0)
@@ -445,7 +457,15 @@ static bool setup(struct conn *c)
         c->sys_err = errno;
         return fail(c, why);
     }
-    if (!(c->ssl = SSL_new(c->ctx)))
+    /* --last-strict cert-cb-copied: the context has a certificate callback
+     * when the last SSL is made (SSL_new copies it) and not after. */
+    bool cb_copied = c->i == opt.n && opt.last_strict && strcmp(opt.last_strict, "cert-cb-copied") == 0;
+    if (cb_copied)
+        SSL_CTX_set_cert_cb(c->ctx, refuse_cert_cb, NULL);
+    c->ssl = SSL_new(c->ctx);
+    if (cb_copied)
+        SSL_CTX_set_cert_cb(c->ctx, NULL, NULL);
+    if (!c->ssl)
         return fail(c, "SSL_new");
     SSL_set_app_data(c->ssl, c);
     if (opt.groups && !SSL_set1_groups_list(c->ssl, opt.groups))
@@ -655,8 +675,10 @@ static void usage(FILE *f, int status)
           "  --path P  --fork (with -t 1)  --check-errq  --cleanup (OPENSSL_cleanup before exit)\n"
           "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5)\n"
           "  --groups LIST (every SSL)  --ctx-groups LIST (the context)\n"
+          "  --ctx-sigalgs LIST (the context)  --last-ctx-sigalgs LIST (with --new-ctx: the last one's)\n"
           "  --psk HEX (a PSK client callback)  --srp-user NAME --srp-password PW\n"
-          "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp|one-cert|dup   (--last-*: on the last connection only)\n"
+          "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp|one-cert|dup|cert-cb-copied\n"
+          "                (--last-*: on the last connection only)\n"
           "  --last-verify depth|purpose|trust|email|auth-level|time|callback|reject-anchor|\n"
           "                mode-fail-if-no-peer|mode-post-handshake (a verify mode without VERIFY_PEER)|\n"
           "                store   a stricter verification (store: SSL_set1_verify_cert_store, --other-ca F)\n"
@@ -691,7 +713,8 @@ static void parse_args(int argc, char **argv)
     enum { OPT_SNI = 256, OPT_CAFILE, OPT_EXPECT, OPT_CERT, OPT_KEY, OPT_START, OPT_PATH,
            OPT_LAST_GROUPS, OPT_LAST_SECLEVEL, OPT_CIPHERS, OPT_LAST_STRICT, OPT_LAST_VERIFY,
            OPT_PSK, OPT_SRP_USER, OPT_SRP_PASSWORD,
-           OPT_OTHER_CA, OPT_EXTRA_CERT, OPT_GROUPS, OPT_CTX_GROUPS };
+           OPT_OTHER_CA, OPT_EXTRA_CERT, OPT_GROUPS, OPT_CTX_GROUPS,
+           OPT_CTX_SIGALGS, OPT_LAST_CTX_SIGALGS };
     static const struct option longopts[] = {
         { "new-ctx", no_argument, &opt.new_ctx, 1 }, { "nonblock", no_argument, &opt.nonblock, 1 },
         { "tls12", no_argument, &opt.tls12, 1 }, { "tls13", no_argument, &opt.tls13, 1 },
@@ -710,6 +733,8 @@ static void parse_args(int argc, char **argv)
         { "extra-cert", required_argument, NULL, OPT_EXTRA_CERT },
         { "groups", required_argument, NULL, OPT_GROUPS },
         { "ctx-groups", required_argument, NULL, OPT_CTX_GROUPS },
+        { "ctx-sigalgs", required_argument, NULL, OPT_CTX_SIGALGS },
+        { "last-ctx-sigalgs", required_argument, NULL, OPT_LAST_CTX_SIGALGS },
         { "sni", required_argument, NULL, OPT_SNI }, { "cafile", required_argument, NULL, OPT_CAFILE },
         { "expect-host", required_argument, NULL, OPT_EXPECT },
         { "cert", required_argument, NULL, OPT_CERT }, { "key", required_argument, NULL, OPT_KEY },
@@ -747,6 +772,8 @@ static void parse_args(int argc, char **argv)
         case OPT_EXTRA_CERT: opt.extra_cert = optarg; break;
         case OPT_GROUPS: opt.groups = optarg; break;
         case OPT_CTX_GROUPS: opt.ctx_groups = optarg; break;
+        case OPT_CTX_SIGALGS: opt.ctx_sigalgs = optarg; break;
+        case OPT_LAST_CTX_SIGALGS: opt.last_ctx_sigalgs = optarg; break;
         case OPT_LAST_SECLEVEL: opt.last_seclevel = positive(optarg); break;
         case OPT_PSK: opt.psk = optarg; break;
         case OPT_SRP_USER: opt.srp_user = optarg; break;
@@ -774,7 +801,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     run.st = mmap(NULL, sizeof *run.st, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     workers = calloc((size_t)opt.t, sizeof *workers);
-    if (run.st == MAP_FAILED || !workers || !(run.ctx0 = make_ctx(run.st))) {
+    if (run.st == MAP_FAILED || !workers || !(run.ctx0 = make_ctx(run.st, opt.n == 1))) {
         fprintf(stderr, "arclient: setup failed\n");
         ERR_print_errors_fp(stderr);
         return 1;

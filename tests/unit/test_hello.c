@@ -116,3 +116,33 @@ Test(hello, malformed_is_refused)
     h.b[h.n - 4] ^= 0x40; /* an extension length beyond its vector */
     cr_assert_eq(hello_digest(h.b, h.n, &d), -1);
 }
+
+static unsigned long long sigalgs_of(const struct parts *p)
+{
+    struct hb h = hello(p);
+    unsigned long long d = 0;
+    cr_assert_eq(hello_digest_sigalgs(h.b, h.n, &d), 0, "a well-formed hello must parse");
+    return d;
+}
+
+/* The TLS 1.3 probe's digest: its signature algorithms and nothing else
+ * (the TLS 1.2 probe's digest holds the rest). */
+Test(hello, sigalgs_digest_holds_only_the_lists)
+{
+    unsigned long long d0 = sigalgs_of(&base);
+    struct parts p = base;
+    p.sigalg2 = 0x0905; /* say, a TLS 1.3-only code point */
+    cr_assert_neq(sigalgs_of(&p), d0, "signature algorithms");
+    p = base;
+    p.cipher2 = 0xc030;
+    p.share_group = 0x0017;
+    p.random_byte = 0x33;
+    p.sni = "other.example";
+    p.pad_len = 9;
+    cr_assert_eq(sigalgs_of(&p), d0, "cipher suites, groups and per-connection parts do not count");
+    cr_assert_neq(sigalgs_of(&base), digest_of(&base), "not the whole hello's digest");
+    struct hb h = hello(&base);
+    unsigned long long d;
+    for (size_t n = 0; n < h.n; n++)
+        cr_assert_eq(hello_digest_sigalgs(h.b, n, &d), -1, "truncated at %zu", n);
+}
