@@ -73,6 +73,9 @@ void gresume_note_custom_transport(gnutls_session_t s);
 /* bits: gnutls_dh_set_prime_bits's, a setting of the key (a full handshake
  * refuses a smaller prime; a resumed TLS 1.2 one sees none). */
 void gresume_note_dh_bits(gnutls_session_t s, unsigned bits);
+/* max: gnutls_handshake_set_max_packet_length's, a setting of the key (a
+ * full handshake with more handshake data fails; a resumed one has less). */
+void gresume_note_max_packet(gnutls_session_t s, size_t max);
 /* text: the priority string; NULL = not known (e.g. a cache we did not see made). */
 void gresume_note_priority(gnutls_session_t s, const char *text);
 void gresume_note_server_name(gnutls_session_t s, gnutls_server_name_type_t type,

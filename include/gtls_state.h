@@ -56,6 +56,8 @@ struct gtls_conn {
     int unreplayable;      /* its verification could not be recorded: never offer */
     int dh_bits_set;       /* gnutls_dh_set_prime_bits was called before the handshake: */
     unsigned dh_bits;      /* the least DH prime GnuTLS accepts (0: the priorities' level) */
+    int max_packet_set;    /* gnutls_handshake_set_max_packet_length was called before it: */
+    size_t max_packet;     /* the most handshake data GnuTLS accepts (0: no limit) */
     char *sni;             /* the DNS name given to gnutls_server_name_set (GnuTLS
                             * cannot tell a client its own), or NULL */
     char *prio;            /* the priority string in effect ("@default..." for the

@@ -27,7 +27,9 @@
     X(gnutls_priority_deinit) X(gnutls_priority_set) X(gnutls_priority_set_direct)            \
     X(gnutls_set_default_priority) X(gnutls_set_default_priority_append)                      \
     X(gnutls_session_enable_compatibility_mode) X(gnutls_handshake_set_hook_function)        \
-    X(gnutls_dh_set_prime_bits) X(gnutls_certificate_set_verify_limits)
+    X(gnutls_dh_set_prime_bits) X(gnutls_certificate_set_verify_limits)                      \
+    X(gnutls_handshake_set_max_packet_length) X(gnutls_record_send2)                         \
+    X(gnutls_record_send_range) X(gnutls_record_recv_packet)
 
 /* Functions we only call. */
 #define GTLS_USED(X)                                                                          \
@@ -52,7 +54,8 @@
 #define GTLS_OPTIONAL(X)                                                                      \
     X(gnutls_get_system_config_file) X(gnutls_ecc_curve_set_enabled)                          \
     X(gnutls_sign_set_secure) X(gnutls_sign_set_secure_for_certs)                             \
-    X(gnutls_digest_set_secure) X(gnutls_protocol_set_enabled)
+    X(gnutls_digest_set_secure) X(gnutls_protocol_set_enabled)                                \
+    X(gnutls_record_send_file) /* 3.7.4, hooked */
 
 #define GTLS_FIELD(name) __typeof__(&name) name;
 struct gtls_fns {

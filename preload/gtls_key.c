@@ -14,8 +14,11 @@
  * field also holds GnuTLS's full version, FIPS mode and system
  * configuration file (/etc/gnutls/config: disabled groups, signatures,
  * versions, the minimum verification profile), the DH minimum of
- * gnutls_dh_set_prime_bits and the credentials' verify limits: a session
- * is offered only under the settings its full handshake passed.
+ * gnutls_dh_set_prime_bits, the handshake size limit of
+ * gnutls_handshake_set_max_packet_length (a full handshake's certificates
+ * can exceed it, a resumed one has none) and the credentials' verify
+ * limits: a session is offered only under the settings its full handshake
+ * passed.
  */
 #include "gtls_key.h"
 #include "ar_conntrack.h"
@@ -139,7 +142,7 @@ static int system_config(char *out, size_t cap, const char **why)
 static int priority_settings(const struct gtls_conn *c, gnutls_certificate_credentials_t cred,
                              char *out, size_t cap, const char **why)
 {
-    char sys[640], limits[48] = "-", dh[24] = "-";
+    char sys[640], limits[48] = "-", dh[24] = "-", mpl[24] = "-";
     unsigned max_bits, max_depth;
 
     if (c->prio == NULL) {
@@ -152,9 +155,11 @@ static int priority_settings(const struct gtls_conn *c, gnutls_certificate_crede
         snprintf(limits, sizeof limits, "%u/%u", max_bits, max_depth);
     if (c->dh_bits_set)
         snprintf(dh, sizeof dh, "%u", c->dh_bits);
-    int n = snprintf(out, cap, "%s\ngnutls=%s fips=%u sys=%s dh=%s limits=%s", c->prio,
+    if (c->max_packet_set)
+        snprintf(mpl, sizeof mpl, "%zu", c->max_packet);
+    int n = snprintf(out, cap, "%s\ngnutls=%s fips=%u sys=%s dh=%s limits=%s mpl=%s", c->prio,
                      gtls.gnutls_check_version(NULL), gtls.gnutls_fips140_mode_enabled(), sys,
-                     dh, limits);
+                     dh, limits, mpl);
     if (n < 0 || (size_t)n >= cap) {
         *why = "priority string too long";
         return -1;

@@ -203,25 +203,34 @@ static void capture(gnutls_session_t s, struct gtls_conn *c, int may_defer)
  * Whether a program's handshake hook for messages of type htype is for one
  * that a resumed handshake does not have (a certificate pin, say, in a hook
  * on the Certificate message): a full handshake runs it, a resumed one
- * could not, so no offer. A hook on every message (GNUTLS_HANDSHAKE_ANY) is
- * how programs watch a handshake (libcurl 8 traces it and takes its
- * tickets; a program resuming its own sessions skips messages the same
- * way): it is allowed, and in the key (gtls_key.c), so such a connection
- * only resumes sessions won by one that had such a hook too.
+ * could not, so no offer. The types a resumed handshake has are listed;
+ * any other (the certificate, its status, compressed or supplemental data,
+ * the key exchange, ...; a type newer than this list) counts as skipped. A
+ * hook on every message (GNUTLS_HANDSHAKE_ANY) is how programs watch a
+ * handshake (libcurl 8 traces it and takes its tickets; a program resuming
+ * its own sessions skips messages the same way): it is allowed, and in the
+ * key (gtls_key.c), so such a connection only resumes sessions won by one
+ * that had such a hook too.
  */
 static int hook_sees_skipped(unsigned htype)
 {
     switch (htype) {
-    case GNUTLS_HANDSHAKE_CERTIFICATE_PKT:
-    case GNUTLS_HANDSHAKE_CERTIFICATE_STATUS:
-    case GNUTLS_HANDSHAKE_SERVER_KEY_EXCHANGE:
-    case GNUTLS_HANDSHAKE_CERTIFICATE_REQUEST:
-    case GNUTLS_HANDSHAKE_SERVER_HELLO_DONE:
-    case GNUTLS_HANDSHAKE_CERTIFICATE_VERIFY:
-    case GNUTLS_HANDSHAKE_CLIENT_KEY_EXCHANGE:
-        return 1;
-    default:
+    case GNUTLS_HANDSHAKE_ANY:
+    case GNUTLS_HANDSHAKE_HELLO_REQUEST:
+    case GNUTLS_HANDSHAKE_CLIENT_HELLO:
+    case GNUTLS_HANDSHAKE_SERVER_HELLO:
+    case GNUTLS_HANDSHAKE_HELLO_VERIFY_REQUEST:
+    case GNUTLS_HANDSHAKE_NEW_SESSION_TICKET:
+    case GNUTLS_HANDSHAKE_END_OF_EARLY_DATA:
+    case GNUTLS_HANDSHAKE_HELLO_RETRY_REQUEST:
+    case GNUTLS_HANDSHAKE_ENCRYPTED_EXTENSIONS:
+    case GNUTLS_HANDSHAKE_FINISHED:
+    case GNUTLS_HANDSHAKE_KEY_UPDATE:
+    case GNUTLS_HANDSHAKE_CHANGE_CIPHER_SPEC:
+    case GNUTLS_HANDSHAKE_CLIENT_HELLO_V2:
         return 0;
+    default:
+        return 1;
     }
 }
 
@@ -331,7 +340,12 @@ int gresume_after_handshake(gnutls_session_t s, int ret)
         int resumed = gtls.gnutls_session_is_resumed(s) != 0;
         int tls13 = gtls.gnutls_protocol_get_version(s) == GNUTLS_TLS1_3;
         if (c->offered && resumed) {
-            int v = gtls_replay_verify(s, c);
+            /* GnuTLS reads the program's name and data when it verifies,
+             * not when the handshake starts: a program may rewrite them in
+             * between (after a GNUTLS_E_AGAIN, say). The replay checks
+             * what they say now, as a full handshake would have. */
+            snapshot_verify_cert(c);
+            int v = c->unreplayable ? GNUTLS_E_MEMORY_ERROR : gtls_replay_verify(s, c);
             if (v != 0) {
                 /* Fine for the trust it was won under: other runs with that
                  * trust may still use the key's sessions; this one is spent. */
@@ -506,6 +520,15 @@ void gresume_note_dh_bits(gnutls_session_t s, unsigned bits)
         return; /* the key is made at the first handshake call */
     c->dh_bits_set = 1;
     c->dh_bits = bits;
+}
+
+void gresume_note_max_packet(gnutls_session_t s, size_t max)
+{
+    struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
+    if (c == NULL || c->started)
+        return; /* the key is made at the first handshake call */
+    c->max_packet_set = 1;
+    c->max_packet = max;
 }
 
 void gresume_note_custom_transport(gnutls_session_t s)

@@ -124,6 +124,61 @@ AR_EXPORT ssize_t gnutls_record_send(gnutls_session_t session, const void *data,
     return ret;
 }
 
+/* The other calls that move records: the deferred trust check and the
+ * TCP_NODELAY window apply to every one (GnuTLS's gnutls_record_send may
+ * call gnutls_record_send2 through its own exports: both checks are
+ * idempotent). */
+AR_EXPORT ssize_t gnutls_record_send2(gnutls_session_t session, const void *data, size_t size,
+                                      size_t pad, unsigned flags)
+{
+    REAL(gnutls_record_send2, GNUTLS_E_INTERNAL_ERROR);
+    if (session == NULL || !gtls_tracking())
+        return gtls.gnutls_record_send2(session, data, size, pad, flags);
+    if (gresume_io_refused(session))
+        return GNUTLS_E_INVALID_SESSION;
+    ssize_t ret = gtls.gnutls_record_send2(session, data, size, pad, flags);
+    gresume_after_send(session);
+    return ret;
+}
+
+AR_EXPORT ssize_t gnutls_record_send_range(gnutls_session_t session, const void *data,
+                                           size_t size, const gnutls_range_st *range)
+{
+    REAL(gnutls_record_send_range, GNUTLS_E_INTERNAL_ERROR);
+    if (session == NULL || !gtls_tracking())
+        return gtls.gnutls_record_send_range(session, data, size, range);
+    if (gresume_io_refused(session))
+        return GNUTLS_E_INVALID_SESSION;
+    ssize_t ret = gtls.gnutls_record_send_range(session, data, size, range);
+    gresume_after_send(session);
+    return ret;
+}
+
+AR_EXPORT ssize_t gnutls_record_send_file(gnutls_session_t session, int fd, off_t *offset,
+                                          size_t count)
+{
+    REAL(gnutls_record_send_file, GNUTLS_E_INTERNAL_ERROR);
+    if (session == NULL || !gtls_tracking())
+        return gtls.gnutls_record_send_file(session, fd, offset, count);
+    if (gresume_io_refused(session))
+        return GNUTLS_E_INVALID_SESSION;
+    ssize_t ret = gtls.gnutls_record_send_file(session, fd, offset, count);
+    gresume_after_send(session);
+    return ret;
+}
+
+AR_EXPORT ssize_t gnutls_record_recv_packet(gnutls_session_t session, gnutls_packet_t *packet)
+{
+    REAL(gnutls_record_recv_packet, GNUTLS_E_INTERNAL_ERROR);
+    if (session == NULL || !gtls_tracking())
+        return gtls.gnutls_record_recv_packet(session, packet);
+    if (gresume_io_refused(session))
+        return GNUTLS_E_INVALID_SESSION;
+    ssize_t ret = gtls.gnutls_record_recv_packet(session, packet);
+    gresume_after_recv(session);
+    return ret;
+}
+
 AR_EXPORT int gnutls_session_set_data(gnutls_session_t session, const void *data,
                                       size_t size)
 {
@@ -199,6 +254,14 @@ AR_EXPORT void gnutls_certificate_set_verify_limits(gnutls_certificate_credentia
             gtls_give_up("verify limits could not be recorded");
         errno = saved;
     }
+}
+
+AR_EXPORT void gnutls_handshake_set_max_packet_length(gnutls_session_t session, size_t max)
+{
+    REAL_VOID(gnutls_handshake_set_max_packet_length);
+    gtls.gnutls_handshake_set_max_packet_length(session, max);
+    if (session != NULL)
+        gresume_note_max_packet(session, max);
 }
 
 AR_EXPORT void gnutls_dh_set_prime_bits(gnutls_session_t session, unsigned int bits)
