@@ -49,8 +49,8 @@ expect() {
     ((n > 0)) || { bad=$((bad + 1)); echo "UNEXPECTED: no test matches /$re/ in $fn"; }
 }
 
-need_resumption='^(resume\.|policy\.(seclevel|groups|sigalgs|per-ssl|no-offer|skipped-check\.(ocsp|psk|srp|verify-mode|client-cert-choice))|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private)|gnutls\.(wget\.tls1[23]|cli\.|no-cross|c\.(verify|threads|nodelay|program-hook\.(any|ticket|cert)$)|wget\.ticket|git\.tls|sec\.(system-config|process-setting)\.|c\.no-tickets-flag\.(tls13-tickets|tls12-cache))|nodelay\.|deferred\.(trusted|callback-accepts))'
-must_hold='^(sec\.|policy\.(ocsp|no-probe)|off\.|inert\.true|env\.|log\.quiet|store\.off|gnutls\.(git\.sec\.|sec\.(trust|insecure|verify|name|pin|profile)|c\.own|wget\.insecure|c\.no-tickets-flag\.tls12-tickets)|deferred\.(untrusted|never-loaded|late-capath|lookup-finds|retry-after-clear))'
+need_resumption='^(resume\.|policy\.(seclevel|groups|sigalgs|per-ssl|no-offer|skipped-check\.(ocsp|psk|srp|verify-mode|client-cert-choice|cert-cb-copied))|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private)|gnutls\.(wget\.tls1[23]|cli\.|no-cross|c\.(verify|threads|nodelay|program-hook\.(any|ticket|cert)$)|wget\.ticket|git\.tls|sec\.(system-config|process-setting)\.|c\.no-tickets-flag\.(tls13-tickets|tls12-cache))|nodelay\.|deferred\.(trusted|callback-accepts))'
+must_hold='^(sec\.|policy\.(ocsp|no-probe)|off\.|inert\.true|env\.|log\.quiet|store\.off|gnutls\.(git\.sec\.|sec\.(trust|insecure|verify|name|pin|profile|max-handshake)|c\.own|wget\.insecure|c\.no-tickets-flag\.tls12-tickets)|deferred\.(untrusted|never-loaded|late-capath|lookup-finds|retry-after-clear))'
 
 for mode in off disabled; do
     echo "== AR_PRELOAD_MODE=$mode"
@@ -64,7 +64,7 @@ echo "== naive preload"
 AR_LIB="$tmp/naive_preload.so" "$RUN" '^sec\.' '^resume\.' '^policy\.' '^deferred\.untrusted\.' >"$tmp/naive.out" 2>&1
 tail -n 1 "$tmp/naive.out"
 expect "$tmp/naive.out" '^sec\.(c\.|insecure|client-cert|hostname|trust-store|cache-off)' FAIL
-expect "$tmp/naive.out" '^policy\.(seclevel|groups|sigalgs|per-ssl|no-offer|skipped-check\.(ocsp\.tls12|ocsp-late|psk|srp|verify-mode|client-cert-choice))' FAIL
+expect "$tmp/naive.out" '^policy\.(seclevel|groups|sigalgs|per-ssl|no-offer|skipped-check\.(ocsp\.tls12|ocsp-late|psk|srp|verify-mode|client-cert-choice|cert-cb-copied))' FAIL
 expect "$tmp/naive.out" '^deferred\.untrusted\.' FAIL
 expect "$tmp/naive.out" '^resume\.' PASS
 
