@@ -72,7 +72,7 @@ struct ar_ctx {
     struct ar_hello_memo hello; /* see ossl_policy.c */
     int custom_ext;         /* SSL_CTX_add_(client_)custom_ext was used */
     struct ar_cipher_memo cipher_memo[CIPHER_MEMO_SLOTS]; /* see ossl_ciphers.h */
-    long probes;            /* policy probes made on it (SSL_CTX_sess_connect) */
+    long probes;            /* the policy probes' SSL_connect calls on it (SSL_CTX_sess_connect) */
     int removes_internal;   /* undo OpenSSL's internal store of client sessions */
     long program_mode;      /* cache mode as the program set it and sees it */
     int (*program_new_cb)(SSL *, SSL_SESSION *);

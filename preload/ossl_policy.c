@@ -62,7 +62,8 @@ static void quiet_info(const SSL *ssl, int where, int ret)
  * `cheap_group`: offer X25519 alone, where the context allows it, so that a
  * TLS 1.3 hello generates one cheap key share instead of the context's.
  */
-static SSL *probe_at(SSL_CTX *ctx, int version, int cheap_group, const unsigned char **data, long *len)
+static SSL *probe_at(SSL_CTX *ctx, int version, int cheap_group, const unsigned char **data, long *len,
+                     int *connects)
 {
     *data = NULL;
     *len = 0;
@@ -85,6 +86,7 @@ static SSL *probe_at(SSL_CTX *ctx, int version, int cheap_group, const unsigned 
         ossl.SSL_ctrl(p, SSL_CTRL_SET_MAX_PROTO_VERSION, version, NULL) == 1) {
         ossl.SSL_set_connect_state(p);
         ossl.SSL_connect(p); /* writes the hello, then wants to read: -1 */
+        (*connects)++;       /* counted in the context's SSL_CTX_sess_connect */
         char *d = NULL;
         long n = ossl.BIO_ctrl(wb, BIO_CTRL_INFO, 0, &d);
         if (n > 0 && d != NULL) {
@@ -110,19 +112,19 @@ static SSL *probe_at(SSL_CTX *ctx, int version, int cheap_group, const unsigned 
  * against them). A context that cannot write a TLS 1.3 hello gets a mark
  * of its own. The caller keeps the program's PSK callbacks off the probe.
  */
-static int probe_hello(SSL_CTX *ctx, unsigned long long *out)
+static int probe_hello(SSL_CTX *ctx, unsigned long long *out, int *connects)
 {
     const unsigned char *data;
     long n;
     int rc = -1;
     probing = 1;
-    SSL *p = probe_at(ctx, TLS1_2_VERSION, 0, &data, &n);
+    SSL *p = probe_at(ctx, TLS1_2_VERSION, 0, &data, &n, connects);
     if (data != NULL)
         rc = hello_digest(data, (size_t)n, out);
     ossl.SSL_free(p);
     if (rc == 0 && ossl.OpenSSL_version_num() >= 0x30200000L) {
         unsigned long long sig = 0;
-        p = probe_at(ctx, TLS1_3_VERSION, 1, &data, &n);
+        p = probe_at(ctx, TLS1_3_VERSION, 1, &data, &n, connects);
         int wrote = data != NULL;
         if (wrote && hello_digest_sigalgs(data, (size_t)n, &sig) != 0)
             rc = -1;
@@ -308,11 +310,12 @@ static const char *ctx_hello(SSL_CTX *ctx, unsigned long long *out)
         return "program has its own security callback";
     if (!hit) {
         /* A failure is remembered too: a server's context fails each time. */
-        now.failed = probe_hello(ctx, &now.hello) != 0;
+        int connects = 0;
+        now.failed = probe_hello(ctx, &now.hello, &connects) != 0;
         ctx_lock();
         d = ctxd_attach(ctx);
         if (d != NULL) {
-            d->probes++; /* hidden from SSL_CTX_sess_connect */
+            d->probes += connects; /* hidden from SSL_CTX_sess_connect */
             d->hello = now;
         }
         ctx_unlock();

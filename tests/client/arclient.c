@@ -17,7 +17,9 @@
  * connection (T = thread from 0, I = connection from 1, a --fork child is
  * T=1; server= is what "openssl s_server -www" printed), then
  * "program-new-session-cb calls=K" (--new-session-cb), "cache-mode=M" (first
- * SSL_CTX, read at exit), "summary connections=C ok=K failed=F reused=R".
+ * SSL_CTX, read at exit), "ctx-stats connect=N connect-good=G" (the first
+ * SSL_CTX's SSL_CTX_sess_connect and _connect_good),
+ * "summary connections=C ok=K failed=F reused=R".
  * stderr: "conn T.I FAILED: ..." per failure. Exit 0 iff F == 0 (2: usage).
  */
 #include <arpa/inet.h>
@@ -822,6 +824,8 @@ int main(int argc, char **argv)
     if (opt.new_session_cb)
         printf("program-new-session-cb calls=%d\n", v[N_CB_CALLS]);
     printf("cache-mode=%ld\n", SSL_CTX_get_session_cache_mode(run.ctx0));
+    printf("ctx-stats connect=%ld connect-good=%ld\n", SSL_CTX_sess_connect(run.ctx0),
+           SSL_CTX_sess_connect_good(run.ctx0));
     printf("summary connections=%d ok=%d failed=%d reused=%d\n",
            v[N_CONNS], v[N_OK], v[N_FAILED], v[N_REUSED]);
     SSL_CTX_free(run.ctx0);

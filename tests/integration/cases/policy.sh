@@ -520,3 +520,27 @@ t_policy_sigalgs13() {
     s_server_stop p
 }
 t_register policy.skipped-check.sigalgs-tls13-only.tls13 t_policy_sigalgs13
+
+# The probes are the library's, not the program's: SSL_CTX_sess_connect
+# (and _connect_good) read the same as without the library. Three
+# connections on one context, TLS 1.3 (on OpenSSL 3.2+ two probes: a TLS
+# 1.2 and a TLS 1.3 hello) and TLS 1.2; control: they resumed.
+t_policy_probe_stats() {
+    local proto=$1 base lib
+    s_server_start p "$proto" srv1 || t_fatal "s_server did not start"
+    local c=("$ARCLIENT" -n 3 --verify --cafile "$CERTS/ca1.pem" --expect-host localhost --sni localhost
+        127.0.0.1 "$SSERVER_PORT")
+    run_client base "${c[@]}"
+    t_assert_status $? 0 "arclient without the library"
+    AUTORESUME_CACHE=off run_client lib with_lib "${c[@]}"
+    t_assert_status $? 0 "arclient with the library"
+    base=$(grep '^ctx-stats ' "$T_DIR/base.out")
+    lib=$(grep '^ctx-stats ' "$T_DIR/lib.out")
+    t_assert_match "$base" '^ctx-stats connect=3 connect-good=3$' "without the library: three connects"
+    t_assert_eq "$lib" "$base" "the context's connect counters as without the library"
+    t_assert_match "$(tail -n 1 "$T_DIR/lib.out")" 'reused=2' "control: the library resumed"
+    s_server_stop p
+}
+for proto in tls13 tls12; do
+    t_register "policy.probe-hidden.ctx-stats.$proto" "t_policy_probe_stats $proto"
+done
