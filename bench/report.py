@@ -575,7 +575,7 @@ def client_tables(raw, out, plot_rows, kind, targets):
     out.append("| TLS | variant | runs | median ms | min | max | resumed (server) | failed |")
     out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for proto in ("12", "13"):
-        for v in ("plain", "autoresume"):
+        for v in ("plain", "preload", "autoresume"):
             t = list(runs[(proto, v)].values())
             if not t and not fails[(proto, v)]:
                 continue
@@ -601,6 +601,13 @@ def client_tables(raw, out, plot_rows, kind, targets):
         v = verdict(m, t) if t is not None else ""
         out.append(f"| 1.{proto[1]} | per-run pairs | {fmt(m)}x | {fmt(min(ratios))} | "
                    f"{fmt(max(ratios))} | {target} | {v} |")
+        p = runs[(proto, "preload")]
+        pc = sorted(set(a) & set(p))
+        if pc:
+            pr = [a[i] / p[i] for i in pc]
+            out.append(f"| 1.{proto[1]} | plain / preload (LD_PRELOAD, no wrapper: one exec "
+                       f"fewer), reference | {fmt(med(pr))}x | {fmt(min(pr))} | {fmt(max(pr))} | "
+                       f"(none) | |")
     out.append("")
     cpu = server_cpu(raw, kind)
     if cpu:
@@ -628,8 +635,10 @@ RTT = 0.020  # the delay proxy's round trip (10 ms each way)
 
 def section_curl(raw, out, plot):
     out.append("## 2. `curl -s --cacert` through a 10 ms/direction delay proxy: wall time per run\n")
-    out.append("Separate curl processes, plain and through the wrapper (`build/autoresume`, fresh "
-               "AUTORESUME_CACHE store per protocol; its first run is a full handshake and is "
+    out.append("Separate curl processes, plain, with `LD_PRELOAD` set by the benchmark (no wrapper: "
+               "as many execs as plain; `timeout`, which starts curl, loads the library too) and "
+               "through the wrapper (`build/autoresume`), each library variant with a fresh "
+               "AUTORESUME_CACHE store per protocol (its first run is a full handshake and is "
                "counted), alternating; wall time from process start to exit. Resumed = what "
                "nginx logged ($ssl_session_reused). The proxy delays data, not the TCP connect. "
                "curl sets SSL_OP_NO_TICKET, so on TLS 1.2 it can resume only by session id: "

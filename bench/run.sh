@@ -502,24 +502,30 @@ start_proxy "$P_CU12" >/dev/null; PX12=$(sed -n 's/^ready //p' "$WORK/proxy.$P_C
 start_proxy "$P_CU13" >/dev/null; PX13=$(sed -n 's/^ready //p' "$WORK/proxy.$P_CU13")
 [[ -n $PX12 && -n $PX13 ]] || die "delay proxy did not start"
 
-# proxied_runs NAME RUNS: per protocol, RUNS separate runs of the command
-# that NAME_cmd PROXY-PORT VARIANT RUN puts in CMD, plain and through the
-# wrapper alternately (its own fresh store per protocol); wall time per run
+# proxied_runs NAME RUNS [VARIANT...]: per protocol, RUNS separate runs of
+# the command that NAME_cmd PROXY-PORT VARIANT RUN puts in CMD, for each
+# variant in turn (default: plain, autoresume = through the wrapper; also
+# preload = LD_PRELOAD set, no wrapper, the same exec count as plain), each
+# library variant with its own fresh store per protocol; wall time per run
 # and the nginx worker's CPU meanwhile into raw rows
 # `NAME proto variant run seconds rc server_ns`.
 proxied_runs() {
-    local name=$1 runs=$2 proto px store run v t0 rc
+    local name=$1 runs=$2 proto px store pstore run v t0 rc variants=("${@:3}")
+    ((${#variants[@]})) || variants=(plain autoresume)
     for proto in 12 13; do
         px=PX$proto
         px=${!px}
         store=$(fresh_store)
+        pstore=$(fresh_store)
         for run in $(seq "$runs"); do
-            for v in plain autoresume; do
+            for v in "${variants[@]}"; do
                 "${name}_cmd" "$px" "$v" "$run"
                 s0=$(srv_ns)
                 t0=$EPOCHREALTIME
                 if [[ $v == plain ]]; then
                     timeout 20 "${CMD[@]}"
+                elif [[ $v == preload ]]; then
+                    LD_PRELOAD=$LIB AUTORESUME_CACHE=$pstore timeout 20 "${CMD[@]}"
                 else
                     AUTORESUME_CACHE=$store timeout 20 "$WRAPPER" "${CMD[@]}"
                 fi
@@ -535,7 +541,7 @@ curl_cmd() {
     CMD=("$CURL" -s -o /dev/null --cacert "$CERTS/ec-ca.pem" --resolve "localhost:$1:127.0.0.1"
          "https://localhost:$1/$2/$3")
 }
-proxied_runs curl "$CURL_RUNS"
+proxied_runs curl "$CURL_RUNS" plain preload autoresume
 
 # 2b. The same with wget (GnuTLS in Debian), through the same proxies and
 # servers, its own fresh store per protocol, URIs /wget-plain/N and

@@ -59,8 +59,10 @@ static void quiet_info(const SSL *ssl, int where, int ret)
  * (min = max = version), into *data (NULL if none was written); returns
  * the SSL to free after use of *data, or NULL. Nothing of the program's
  * runs: its message and info callbacks are taken off the probe.
- * `cheap_group`: offer X25519 alone, where the context allows it, so that a
- * TLS 1.3 hello generates one cheap key share instead of the context's.
+ * `cheap_group`: offer P-256 alone, where the context allows it, so that a
+ * TLS 1.3 hello generates one cheap key share instead of the context's
+ * (OpenSSL 3.5: X25519 keygen costs 3 times P-256's, a hybrid ML-KEM one
+ * more; the groups change nothing in the signature algorithm lists).
  */
 static SSL *probe_at(SSL_CTX *ctx, int version, int cheap_group, const unsigned char **data, long *len,
                      int *connects)
@@ -81,7 +83,7 @@ static SSL *probe_at(SSL_CTX *ctx, int version, int cheap_group, const unsigned 
     ossl.SSL_set_info_callback(p, quiet_info);
     ossl.SSL_clear_options(p, SSL_OP_NO_SSL_MASK);
     if (cheap_group)
-        ossl.SSL_ctrl(p, SSL_CTRL_SET_GROUPS_LIST, 0, (void *)"X25519"); /* else the context's */
+        ossl.SSL_ctrl(p, SSL_CTRL_SET_GROUPS_LIST, 0, (void *)"P-256"); /* else the context's */
     if (ossl.SSL_ctrl(p, SSL_CTRL_SET_MIN_PROTO_VERSION, version, NULL) == 1 &&
         ossl.SSL_ctrl(p, SSL_CTRL_SET_MAX_PROTO_VERSION, version, NULL) == 1) {
         ossl.SSL_set_connect_state(p);
@@ -111,6 +113,8 @@ static SSL *probe_at(SSL_CTX *ctx, int version, int cheap_group, const unsigned 
  * sessions (the server's signature, skipped on resumption, is checked
  * against them). A context that cannot write a TLS 1.3 hello gets a mark
  * of its own. The caller keeps the program's PSK callbacks off the probe.
+ * Cost, OpenSSL 3.5 (callgrind): the TLS 1.2 probe about 190k instructions
+ * per context, the TLS 1.3 one about 420k more (its P-256 key share 180k).
  */
 static int probe_hello(SSL_CTX *ctx, unsigned long long *out, int *connects)
 {
