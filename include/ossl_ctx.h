@@ -36,11 +36,14 @@ void ctx_note_custom_verify(SSL_CTX *ctx, int on);
 /* ctx_note_cert_cb - SSL_CTX_set_cert_cb: a client certificate chosen per handshake. */
 void ctx_note_cert_cb(SSL_CTX *ctx, int on);
 /*
- * ctx_note_psk - a PSK callback set on ctx (on) or cleared: the identity and
+ * ctx_note_psk - PSK callback `which` (AR_PSK_*) set on ctx (on) or cleared;
+ * each setter has its own bit, so clearing one leaves the other's: the identity and
  * key it hands out, and its verdict on the server's hint, are not in the
  * session key, and a resumed TLS 1.2 handshake never calls it. No offers.
  */
-void ctx_note_psk(SSL_CTX *ctx, int on);
+#define AR_PSK_CLIENT_CB 1  /* SSL_CTX_set_psk_client_callback */
+#define AR_PSK_SESSION_CB 2 /* SSL_CTX_set_psk_use_session_callback */
+void ctx_note_psk(SSL_CTX *ctx, int which, int on);
 /*
  * ctx_copied_callback - why an SSL made from ctx now gets no offers for a
  * callback SSL_new copies into it (a client certificate or PSK callback),

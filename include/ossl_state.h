@@ -67,7 +67,8 @@ struct ar_ctx {
     int opted_out;          /* the program turned session caching off */
     int custom_verify;      /* SSL_CTX_set_cert_verify_callback was used */
     int custom_cert_cb;     /* SSL_CTX_set_cert_cb was used */
-    int custom_psk;         /* a PSK callback (TLS 1.2 PSK, TLS 1.3 external PSK) is set */
+    int custom_psk;         /* PSK callbacks set (AR_PSK_CLIENT_CB | AR_PSK_SESSION_CB): TLS 1.2
+                             * PSK, TLS 1.3 external PSK; one bit per setter */
     int own_libctx;         /* made by SSL_CTX_new_ex with a library context or properties */
     struct ar_hello_memo hello; /* see ossl_policy.c */
     int custom_ext;         /* SSL_CTX_add_(client_)custom_ext was used */

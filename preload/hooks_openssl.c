@@ -274,11 +274,11 @@ AR_EXPORT void SSL_CTX_set_cert_cb(SSL_CTX *ctx, int (*cb)(SSL *, void *), void 
 
 /* Pre-shared keys: who the client is and what it accepts, decided by the
  * program's callback on every full handshake (ossl_ctx.h). */
-static void note_psk_ctx(SSL_CTX *ctx, int on)
+static void note_psk_ctx(SSL_CTX *ctx, int which, int on)
 {
     if (ctx != NULL && ossl_ready()) {
         int saved = errno;
-        ctx_note_psk(ctx, on);
+        ctx_note_psk(ctx, which, on);
         errno = saved;
     }
 }
@@ -288,7 +288,7 @@ AR_EXPORT void SSL_CTX_set_psk_client_callback(SSL_CTX *ctx, SSL_psk_client_cb_f
     if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_set_psk_client_callback == NULL)
         return;
     ossl.SSL_CTX_set_psk_client_callback(ctx, cb);
-    note_psk_ctx(ctx, cb != NULL);
+    note_psk_ctx(ctx, AR_PSK_CLIENT_CB, cb != NULL);
 }
 
 AR_EXPORT void SSL_CTX_set_psk_use_session_callback(SSL_CTX *ctx, SSL_psk_use_session_cb_func cb)
@@ -296,7 +296,7 @@ AR_EXPORT void SSL_CTX_set_psk_use_session_callback(SSL_CTX *ctx, SSL_psk_use_se
     if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_set_psk_use_session_callback == NULL)
         return;
     ossl.SSL_CTX_set_psk_use_session_callback(ctx, cb);
-    note_psk_ctx(ctx, cb != NULL);
+    note_psk_ctx(ctx, AR_PSK_SESSION_CB, cb != NULL);
 }
 
 AR_EXPORT void SSL_set_psk_client_callback(SSL *ssl, SSL_psk_client_cb_func cb)

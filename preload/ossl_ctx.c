@@ -181,12 +181,12 @@ void ctx_note_cert_cb(SSL_CTX *ctx, int on)
     ctx_unlock();
 }
 
-void ctx_note_psk(SSL_CTX *ctx, int on)
+void ctx_note_psk(SSL_CTX *ctx, int which, int on)
 {
     ctx_lock();
     struct ar_ctx *d = ctxd_attach(ctx);
     if (d != NULL)
-        d->custom_psk = on;
+        d->custom_psk = on ? d->custom_psk | which : d->custom_psk & ~which;
     ctx_unlock();
 }
 

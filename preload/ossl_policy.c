@@ -112,7 +112,9 @@ static SSL *probe_at(SSL_CTX *ctx, int version, int cheap_group, const unsigned 
  * digested too, or two policies differing only in those would share
  * sessions (the server's signature, skipped on resumption, is checked
  * against them). A context that cannot write a TLS 1.3 hello gets a mark
- * of its own. The caller keeps the program's PSK callbacks off the probe.
+ * of its own (its SSLs cannot offer TLS 1.3 either, but for one given TLS
+ * 1.3 cipher suites of its own: then two such contexts differing only in
+ * TLS 1.3-only signature algorithms would share; not seen in programs). The caller keeps the program's PSK callbacks off the probe.
  * Cost, OpenSSL 3.5 (callgrind): the TLS 1.2 probe about 190k instructions
  * per context, the TLS 1.3 one about 420k more (its P-256 key share 180k).
  */
@@ -127,16 +129,20 @@ static int probe_hello(SSL_CTX *ctx, unsigned long long *out, int *connects)
         rc = hello_digest(data, (size_t)n, out);
     ossl.SSL_free(p);
     if (rc == 0 && ossl.OpenSSL_version_num() >= 0x30200000L) {
+        /* P-256 alone first; if the context's level or policy refuses it,
+         * its own groups. A context that cannot write a TLS 1.3 hello at
+         * all (OpenSSL writes an alert record instead) gets the mark. */
         unsigned long long sig = 0;
-        p = probe_at(ctx, TLS1_3_VERSION, 1, &data, &n, connects);
-        int wrote = data != NULL;
-        if (wrote && hello_digest_sigalgs(data, (size_t)n, &sig) != 0)
-            rc = -1;
-        ossl.SSL_free(p);
+        int got = 0;
+        for (int cheap = 1; cheap >= 0 && !got; cheap--) {
+            p = probe_at(ctx, TLS1_3_VERSION, cheap, &data, &n, connects);
+            got = data != NULL && hello_digest_sigalgs(data, (size_t)n, &sig) == 0;
+            ossl.SSL_free(p);
+        }
         unsigned char b[8];
         for (int i = 0; i < 8; i++)
             b[i] = (unsigned char)(sig >> (8 * i));
-        *out = wrote ? key_hash64_more(*out, b, sizeof b) : key_hash64_more(*out, "no1.3", 5);
+        *out = got ? key_hash64_more(*out, b, sizeof b) : key_hash64_more(*out, "no1.3", 5);
     }
     probing = 0;
     return rc;

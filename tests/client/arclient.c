@@ -64,6 +64,7 @@ struct options {
     const char *groups;         /* --groups: SSL_set1_groups_list on every connection's SSL */
     const char *ctx_groups;     /* --ctx-groups: SSL_CTX_set1_groups_list */
     const char *ctx_sigalgs;    /* --ctx-sigalgs: SSL_CTX_set1_sigalgs_list */
+    const char *ciphersuites;   /* --ciphersuites: SSL_CTX_set_ciphersuites (TLS 1.3; "" = none) */
     const char *last_ctx_sigalgs; /* --last-ctx-sigalgs: the last connection's own context's (--new-ctx) */
     int last_seclevel;          /* SSL_set_security_level on it (-1: leave it) */
     const char *last_strict;    /* on it: "dane" (a TLSA record that matches nothing),
@@ -177,6 +178,10 @@ static unsigned int psk_cb(SSL *ssl, const char *hint, char *identity, unsigned 
 {
     size_t n = strlen(opt.psk) / 2;
     (void)hint;
+    if (SSL_get_app_data(ssl) == NULL) { /* as a program using its app data would crash */
+        fputs("arclient: PSK callback called for an SSL this program never made\n", stderr);
+        abort();
+    }
     if (strict_last(ssl, "psk") || n > max_psk || max_identity < 16)
         return 0;
     strcpy(identity, "Client_identity");
@@ -233,14 +238,17 @@ static SSL_CTX *make_ctx(struct stats *st, bool last)
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (opt.last_strict && strcmp(opt.last_strict, "ocsp") == 0)
         SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
-    if (opt.psk)
+    if (opt.psk) {
         SSL_CTX_set_psk_client_callback(ctx, psk_cb);
+        SSL_CTX_set_psk_use_session_callback(ctx, NULL); /* "set every option": the other one off */
+    }
     if ((opt.tls12 && !SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION))
         || (opt.tls13 && !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
         || (opt.cafile && !SSL_CTX_load_verify_locations(ctx, opt.cafile, NULL))
         || (opt.ciphers && !SSL_CTX_set_cipher_list(ctx, opt.ciphers))
         || (opt.ctx_groups && !SSL_CTX_set1_groups_list(ctx, opt.ctx_groups))
         || (sigalgs && !SSL_CTX_set1_sigalgs_list(ctx, sigalgs))
+        || (opt.ciphersuites && !SSL_CTX_set_ciphersuites(ctx, opt.ciphersuites))
         || (opt.srp_user && !set_srp(ctx))
         || (opt.extra_cert && (SSL_CTX_use_certificate_chain_file(ctx, opt.extra_cert) != 1
                                || SSL_CTX_use_PrivateKey_file(ctx, opt.extra_cert, SSL_FILETYPE_PEM) != 1))
@@ -675,7 +683,7 @@ static void usage(FILE *f, int status)
           "  --libctx  contexts made in a library context of the program's own (SSL_CTX_new_ex)\n"
           "  --new-session-cb  --start connect|do-handshake|implicit|implicit-ex\n"
           "  --path P  --fork (with -t 1)  --check-errq  --cleanup (OPENSSL_cleanup before exit)\n"
-          "  --ciphers LIST  --last-groups LIST  --last-seclevel N (1-5)\n"
+          "  --ciphers LIST  --ciphersuites LIST (TLS 1.3; '' none)  --last-groups LIST  --last-seclevel N (1-5)\n"
           "  --groups LIST (every SSL)  --ctx-groups LIST (the context)\n"
           "  --ctx-sigalgs LIST (the context)  --last-ctx-sigalgs LIST (with --new-ctx: the last one's)\n"
           "  --psk HEX (a PSK client callback)  --srp-user NAME --srp-password PW\n"
@@ -716,7 +724,7 @@ static void parse_args(int argc, char **argv)
            OPT_LAST_GROUPS, OPT_LAST_SECLEVEL, OPT_CIPHERS, OPT_LAST_STRICT, OPT_LAST_VERIFY,
            OPT_PSK, OPT_SRP_USER, OPT_SRP_PASSWORD,
            OPT_OTHER_CA, OPT_EXTRA_CERT, OPT_GROUPS, OPT_CTX_GROUPS,
-           OPT_CTX_SIGALGS, OPT_LAST_CTX_SIGALGS };
+           OPT_CTX_SIGALGS, OPT_LAST_CTX_SIGALGS, OPT_CIPHERSUITES };
     static const struct option longopts[] = {
         { "new-ctx", no_argument, &opt.new_ctx, 1 }, { "nonblock", no_argument, &opt.nonblock, 1 },
         { "tls12", no_argument, &opt.tls12, 1 }, { "tls13", no_argument, &opt.tls13, 1 },
@@ -736,6 +744,7 @@ static void parse_args(int argc, char **argv)
         { "groups", required_argument, NULL, OPT_GROUPS },
         { "ctx-groups", required_argument, NULL, OPT_CTX_GROUPS },
         { "ctx-sigalgs", required_argument, NULL, OPT_CTX_SIGALGS },
+        { "ciphersuites", required_argument, NULL, OPT_CIPHERSUITES },
         { "last-ctx-sigalgs", required_argument, NULL, OPT_LAST_CTX_SIGALGS },
         { "sni", required_argument, NULL, OPT_SNI }, { "cafile", required_argument, NULL, OPT_CAFILE },
         { "expect-host", required_argument, NULL, OPT_EXPECT },
@@ -775,6 +784,7 @@ static void parse_args(int argc, char **argv)
         case OPT_GROUPS: opt.groups = optarg; break;
         case OPT_CTX_GROUPS: opt.ctx_groups = optarg; break;
         case OPT_CTX_SIGALGS: opt.ctx_sigalgs = optarg; break;
+        case OPT_CIPHERSUITES: opt.ciphersuites = optarg; break;
         case OPT_LAST_CTX_SIGALGS: opt.last_ctx_sigalgs = optarg; break;
         case OPT_LAST_SECLEVEL: opt.last_seclevel = positive(optarg); break;
         case OPT_PSK: opt.psk = optarg; break;

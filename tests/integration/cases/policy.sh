@@ -544,3 +544,48 @@ t_policy_probe_stats() {
 for proto in tls13 tls12; do
     t_register "policy.probe-hidden.ctx-stats.$proto" "t_policy_probe_stats $proto"
 done
+
+# The TLS 1.3 probe (OpenSSL 3.2+) where it is the odd one out (found by
+# review): no-tls13, a context without TLS 1.3 cipher suites and at most
+# TLS 1.2, cannot write a TLS 1.3 hello (OpenSSL writes an alert record
+# instead), and level4, security level 4 with P-384, refuses the probe's
+# cheap P-256 key share: both must still resume (a mark of their own; the
+# context's groups), as on OpenSSL 3.0. psk: a context PSK client callback
+# that aborts for an SSL the program never made, with the other PSK setter
+# called with NULL after it ("set every option"): the TLS 1.3 probe would
+# call it (OpenSSL 3.5 does from its ClientHello), so it must not run; no
+# offers, the same exit status as without the library.
+t_policy_probe13() {
+    local what=$1 d=$RUN_DIR/pol c
+    pol_files
+    case $what in
+    no-tls13)
+        s_server_start p tls12 srv1 || t_fatal "s_server did not start"
+        c=(--verify --cafile "$CERTS/ca1.pem" --tls12 --ciphersuites '') ;;
+    level4)
+        [[ -s $d/p384.pem ]] || "$OPENSSL" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -sha384 \
+            -nodes -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 3 \
+            -keyout "$d/p384.key" -out "$d/p384.pem" 2>>"$d/log" || t_fatal "cannot make a P-384 certificate"
+        s_server_start p tls13 "certfile=$d/p384" || t_fatal "s_server did not start"
+        c=(--verify --cafile "$d/p384.pem" --ciphers 'DEFAULT:@SECLEVEL=4' --ctx-groups P-384) ;;
+    psk)
+        s_server_start p tls13 srv1 || t_fatal "s_server did not start"
+        c=(--verify --cafile "$CERTS/ca1.pem" --psk 1a2b3c4d5e6f7a8b) ;;
+    esac
+    c=("$ARCLIENT" -n 3 --expect-host localhost --sni localhost "${c[@]}" 127.0.0.1 "$SSERVER_PORT")
+    run_client base "${c[@]}"
+    t_assert_status $? 0 "arclient without the library"
+    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}"
+    t_assert_status $? 0 "arclient with the library"
+    t_assert_nomatch "$(cat "$T_DIR/lib.err")" 'never made' "no callback of the program's ran for the probe"
+    if [[ $what == psk ]]; then
+        t_assert_match "$(tail -n 1 "$T_DIR/lib.out")" 'reused=0' "no offers under a PSK callback"
+    else
+        t_assert_match "$(tail -n 1 "$T_DIR/lib.out")" 'ok=3 failed=0 reused=2' "the second and third resumed"
+        t_assert_eq "$(grep -c 'server=reused' "$T_DIR/lib.out")" 2 "s_server: two resumed"
+    fi
+    s_server_stop p
+}
+for what in no-tls13 level4 psk; do
+    t_register "policy.probe13.$what" "t_policy_probe13 $what"
+done
