@@ -49,7 +49,7 @@ expect() {
     ((n > 0)) || { bad=$((bad + 1)); echo "UNEXPECTED: no test matches /$re/ in $fn"; }
 }
 
-need_resumption='^(resume\.|policy\.(seclevel|groups|sigalgs|per-ssl|no-offer|skipped-check\.(ocsp|psk|srp|verify-mode|client-cert-choice|cert-cb-copied))|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private)|gnutls\.(wget\.tls1[23]|cli\.|no-cross|c\.(verify|threads|nodelay|program-hook\.(any|ticket|cert)$)|wget\.ticket|git\.tls|sec\.(system-config|process-setting)\.|c\.no-tickets-flag\.(tls13-tickets|tls12-cache))|nodelay\.|deferred\.(trusted|callback-accepts))'
+need_resumption='^(resume\.|policy\.(seclevel|groups|sigalgs|per-ssl|no-offer|probe13\.(no-tls13|level4)|skipped-check\.(ocsp|psk|srp|verify-mode|client-cert-choice|cert-cb-copied))|s_server\.|refused\.|fork\.|threads\.|log\.(debug|info)|store\.(cross|private)|gnutls\.(wget\.tls1[23]|cli\.|no-cross|c\.(verify|threads|nodelay|program-hook\.(any|ticket|cert)$)|wget\.ticket|git\.tls|sec\.(system-config|process-setting)\.|c\.no-tickets-flag\.(tls13-tickets|tls12-cache))|nodelay\.|deferred\.(trusted|callback-accepts))'
 must_hold='^(sec\.|policy\.(ocsp|no-probe|probe-hidden|probe13\.psk)|off\.|inert\.true|env\.|log\.quiet|store\.off|gnutls\.(git\.sec\.|sec\.(trust|insecure|verify|name|pin|profile|max-handshake)|c\.own|wget\.insecure|c\.no-tickets-flag\.tls12-tickets)|deferred\.(untrusted|never-loaded|late-capath|lookup-finds|retry-after-clear))'
 
 for mode in off disabled; do
