@@ -345,7 +345,7 @@ def section_inproc(raw, out, plot):
 # shares add up.
 PERF_TOP = (("resume_before", "before the handshake: key, session, trust re-check, offer"),
             ("resume_after", "after it: outcome, the TCP_NODELAY window opened"),
-            ("nodelay_end", "the first write: the window closed (3 system calls; "
+            ("nodelay_end", "the first write: the window closed (2 system calls; "
                             "resume_after_write tail-calls it, so it is the frame seen)"),
             ("on_new_session", "capture of a new ticket"),
             ("policy_note_new", "SSL_new: the connection's state"),
