@@ -378,6 +378,25 @@ t_policy_libctx() {
 }
 t_register policy.no-offer.own-libctx t_policy_libctx
 
+# pol_last_fails LABEL BASE-ERR CMD...: CMD makes three connections, the last
+# stricter; without the library that one fails (its stderr line matching
+# 'conn 0\.3 FAILED' then BASE-ERR, a regex, may be empty), with the library
+# it fails too and the second resumed (the control).
+pol_last_fails() {
+    local label=$1 base_err=$2 out
+    shift 2
+    run_client base "$@"
+    BASE_RC=$?
+    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "$@"
+    t_assert_status $? "$BASE_RC" "arclient, $label, with the library"
+    t_assert_match "$BASE_RC" '^[1-9]' "the last connection fails without the library (exit status)"
+    t_assert_match "$(cat "$T_DIR/base.err")" "conn 0\.3 FAILED$base_err" "without the library the last connection failed"
+    t_assert_match "$(cat "$T_DIR/lib.err")" 'conn 0\.3 FAILED' "with the library the last connection failed too"
+    out=$(grep -o '^conn 0\.[0-9] reused=[01]' "$T_DIR/lib.out" | tr '\n' ' ')
+    echo "with the library: $out"
+    t_assert_eq "$out" "conn 0.1 reused=0 conn 0.2 reused=1 " "control: the second connection resumed"
+}
+
 # A verify mode without SSL_VERIFY_PEER but with another flag
 # (SSL_VERIFY_FAIL_IF_NO_PEER_CERT, SSL_VERIFY_POST_HANDSHAKE, ...): OpenSSL's
 # client verifies the server's chain then too and fails the handshake on an
@@ -389,21 +408,11 @@ t_register policy.no-offer.own-libctx t_policy_libctx
 # had vp=0 for both modes, and the re-check only required success under
 # SSL_VERIFY_PEER, so the last connection resumed the unverified session.
 t_policy_verify_mode() {
-    local mode=$1 out
+    local mode=$1
     s_server_start p "$2" self || t_fatal "s_server did not start"
     local c=("$ARCLIENT" -n 3 --cafile "$CERTS/ca1.pem" --sni localhost --last-verify "$mode"
         127.0.0.1 "$SSERVER_PORT")
-    run_client base "${c[@]}"
-    BASE_RC=$?
-    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}"
-    t_assert_status $? "$BASE_RC" "arclient, verify mode $mode on the last connection, with the library"
-    t_assert_match "$BASE_RC" '^[1-9]' "the last connection fails without the library (exit status)"
-    t_assert_match "$(cat "$T_DIR/base.err")" 'conn 0\.3 FAILED.*certificate verify failed' \
-        "without the library the last connection failed its verification"
-    t_assert_match "$(cat "$T_DIR/lib.err")" 'conn 0\.3 FAILED' "with the library the last connection failed too"
-    out=$(grep -o '^conn 0\.[0-9] reused=[01]' "$T_DIR/lib.out" | tr '\n' ' ')
-    echo "with the library: $out"
-    t_assert_eq "$out" "conn 0.1 reused=0 conn 0.2 reused=1 " "control: the second connection resumed"
+    pol_last_fails "verify mode $mode on the last connection" '.*certificate verify failed' "${c[@]}"
     s_server_stop p
 }
 for proto in tls12 tls13; do
@@ -424,7 +433,7 @@ t_register policy.skipped-check.verify-mode-post-handshake.tls13 \
 # three), so the last connection resumed a session authenticated with a
 # certificate it does not have (the server sees the RSA client).
 t_policy_client_certs() {
-    local d=$T_DIR/rsa-client out
+    local d=$T_DIR/rsa-client
     mkdir -p "$d" || t_fatal "mkdir $d"
     "$OPENSSL" req -new -newkey rsa:2048 -nodes -config "$CERTS/openssl.cnf" -subj "/CN=client RSA" \
         -keyout "$d/key.pem" -out "$d/csr.pem" 2>>"$d/log" &&
@@ -438,16 +447,7 @@ t_policy_client_certs() {
     local c=("$ARCLIENT" -n 3 --verify --cafile "$CERTS/ca1.pem" --expect-host localhost --sni localhost
         --cert "$CERTS/clientA.pem" --key "$CERTS/clientA.key" --extra-cert "$d/both.pem" --last-strict one-cert
         127.0.0.1 "$SSERVER_PORT")
-    run_client base "${c[@]}"
-    BASE_RC=$?
-    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}"
-    t_assert_status $? "$BASE_RC" "arclient, only clientA on the last connection, with the library"
-    t_assert_match "$BASE_RC" '^[1-9]' "the last connection fails without the library (exit status)"
-    t_assert_match "$(cat "$T_DIR/base.err")" 'conn 0\.3 FAILED' "without the library the last connection failed"
-    t_assert_match "$(cat "$T_DIR/lib.err")" 'conn 0\.3 FAILED' "with the library the last connection failed too"
-    out=$(grep -o '^conn 0\.[0-9] reused=[01]' "$T_DIR/lib.out" | tr '\n' ' ')
-    echo "with the library: $out"
-    t_assert_eq "$out" "conn 0.1 reused=0 conn 0.2 reused=1 " "control: the second connection resumed"
+    pol_last_fails "only clientA on the last connection" '' "${c[@]}"
     s_server_stop p
 }
 # TLS 1.3 only: a TLS 1.2 client signs with its current certificate
@@ -463,20 +463,10 @@ t_register policy.skipped-check.client-cert-choice.tls13 "t_policy_client_certs 
 # original's override digest to the copy, so the copy's key claimed a list
 # it does not have and it resumed the P-384 session.
 t_policy_dup_groups() {
-    local out
     pol_server groups.tls12
     local c=("$ARCLIENT" -n 3 --verify --cafile "$CERTS/ca1.pem" --expect-host localhost --sni localhost
         --ctx-groups P-256 --groups P-384:P-256 --last-strict dup 127.0.0.1 "$SSERVER_PORT")
-    run_client base "${c[@]}"
-    BASE_RC=$?
-    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}"
-    t_assert_status $? "$BASE_RC" "arclient, the last SSL an SSL_dup, with the library"
-    t_assert_match "$BASE_RC" '^[1-9]' "the last connection fails without the library (exit status)"
-    t_assert_match "$(cat "$T_DIR/base.err")" 'conn 0\.3 FAILED' "without the library the last connection failed"
-    t_assert_match "$(cat "$T_DIR/lib.err")" 'conn 0\.3 FAILED' "with the library the last connection failed too"
-    out=$(grep -o '^conn 0\.[0-9] reused=[01]' "$T_DIR/lib.out" | tr '\n' ' ')
-    echo "with the library: $out"
-    t_assert_eq "$out" "conn 0.1 reused=0 conn 0.2 reused=1 " "control: the second connection resumed"
+    pol_last_fails "the last SSL an SSL_dup" '' "${c[@]}"
     s_server_stop p
 }
 t_register policy.per-ssl.dup-groups.tls12 t_policy_dup_groups
@@ -491,7 +481,7 @@ t_register policy.per-ssl.dup-groups.tls12 t_policy_dup_groups
 # won, skipping the server's signature. OpenSSL without ML-DSA (Debian
 # 12's 3.0): not applicable.
 t_policy_sigalgs13() {
-    local out d=$RUN_DIR/pol
+    local d=$RUN_DIR/pol
     pol_files
     if ! "$OPENSSL" genpkey -algorithm ML-DSA-65 -out "$d/mldsa.key" 2>/dev/null; then
         echo "not applicable: $("$OPENSSL" version) has no ML-DSA (OpenSSL 3.5+)"
@@ -507,16 +497,7 @@ t_policy_sigalgs13() {
     local c=("$ARCLIENT" -n 3 --new-ctx --verify --cafile "$CERTS/ca1.pem" --expect-host localhost
         --sni localhost --ctx-sigalgs 'mldsa65:ECDSA+SHA256' --last-ctx-sigalgs 'ECDSA+SHA256'
         127.0.0.1 "$SSERVER_PORT")
-    run_client base "${c[@]}"
-    BASE_RC=$?
-    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}"
-    t_assert_status $? "$BASE_RC" "arclient, the last context without ML-DSA, with the library"
-    t_assert_match "$BASE_RC" '^[1-9]' "the last connection fails without the library (exit status)"
-    t_assert_match "$(cat "$T_DIR/base.err")" 'conn 0\.3 FAILED' "without the library the last connection failed"
-    t_assert_match "$(cat "$T_DIR/lib.err")" 'conn 0\.3 FAILED' "with the library the last connection failed too"
-    out=$(grep -o '^conn 0\.[0-9] reused=[01]' "$T_DIR/lib.out" | tr '\n' ' ')
-    echo "with the library: $out"
-    t_assert_eq "$out" "conn 0.1 reused=0 conn 0.2 reused=1 " "control: the second connection (a new context like the first) resumed"
+    pol_last_fails "the last context without ML-DSA" '' "${c[@]}"
     s_server_stop p
 }
 t_register policy.skipped-check.sigalgs-tls13-only.tls13 t_policy_sigalgs13
