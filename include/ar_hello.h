@@ -17,20 +17,23 @@
 #include <stddef.h>
 
 /*
- * hello_digest - digest of the policy-bearing parts of one ClientHello
- * record (TLS record header included, as a library writes it): the cipher
- * suites, the compression methods, and every extension with its contents,
- * in order, except those that vary from one connection to the next (server
- * name, padding, session ticket contents, pre-shared key, key share
- * contents, early data, cookie). Returns 0 with *out set, or -1 if data[len]
- * does not start with one complete, well-formed ClientHello. Never reads
- * outside data[len]. Thread-safe.
+ * hello_digest - digest of the policy-bearing parts of one ClientHello, as
+ * a library writes it: in one or more handshake records (headers included;
+ * a hello longer than the fragment limit comes split), and nothing else:
+ * the cipher suites, the compression methods, and every extension with its
+ * contents, in order, except those that vary from one connection to the
+ * next (server name, padding, session ticket contents, pre-shared key, key
+ * share contents, early data, cookie). Where the records are split does not
+ * change the digest. Returns 0 with *out set, or -1 if data[len] is not
+ * exactly one complete, well-formed ClientHello in handshake records (or
+ * memory for joining them ran out). Never reads outside data[len].
+ * Thread-safe.
  */
 int hello_digest(const unsigned char *data, size_t len, unsigned long long *out);
 
 /*
  * hello_digest_sigalgs - digest of the signature algorithm lists of one
- * ClientHello record (the signature_algorithms and
+ * ClientHello (the signature_algorithms and
  * signature_algorithms_cert extensions, with their types, in order; nothing
  * else), for a TLS 1.3 hello whose other parts a TLS 1.2 hello already
  * holds. Same input, checks and return values as hello_digest; a hello

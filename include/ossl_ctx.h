@@ -44,6 +44,9 @@ void ctx_note_cert_cb(SSL_CTX *ctx, int on);
 #define AR_PSK_CLIENT_CB 1  /* SSL_CTX_set_psk_client_callback */
 #define AR_PSK_SESSION_CB 2 /* SSL_CTX_set_psk_use_session_callback */
 void ctx_note_psk(SSL_CTX *ctx, int which, int on);
+/* ctx_psk_unrecorded - a PSK callback was set where ctx_note_psk could not
+ * record it (out of memory): treat every context as having one. */
+int ctx_psk_unrecorded(void);
 /*
  * ctx_copied_callback - why an SSL made from ctx now gets no offers for a
  * callback SSL_new copies into it (a client certificate or PSK callback),

@@ -6,6 +6,8 @@
 #include "ar_key.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct reader {
     const unsigned char *p;
@@ -73,18 +75,38 @@ static int is_sigalgs(size_t type)
     return type == 13 || type == 50;
 }
 
-/* The digest of hello_digest (all = 1) or of hello_digest_sigalgs (all = 0). */
-static int digest(const unsigned char *data, size_t len, int all, unsigned long long *out)
+/*
+ * The handshake bytes of data[len], one or more handshake records (a
+ * ClientHello longer than the context's fragment limit, or its max fragment
+ * length, comes split over several), joined into out[len]; their length,
+ * or -1 if data is not a whole sequence of handshake records.
+ */
+static long join_records(const unsigned char *data, size_t len, unsigned char *out)
 {
-    struct reader rec = {data, len}, body, hs, v;
+    struct reader rec = {data, len}, frag;
+    const unsigned char *b;
+    size_t type, n = 0;
+    if (len == 0)
+        return -1;
+    while (rec.left > 0) {
+        /* Record: handshake(22), version, length, fragment. */
+        if (take_be(&rec, 1, &type) != 0 || type != 22 || take(&rec, 2, &b) != 0 ||
+            take_vec(&rec, 2, &frag) != 0 || frag.left == 0)
+            return -1;
+        memcpy(out + n, frag.p, frag.left);
+        n += frag.left;
+    }
+    return (long)n;
+}
+
+/* The digest of one ClientHello message (type, u24 length, body: nothing after it). */
+static int digest_message(const unsigned char *msg, size_t len, int all, unsigned long long *out)
+{
+    struct reader body = {msg, len}, hs, v;
     const unsigned char *b;
     size_t type;
 
-    /* Record: handshake(22), version, length; then ClientHello(1), u24 length. */
-    if (take_be(&rec, 1, &type) != 0 || type != 22 || take(&rec, 2, &b) != 0 ||
-        take_vec(&rec, 2, &body) != 0)
-        return -1;
-    if (take_be(&body, 1, &type) != 0 || type != 1 || take_vec(&body, 3, &hs) != 0)
+    if (take_be(&body, 1, &type) != 0 || type != 1 || take_vec(&body, 3, &hs) != 0 || body.left != 0)
         return -1;
     unsigned long long h = all ? key_hash64("hello1", 6) : key_hash64("sigalgs1", 8);
     /* legacy version, random, session id: skipped (per connection). */
@@ -127,6 +149,16 @@ static int digest(const unsigned char *data, size_t len, int all, unsigned long 
     }
     *out = h;
     return 0;
+}
+
+/* The digest of hello_digest (all = 1) or of hello_digest_sigalgs (all = 0). */
+static int digest(const unsigned char *data, size_t len, int all, unsigned long long *out)
+{
+    unsigned char *joined = len > 0 ? malloc(len) : NULL;
+    long n = joined != NULL ? join_records(data, len, joined) : -1;
+    int rc = n < 0 ? -1 : digest_message(joined, (size_t)n, all, out);
+    free(joined);
+    return rc;
 }
 
 int hello_digest(const unsigned char *data, size_t len, unsigned long long *out)

@@ -92,7 +92,7 @@ int ctx_prepare(SSL_CTX *ctx, ctx_capture_fn capture, const char **why)
         } else if (d->custom_cert_cb) {
             *why = "program picks its client certificate per handshake";
             rc = -1;
-        } else if (d->custom_psk) {
+        } else if (d->custom_psk || ctx_psk_unrecorded()) {
             *why = "program uses pre-shared keys (a PSK callback)";
             rc = -1;
         } else if (d->own_libctx) {
@@ -181,13 +181,24 @@ void ctx_note_cert_cb(SSL_CTX *ctx, int on)
     ctx_unlock();
 }
 
+/* A PSK callback set on a context whose state could not be made (out of
+ * memory): no context of the process is probed or offered anything. */
+static _Atomic int psk_unrecorded;
+
 void ctx_note_psk(SSL_CTX *ctx, int which, int on)
 {
     ctx_lock();
     struct ar_ctx *d = ctxd_attach(ctx);
     if (d != NULL)
         d->custom_psk = on ? d->custom_psk | which : d->custom_psk & ~which;
+    else if (on)
+        atomic_store(&psk_unrecorded, 1);
     ctx_unlock();
+}
+
+int ctx_psk_unrecorded(void)
+{
+    return atomic_load(&psk_unrecorded);
 }
 
 const char *ctx_copied_callback(SSL_CTX *ctx)
@@ -197,7 +208,7 @@ const char *ctx_copied_callback(SSL_CTX *ctx)
     struct ar_ctx *d = ctxd_get(ctx);
     if (d != NULL && d->custom_cert_cb)
         why = "program picks its client certificate per handshake";
-    else if (d != NULL && d->custom_psk)
+    else if ((d != NULL && d->custom_psk) || ctx_psk_unrecorded())
         why = "program uses pre-shared keys (a PSK callback)";
     ctx_unlock();
     return why;

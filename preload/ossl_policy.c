@@ -131,12 +131,17 @@ static int probe_hello(SSL_CTX *ctx, unsigned long long *out, int *connects)
     if (rc == 0 && ossl.OpenSSL_version_num() >= 0x30200000L) {
         /* P-256 alone first; if the context's level or policy refuses it,
          * its own groups. A context that cannot write a TLS 1.3 hello at
-         * all (OpenSSL writes an alert record instead) gets the mark. */
+         * all (OpenSSL writes an alert record instead, or nothing) gets
+         * the mark; a handshake record that does not parse fails the probe. */
         unsigned long long sig = 0;
         int got = 0;
-        for (int cheap = 1; cheap >= 0 && !got; cheap--) {
+        for (int cheap = 1; cheap >= 0 && !got && rc == 0; cheap--) {
             p = probe_at(ctx, TLS1_3_VERSION, cheap, &data, &n, connects);
-            got = data != NULL && hello_digest_sigalgs(data, (size_t)n, &sig) == 0;
+            if (data != NULL && data[0] == 22) { /* handshake records */
+                got = hello_digest_sigalgs(data, (size_t)n, &sig) == 0;
+                if (!got)
+                    rc = -1;
+            }
             ossl.SSL_free(p);
         }
         unsigned char b[8];
@@ -313,7 +318,7 @@ static const char *ctx_hello(SSL_CTX *ctx, unsigned long long *out)
     if (custom_ext)
         return "program adds its own TLS extensions";
     /* A TLS 1.3 hello calls them; such a context gets no offers anyway. */
-    if (custom_psk)
+    if (custom_psk || ctx_psk_unrecorded())
         return "program uses pre-shared keys (a PSK callback)";
     void *sec_cb = (void *)ossl.SSL_CTX_get_security_callback(ctx);
     if (sec_cb != NULL && !in_libssl(sec_cb))

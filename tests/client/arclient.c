@@ -65,6 +65,8 @@ struct options {
     const char *ctx_groups;     /* --ctx-groups: SSL_CTX_set1_groups_list */
     const char *ctx_sigalgs;    /* --ctx-sigalgs: SSL_CTX_set1_sigalgs_list */
     const char *ciphersuites;   /* --ciphersuites: SSL_CTX_set_ciphersuites (TLS 1.3; "" = none) */
+    int max_send_fragment;      /* --max-send-fragment: SSL_CTX_set_max_send_fragment (512-16384) */
+    int alpn_bytes;             /* --alpn-bytes: an ALPN list of about that many bytes */
     const char *last_ctx_sigalgs; /* --last-ctx-sigalgs: the last connection's own context's (--new-ctx) */
     int last_seclevel;          /* SSL_set_security_level on it (-1: leave it) */
     const char *last_strict;    /* on it: "dane" (a TLSA record that matches nothing),
@@ -214,6 +216,19 @@ static bool set_srp(SSL_CTX *ctx)
 static bool set_srp(SSL_CTX *ctx) { (void)ctx; return false; }
 #endif
 
+/* --alpn-bytes N: protocols "p000", "p001", ... (5 bytes each with the length). */
+static bool set_long_alpn(SSL_CTX *ctx)
+{
+    unsigned char list[1000];
+    size_t n = 0;
+    for (int i = 0; n + 5 <= (size_t)opt.alpn_bytes && n + 5 <= sizeof list; i++) {
+        list[n] = 4;
+        snprintf((char *)list + n + 1, 5, "p%03d", i % 1000);
+        n += 5;
+    }
+    return n > 0 && SSL_CTX_set_alpn_protos(ctx, list, (unsigned)n) == 0;
+}
+
 static SSL_CTX *make_ctx(struct stats *st, bool last)
 {
     const char *sigalgs = last && opt.last_ctx_sigalgs ? opt.last_ctx_sigalgs : opt.ctx_sigalgs;
@@ -249,6 +264,8 @@ static SSL_CTX *make_ctx(struct stats *st, bool last)
         || (opt.ctx_groups && !SSL_CTX_set1_groups_list(ctx, opt.ctx_groups))
         || (sigalgs && !SSL_CTX_set1_sigalgs_list(ctx, sigalgs))
         || (opt.ciphersuites && !SSL_CTX_set_ciphersuites(ctx, opt.ciphersuites))
+        || (opt.max_send_fragment && !SSL_CTX_set_max_send_fragment(ctx, opt.max_send_fragment))
+        || (opt.alpn_bytes && !set_long_alpn(ctx))
         || (opt.srp_user && !set_srp(ctx))
         || (opt.extra_cert && (SSL_CTX_use_certificate_chain_file(ctx, opt.extra_cert) != 1
                                || SSL_CTX_use_PrivateKey_file(ctx, opt.extra_cert, SSL_FILETYPE_PEM) != 1))
@@ -686,6 +703,7 @@ static void usage(FILE *f, int status)
           "  --ciphers LIST  --ciphersuites LIST (TLS 1.3; '' none)  --last-groups LIST  --last-seclevel N (1-5)\n"
           "  --groups LIST (every SSL)  --ctx-groups LIST (the context)\n"
           "  --ctx-sigalgs LIST (the context)  --last-ctx-sigalgs LIST (with --new-ctx: the last one's)\n"
+          "  --max-send-fragment N (512-16384)  --alpn-bytes N (an ALPN list of about N bytes)\n"
           "  --psk HEX (a PSK client callback)  --srp-user NAME --srp-password PW\n"
           "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp|one-cert|dup|cert-cb-copied\n"
           "                (--last-*: on the last connection only)\n"
@@ -724,7 +742,8 @@ static void parse_args(int argc, char **argv)
            OPT_LAST_GROUPS, OPT_LAST_SECLEVEL, OPT_CIPHERS, OPT_LAST_STRICT, OPT_LAST_VERIFY,
            OPT_PSK, OPT_SRP_USER, OPT_SRP_PASSWORD,
            OPT_OTHER_CA, OPT_EXTRA_CERT, OPT_GROUPS, OPT_CTX_GROUPS,
-           OPT_CTX_SIGALGS, OPT_LAST_CTX_SIGALGS, OPT_CIPHERSUITES };
+           OPT_CTX_SIGALGS, OPT_LAST_CTX_SIGALGS, OPT_CIPHERSUITES, OPT_MAX_SEND_FRAGMENT,
+           OPT_ALPN_BYTES };
     static const struct option longopts[] = {
         { "new-ctx", no_argument, &opt.new_ctx, 1 }, { "nonblock", no_argument, &opt.nonblock, 1 },
         { "tls12", no_argument, &opt.tls12, 1 }, { "tls13", no_argument, &opt.tls13, 1 },
@@ -745,6 +764,8 @@ static void parse_args(int argc, char **argv)
         { "ctx-groups", required_argument, NULL, OPT_CTX_GROUPS },
         { "ctx-sigalgs", required_argument, NULL, OPT_CTX_SIGALGS },
         { "ciphersuites", required_argument, NULL, OPT_CIPHERSUITES },
+        { "max-send-fragment", required_argument, NULL, OPT_MAX_SEND_FRAGMENT },
+        { "alpn-bytes", required_argument, NULL, OPT_ALPN_BYTES },
         { "last-ctx-sigalgs", required_argument, NULL, OPT_LAST_CTX_SIGALGS },
         { "sni", required_argument, NULL, OPT_SNI }, { "cafile", required_argument, NULL, OPT_CAFILE },
         { "expect-host", required_argument, NULL, OPT_EXPECT },
@@ -785,6 +806,8 @@ static void parse_args(int argc, char **argv)
         case OPT_CTX_GROUPS: opt.ctx_groups = optarg; break;
         case OPT_CTX_SIGALGS: opt.ctx_sigalgs = optarg; break;
         case OPT_CIPHERSUITES: opt.ciphersuites = optarg; break;
+        case OPT_MAX_SEND_FRAGMENT: opt.max_send_fragment = positive(optarg); break;
+        case OPT_ALPN_BYTES: opt.alpn_bytes = positive(optarg); break;
         case OPT_LAST_CTX_SIGALGS: opt.last_ctx_sigalgs = optarg; break;
         case OPT_LAST_SECLEVEL: opt.last_seclevel = positive(optarg); break;
         case OPT_PSK: opt.psk = optarg; break;
