@@ -66,6 +66,21 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
     return 0; /* we kept no reference: OpenSSL drops the one it took for us */
 }
 
+/* A PSK callback set on a context whose state could not be made (out of
+ * memory): no context of the process is probed or offered anything. */
+static _Atomic int psk_unrecorded;
+
+/* Why a context's callbacks, which SSL_new copies into its SSLs, rule out
+ * offers (a client certificate or PSK callback), or NULL. d may be NULL. */
+static const char *callback_why(const struct ar_ctx *d)
+{
+    if (d != NULL && d->custom_cert_cb)
+        return "program picks its client certificate per handshake";
+    if ((d != NULL && d->custom_psk) || atomic_load(&psk_unrecorded))
+        return "program uses pre-shared keys (a PSK callback)";
+    return NULL;
+}
+
 int ctx_prepare(SSL_CTX *ctx, ctx_capture_fn capture, const char **why)
 {
     int rc = 0;
@@ -89,11 +104,8 @@ int ctx_prepare(SSL_CTX *ctx, ctx_capture_fn capture, const char **why)
         } else if (d->custom_verify) {
             *why = "program verifies certificates its own way";
             rc = -1;
-        } else if (d->custom_cert_cb) {
-            *why = "program picks its client certificate per handshake";
-            rc = -1;
-        } else if (d->custom_psk || ctx_psk_unrecorded()) {
-            *why = "program uses pre-shared keys (a PSK callback)";
+        } else if (callback_why(d) != NULL) {
+            *why = callback_why(d);
             rc = -1;
         } else if (d->own_libctx) {
             *why = "program uses its own OpenSSL library context or properties";
@@ -181,10 +193,6 @@ void ctx_note_cert_cb(SSL_CTX *ctx, int on)
     ctx_unlock();
 }
 
-/* A PSK callback set on a context whose state could not be made (out of
- * memory): no context of the process is probed or offered anything. */
-static _Atomic int psk_unrecorded;
-
 void ctx_note_psk(SSL_CTX *ctx, int which, int on)
 {
     ctx_lock();
@@ -203,13 +211,8 @@ int ctx_psk_unrecorded(void)
 
 const char *ctx_copied_callback(SSL_CTX *ctx)
 {
-    const char *why = NULL;
     ctx_lock();
-    struct ar_ctx *d = ctxd_get(ctx);
-    if (d != NULL && d->custom_cert_cb)
-        why = "program picks its client certificate per handshake";
-    else if ((d != NULL && d->custom_psk) || ctx_psk_unrecorded())
-        why = "program uses pre-shared keys (a PSK callback)";
+    const char *why = callback_why(ctxd_get(ctx));
     ctx_unlock();
     return why;
 }

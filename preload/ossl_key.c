@@ -148,13 +148,10 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
     if (cert != NULL) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned mdlen = 0;
-        if (!ossl.X509_digest(cert, ossl.EVP_sha256(), md, &mdlen)) {
-            *why = "cannot fingerprint the client certificate";
-            goto out;
-        }
         /* A TLS 1.3 client picks among all its certificates (one per key
          * type) per CertificateRequest, not only the current one: with
-         * several, the fingerprints of all, in slot order, are folded in.
+         * several, the fingerprints of all, in slot order, are folded in
+         * after the current one's (taken in the walk: it is one of them).
          * The walk moves the SSL's current slot (complete pairs only, as
          * OpenSSL's own walk), and the program's is selected again after. */
         int n = 0;
@@ -168,11 +165,15 @@ int key_from_ssl(SSL *ssl, struct ar_conn *conn, const char **why)
                 n = -1;
                 break;
             }
+            if (x == cert) {
+                memcpy(md, m, ml);
+                mdlen = ml;
+            }
             all = key_hash64_more(all, m, ml);
             n++;
         }
         ossl.SSL_ctrl(ssl, SSL_CTRL_SELECT_CURRENT_CERT, 0, cert); /* back to the program's */
-        if (n < 0 || ossl.SSL_get_certificate(ssl) != cert) {
+        if (n < 0 || mdlen == 0 || ossl.SSL_get_certificate(ssl) != cert) {
             *why = "cannot fingerprint the client certificates";
             goto out;
         }
