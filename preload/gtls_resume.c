@@ -446,8 +446,8 @@ void gresume_after_send(gnutls_session_t s)
     if (!gtls_tracking())
         return;
     struct gtls_conn *c = gconn_get(s);
-    if (c != NULL)
-        nodelay_end(&c->nodelay);
+    if (c != NULL && c->nodelay.on)
+        nodelay_end_write(&c->nodelay, gtls.gnutls_transport_get_int(s));
 }
 
 void gresume_after_recv(gnutls_session_t s)

@@ -31,11 +31,13 @@ void nodelay_begin(struct ar_nodelay *n, int fd)
     struct stat st;
 
     n->on = 0;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+    /* Asked first, so a program that set TCP_NODELAY itself (curl) costs one
+     * system call. Only a TCP socket has the TCP level: anything else fails
+     * (ENOTSOCK, EOPNOTSUPP, ENOPROTOOPT) and we stay out. The inode is for
+     * nodelay_end, which may run after the program closed the descriptor. */
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) != 0 || v != 0)
         goto out;
-    /* Only a TCP socket has the TCP level: on a unix or UDP socket the
-     * getsockopt fails (EOPNOTSUPP, ENOPROTOOPT) and we stay out. */
-    if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) != 0 || v != 0)
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
         goto out;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
         goto out;
@@ -48,18 +50,29 @@ out:
     errno = saved;
 }
 
-void nodelay_end(struct ar_nodelay *n)
+/* Give the setting back; same_sock: the caller knows fd is still the socket. */
+static void close_window(struct ar_nodelay *n, int same_sock)
 {
     if (!n->on)
         return;
     int saved = errno, zero = 0;
     n->on = 0;
     atomic_fetch_sub(&open_windows, 1);
-    /* Still the same socket. No need to ask whether it is still on: the
-     * program had it off, and turning off what the program turned off
-     * itself meanwhile changes nothing (Linux only clears the flag), so the
-     * query would cost a system call and decide nothing. */
-    if (same_socket(n))
+    /* No need to ask whether it is still on: the program had it off, and
+     * turning off what the program turned off itself meanwhile changes
+     * nothing (Linux only clears the flag), so the query would cost a
+     * system call and decide nothing. */
+    if (same_sock || same_socket(n))
         setsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof zero);
     errno = saved;
+}
+
+void nodelay_end(struct ar_nodelay *n)
+{
+    close_window(n, 0);
+}
+
+void nodelay_end_write(struct ar_nodelay *n, int fd)
+{
+    close_window(n, n->on && fd == n->fd);
 }

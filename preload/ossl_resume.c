@@ -403,8 +403,8 @@ int resume_dead(const SSL *ssl)
 void resume_after_write(SSL *ssl)
 {
     struct ar_conn *c = ossl_ready() ? conn_get(ssl) : NULL;
-    if (c != NULL)
-        nodelay_end(&c->nodelay);
+    if (c != NULL && c->nodelay.on)
+        nodelay_end_write(&c->nodelay, ossl.SSL_get_fd(ssl));
 }
 
 void resume_ssl_clear(SSL *ssl)

@@ -111,6 +111,47 @@ Test(nodelay, program_turning_it_off_in_the_window)
     close(peer);
 }
 
+Test(nodelay, first_write_closes_the_window)
+{
+    int peer, fd = tcp_pair(&peer);
+    struct ar_nodelay n;
+    nodelay_begin(&n, fd);
+    cr_assert(n.on);
+    errno = 99;
+    nodelay_end_write(&n, fd);
+    cr_assert_eq(errno, 99, "errno kept");
+    cr_assert(!n.on && !nodelay_any_open());
+    cr_assert_eq(nodelay_of(fd), 0, "the program's setting is back");
+    nodelay_end_write(&n, fd); /* idempotent */
+    nodelay_end(&n);
+    cr_assert_eq(nodelay_of(fd), 0);
+    close(fd);
+    close(peer);
+}
+
+Test(nodelay, write_on_another_descriptor_checks_the_inode)
+{
+    int peer, fd = tcp_pair(&peer);
+    struct ar_nodelay n;
+    nodelay_begin(&n, fd);
+    cr_assert(n.on);
+    close(fd);
+    close(peer);
+    /* The connection writes to another descriptor now, and the window's
+     * number is another socket that wants TCP_NODELAY on. */
+    int peer2, fd2 = tcp_pair(&peer2);
+    if (fd2 != fd) {
+        cr_assert_eq(dup2(fd2, fd), fd);
+        close(fd2);
+    }
+    set_nodelay(fd, 1);
+    nodelay_end_write(&n, fd + 100);
+    cr_assert(!n.on);
+    cr_assert_neq(nodelay_of(fd), 0, "another socket's setting is not touched");
+    close(fd);
+    close(peer2);
+}
+
 Test(nodelay, not_a_tcp_socket)
 {
     struct ar_nodelay n;

@@ -57,7 +57,9 @@
  *     -S            record I/O with gnutls_record_send2 and
  *                   gnutls_record_recv_packet instead of _send and _recv
  *     -N            print TCP_NODELAY after the handshake and after the first
- *                   write ('nodelay I hs=A write=B'; the program never sets it)
+ *                   write, and the bytes of that write TCP had not sent yet
+ *                   right after it ('nodelay I hs=A write=B held=U'; the
+ *                   program never sets TCP_NODELAY)
  *     -r            with -v callback: the callback rejects every certificate
  *                   after verifying it (a pin that does not match)
  *     -X            push/pull functions over the socket instead of
@@ -84,6 +86,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -109,6 +113,14 @@ static int nodelay_of(int fd)
     int v = -1;
     socklen_t len = sizeof v;
     getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len);
+    return v;
+}
+
+/* Bytes queued on the socket that TCP has not sent yet (Nagle holding them). */
+static int unsent_of(int fd)
+{
+    int v = -1;
+    ioctl(fd, SIOCOUTQNSD, &v);
     return v;
 }
 
@@ -329,8 +341,9 @@ static void *worker(void *arg)
                  : gnutls_record_send(s, req, strlen(req))) < 0) {
             err = "send";
         } else {
+            int held = unsent_of(fd);
             if (show_nodelay)
-                printf("nodelay %d hs=%d write=%d\n", i, nd_hs, nodelay_of(fd));
+                printf("nodelay %d hs=%d write=%d held=%d\n", i, nd_hs, nodelay_of(fd), held);
             for (;;) {
                 ssize_t r;
                 if (io2) {
