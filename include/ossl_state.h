@@ -44,6 +44,15 @@ struct ar_conn {
     int failed;             /* a deferred trust check failed: the connection is dead */
     int seen_known;         /* no socket: seen_port is the port of the one this */
     unsigned seen_port;     /* thread connected (ar_conntrack.h), claimed by us */
+    /* Kept across SSL_clear too: */
+    SSL_SESSION *offered_sess; /* the session we set, a reference held until its
+                                * handshake succeeds: one left on the SSL by a
+                                * handshake that failed or was abandoned is ours,
+                                * not the program's, and is taken off before the
+                                * next handshake (resume_before) */
+    SSL_CTX *session_ctx;   /* the context SSL_new made it from, whose new-session
+                             * callback OpenSSL calls even after SSL_set_SSL_CTX;
+                             * NULL if SSL_new was not seen */
 };
 
 /*

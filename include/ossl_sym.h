@@ -77,7 +77,8 @@
     X(X509_STORE_get_check_crl) X(X509_STORE_get_cert_crl) X(X509_STORE_get_check_policy)     \
     X(X509_STORE_get_lookup_crls) X(X509_STORE_get_cleanup) X(OPENSSL_init_crypto)          \
     X(OPENSSL_atexit) X(SSL_version) X(SSL_get_current_cipher) X(SSL_CIPHER_get_kx_nid)     \
-    X(SSL_CIPHER_get_auth_nid)
+    X(SSL_CIPHER_get_auth_nid)                                                                \
+    X(SSL_SESSION_get_id) X(SSL_SESSION_set1_id) X(SSL_SESSION_set_protocol_version)
 
 /*
  * Functions that only some libssl versions have, or that a newer one

@@ -34,9 +34,32 @@ static void apply_mode(SSL_CTX *ctx, struct ar_ctx *d)
     ossl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, mode, NULL);
 }
 
+/*
+ * Take a client session back out of the context's internal cache, where the
+ * cache mode we added put it. SSL_CTX_remove_session marks the session it is
+ * given not resumable, and this one is the connection's own, which the
+ * program may resume itself (SSL_get1_session, then SSL_set_session): so it
+ * is given a stand-in with the same id and version, the cache's lookup key.
+ */
+static void remove_from_internal_cache(SSL_CTX *ctx, const SSL_SESSION *sess)
+{
+    unsigned int len = 0;
+    const unsigned char *id = ossl.SSL_SESSION_get_id(sess, &len);
+    SSL_SESSION *stand_in = ossl.SSL_SESSION_new();
+    if (stand_in != NULL && len > 0 && ossl.SSL_SESSION_set1_id(stand_in, id, len) &&
+        ossl.SSL_SESSION_set_protocol_version(stand_in, ossl.SSL_SESSION_get_protocol_version(sess)))
+        ossl.SSL_CTX_remove_session(ctx, stand_in);
+    if (stand_in != NULL)
+        ossl.SSL_SESSION_free(stand_in);
+}
+
 static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 {
-    SSL_CTX *ctx = ossl.SSL_get_SSL_CTX(ssl);
+    /* OpenSSL calls the callback of the context the SSL was made from, even
+     * after SSL_set_SSL_CTX moved it to another: that one's program callback
+     * and mode apply. */
+    struct ar_conn *c = conn_get(ssl);
+    SSL_CTX *ctx = c != NULL && c->session_ctx != NULL ? c->session_ctx : ossl.SSL_get_SSL_CTX(ssl);
     int (*program_cb)(SSL *, SSL_SESSION *) = NULL;
     long mode = 0;
     int ours = 0, removes_internal = 0;
@@ -60,7 +83,7 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
         return program_cb(ssl, sess);
     if (removes_internal && ossl.SSL_CTX_sess_get_remove_cb(ctx) == NULL) {
         ossl.ERR_set_mark();
-        ossl.SSL_CTX_remove_session(ctx, sess);
+        remove_from_internal_cache(ctx, sess);
         ossl.ERR_pop_to_mark();
     }
     return 0; /* we kept no reference: OpenSSL drops the one it took for us */

@@ -348,6 +348,12 @@ void policy_note_new(SSL *ssl)
     struct ar_conn *c = conn_attach(ssl);
     if (c == NULL)
         return;
+    SSL_CTX *ctx = ossl.SSL_get_SSL_CTX(ssl);
+    c->session_ctx = ctx;
+    /* SSL_new copied the context's session id context: as it reads now,
+     * not as it may read when the handshake starts. */
+    if (!c->sid_set)
+        ctx_copy_sid(ctx, ssl);
     if (ossl.SSL_is_dtls(ssl)) {
         c->hello_why = "DTLS is left alone"; /* no probe, so no offer */
         return;

@@ -46,6 +46,12 @@ static void capture(SSL *ssl, SSL_SESSION *sess)
 
     if (c == NULL || c->key == NULL || !ossl.SSL_SESSION_is_resumable(sess))
         return;
+    /* Before TLS 1.3 a session comes within its handshake: one after it is
+     * a renegotiation's, under whatever the program set on the SSL since
+     * (another cipher list, a lower security level), which the key made at
+     * the first handshake does not describe. TLS 1.3 tickets come after. */
+    if (c->finished && ossl.SSL_SESSION_get_protocol_version(sess) < TLS1_3_VERSION)
+        return;
     int verify_peer = ossl.SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE; /* as OpenSSL's client */
     long result = ossl.SSL_get_verify_result(ssl);
     if (verify_peer && result != X509_V_OK)
@@ -153,8 +159,6 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
         label_from_ssl(ssl, c); /* the log names the server; key_from_ssl does it otherwise */
         return why;
     }
-    if (!c->sid_set) /* SSL_new copies the context's; the program did not set its own */
-        ctx_copy_sid(ossl.SSL_get_SSL_CTX(ssl), ssl);
     if (key_from_ssl(ssl, c, &why) != 0)
         return why;
     log_debug("%s: key %s", c->label, c->key);
@@ -226,7 +230,11 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
         session_clear(&s);
         return "SSL_set_session failed";
     }
-    ossl.SSL_SESSION_free(sess); /* the connection holds its own reference */
+    /* The connection holds its own reference; ours marks it as ours until
+     * its handshake succeeds (forget_left_session). */
+    if (c->offered_sess != NULL)
+        ossl.SSL_SESSION_free(c->offered_sess);
+    c->offered_sess = sess;
     c->offered = 1;
     c->born = s.born;
     c->verify_result = s.verify_result;
@@ -239,6 +247,25 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
     return NULL;
 }
 
+/*
+ * A new handshake on an SSL where we offered a session before: if that
+ * handshake did not succeed (it failed, or the program gave it up and
+ * called SSL_clear), the SSL may still hold our session, which OpenSSL would
+ * offer now, for whatever host and settings the SSL has been given since.
+ * Without us it would hold the session of an unfinished full handshake,
+ * which OpenSSL does not offer. So ours is taken off, and the offer is
+ * decided afresh.
+ */
+static void forget_left_session(SSL *ssl, struct ar_conn *c)
+{
+    if (c->offered_sess == NULL)
+        return;
+    if (ossl.SSL_get_session(ssl) == c->offered_sess)
+        ossl.SSL_set_session(ssl, NULL);
+    ossl.SSL_SESSION_free(c->offered_sess);
+    c->offered_sess = NULL;
+}
+
 void resume_before(SSL *ssl, enum start_kind how)
 {
     if (!ossl_ready())
@@ -247,6 +274,7 @@ void resume_before(SSL *ssl, enum start_kind how)
     ossl.ERR_set_mark();
     struct ar_conn *c = starting_client(ssl, how);
     if (c != NULL) {
+        forget_left_session(ssl, c);
         c->why_not = offer(ssl, c, how);
         state_note_offer(c->label, c->program_session, c->why_not);
     }
@@ -364,6 +392,10 @@ int resume_after(SSL *ssl, int ret)
     }
     if (ossl.SSL_is_init_finished(ssl)) {
         c->finished = 1;
+        if (c->offered_sess != NULL) { /* it did its job: what the SSL holds now is its own */
+            ossl.SSL_SESSION_free(c->offered_sess);
+            c->offered_sess = NULL;
+        }
         int resumed = ossl.SSL_session_reused(ssl);
         if (state_note_handshake(c->label, ossl.SSL_get_version(ssl), c->program_session,
                                  c->offered, resumed, c->why_not))
@@ -407,14 +439,15 @@ void resume_after_write(SSL *ssl)
         nodelay_end_write(&c->nodelay, ossl.SSL_get_fd(ssl));
 }
 
-void resume_ssl_clear(SSL *ssl)
+void resume_ssl_clear(SSL *ssl, int was_before)
 {
     if (!ossl_ready())
         return;
-    /* OpenSSL's handshake calls SSL_clear itself as it starts: that one
-     * must not forget the session we just offered. */
+    /* OpenSSL's handshake calls SSL_clear itself as it starts, still in the
+     * before state: that one must not forget the session we just offered.
+     * The program's, in the middle of a handshake (given up), does. */
     struct ar_conn *c = conn_get(ssl);
-    if (c != NULL && !(c->started && !c->finished))
+    if (c != NULL && !(c->started && !c->finished && was_before))
         conn_reset(c);
 }
 

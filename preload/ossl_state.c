@@ -30,6 +30,8 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
     conn_reset(c);
     free(c->key);
     free(c->chain.data);
+    if (c->offered_sess != NULL)
+        ossl.SSL_SESSION_free(c->offered_sess);
     free(c);
 }
 
@@ -175,7 +177,11 @@ void conn_reset(struct ar_conn *c)
     unsigned long long overrides = c->overrides, hello = c->hello;
     const char *opaque = c->opaque, *hello_why = c->hello_why;
     int hello_known = c->hello_known;
+    SSL_SESSION *offered_sess = c->offered_sess;
+    SSL_CTX *session_ctx = c->session_ctx;
     memset(c, 0, sizeof *c);
+    c->offered_sess = offered_sess;
+    c->session_ctx = session_ctx;
     c->sid_set = sid_set;
     c->sid_len = sid_len;
     memcpy(c->sid, sid, sizeof sid);
