@@ -23,7 +23,7 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden -Iinclude $(CPPFLAGS) $(CFLAGS)
 LDLIBS_LIB := -ldl -lpthread
 
-CORE_SRCS := preload/log.c preload/nodelay.c preload/sock.c preload/config.c preload/key.c preload/cache.c preload/entry.c \
+CORE_SRCS := preload/fd.c preload/log.c preload/nodelay.c preload/sock.c preload/config.c preload/key.c preload/cache.c preload/entry.c \
              preload/store.c preload/stats.c preload/hello.c preload/conntrack.c preload/verdict.c
 SHARED_SRCS := preload/dl.c preload/state.c preload/hooks_libc.c
 GTLS_SRCS := preload/gtls_sym.c preload/gtls_state.c preload/gtls_key.c preload/gtls_verify.c \

@@ -3,6 +3,7 @@
  * sharing a file never interleave mid-line.
  */
 #include "ar_log.h"
+#include "ar_fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +39,8 @@ void log_open(enum ar_log_level level, const char *path)
     if (path == NULL || path[0] == '\0')
         return;
     int saved = errno;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    /* Kept open for the process's life: never as its 0, 1 or 2. */
+    int fd = fd_above_stdio(open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600));
     if (fd >= 0)
         log_fd = fd;
     else

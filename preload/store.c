@@ -10,6 +10,7 @@
  */
 #include "ar_store.h"
 #include "ar_entry.h"
+#include "ar_fd.h"
 #include "ar_key.h"
 #include "ar_log.h"
 
@@ -260,7 +261,14 @@ struct ar_store *store_open(const char *dir, const struct ar_store_limits *lim, 
         *why = "out of memory";
         return NULL;
     }
-    st->dirfd = fd;
+    /* Held until store_close: never as the program's 0, 1 or 2 (the
+     * short-lived ones below are closed before the call returns). */
+    st->dirfd = fd = fd_above_stdio(fd);
+    if (fd < 0) {
+        free(st);
+        *why = "cannot open the store directory (no descriptor above 2)";
+        return NULL;
+    }
     st->uid = uid;
     st->lim = *lim;
     if (load_salt(st) != 0) {

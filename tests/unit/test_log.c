@@ -1,6 +1,7 @@
 /* Unit tests for log.c: whole lines, errno kept, quiet when off. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,4 +82,26 @@ Test(log, protocol_names_as_openssl_spells_them)
     cr_assert_str_eq(log_protocol_name(0x0301), "TLSv1");
     cr_assert_str_eq(log_protocol_name(0xfefd), "DTLSv1.2");
     cr_assert_str_eq(log_protocol_name(0), "?");
+}
+
+/* The log file stays open for the process's life: never as 0, 1 or 2 of a
+ * daemon that closed them (its own next open() must get 0). */
+Test(log, log_file_stays_off_stdio)
+{
+    int keep[3];
+    for (int i = 0; i < 3; i++) {
+        keep[i] = fcntl(i, F_DUPFD_CLOEXEC, 10);
+        close(i);
+    }
+    log_open(AR_LOG_INFO, path);
+    int first = open("/dev/null", O_RDONLY);
+    log_msg(AR_LOG_INFO, "line after the daemon's open");
+    close(first);
+    for (int i = 0; i < 3; i++)
+        dup2(keep[i], i);
+    log_open(AR_LOG_OFF, NULL);
+    char buf[256];
+    slurp(buf, sizeof buf);
+    cr_assert_eq(first, 0, "the program's next open got %d, not 0", first);
+    cr_assert(strstr(buf, "line after the daemon's open") != NULL, "log file holds: %s", buf);
 }

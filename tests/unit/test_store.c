@@ -1193,3 +1193,25 @@ Test(store, threads_listing_one_handle_see_every_key)
     }
     cr_assert_eq(shorts, 0, "%d of 1200 listings missed keys", shorts);
 }
+
+/* A daemon closed 0, 1 and 2 and expects its next open() to get 0: the
+ * store's directory handle, held until store_close, must not take one of
+ * them (found by review: it took 0, and a later write to "stdout" of the
+ * program's reached the store's directory descriptor's slot). */
+Test(store, directory_handle_stays_off_stdio, .init = setup, .fini = teardown)
+{
+    int keep[3];
+    for (int i = 0; i < 3; i++) {
+        keep[i] = fcntl(i, F_DUPFD_CLOEXEC, 10);
+        close(i);
+    }
+    struct ar_store *s2 = open_store(sdir);
+    int first = open("/dev/null", O_RDONLY), second = open("/dev/null", O_RDONLY);
+    close(first);
+    close(second);
+    store_close(s2);
+    for (int i = 0; i < 3; i++)
+        dup2(keep[i], i);
+    cr_assert_eq(first, 0, "the program's next open got %d, not 0", first);
+    cr_assert_eq(second, 1, "and the one after %d, not 1", second);
+}
