@@ -28,6 +28,7 @@
 #include "ossl_state.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * policy_describe - write the connection's policy as key text into out[cap]
@@ -112,6 +113,16 @@ int policy_probing(void);
  * out offers. Other commands return at once (it runs on every SSL_ctrl).
  */
 void policy_note_ssl_ctrl(SSL *ssl, int cmd, long larg, const void *parg);
+
+/*
+ * policy_note_mfl - the program set the connection's maximum fragment
+ * length mode (SSL_set_tlsext_max_fragment_length succeeded; 0 disables):
+ * folded into its override digest, so it only shares sessions with
+ * connections that set the same modes (the context's mode is in the probed
+ * hello). A copy made by SSL_dup, which keeps no mode of its own, gets no
+ * offers, as for the lists (ossl_state.c).
+ */
+void policy_note_mfl(SSL *ssl, uint8_t mode);
 
 /*
  * policy_note_opaque - the program configured something on this connection

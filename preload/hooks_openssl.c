@@ -233,6 +233,35 @@ AR_EXPORT long SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
     return ret;
 }
 
+/*
+ * The maximum fragment length a connection asks for (RFC 6066): a server
+ * resuming a session keeps the session's, so one won under another mode (or
+ * none) would run without the limit asked for, or fail with "unsolicited
+ * extension". The connection's own mode is folded into its key
+ * (policy_note_mfl); the context's is in the probed ClientHello, whose
+ * memo a setter call makes stale (the setter is no SSL_CTX_ctrl).
+ */
+AR_EXPORT int SSL_set_tlsext_max_fragment_length(SSL *ssl, uint8_t mode)
+{
+    REAL(SSL_set_tlsext_max_fragment_length, 0);
+    int ret = ossl.SSL_set_tlsext_max_fragment_length(ssl, mode);
+    if (ret == 1 && ssl != NULL && ossl_ready()) {
+        int saved = errno;
+        policy_note_mfl(ssl, mode);
+        errno = saved;
+    }
+    return ret;
+}
+
+AR_EXPORT int SSL_CTX_set_tlsext_max_fragment_length(SSL_CTX *ctx, uint8_t mode)
+{
+    REAL(SSL_CTX_set_tlsext_max_fragment_length, 0);
+    policy_note_config(); /* before and after, as SSL_CTX_ctrl's list setters */
+    int ret = ossl.SSL_CTX_set_tlsext_max_fragment_length(ctx, mode);
+    policy_note_config();
+    return ret;
+}
+
 /* Settings a resumed handshake cannot honour: no offers to that connection. */
 static void note_opaque(SSL *ssl, const char *what)
 {

@@ -452,6 +452,17 @@ void policy_note_ssl_ctrl(SSL *ssl, int cmd, long larg, const void *parg)
     c->overrides = key_hash64_more(h, parg, len);
 }
 
+void policy_note_mfl(SSL *ssl, uint8_t mode)
+{
+    struct ar_conn *c = conn_attach(ssl);
+    if (c == NULL)
+        return;
+    unsigned char m = mode;
+    unsigned long long h = c->overrides ? c->overrides : key_hash64("ovr", 3);
+    h = key_hash64_more(h, "mfl", 3);
+    c->overrides = key_hash64_more(h, &m, 1);
+}
+
 void policy_note_opaque(SSL *ssl, const char *what)
 {
     struct ar_conn *c = conn_attach(ssl);

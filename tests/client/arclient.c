@@ -83,6 +83,11 @@ struct options {
     const char *other_ca;       /* --last-verify store: the CA file of the other store */
     const char *psk;            /* --psk: a TLS 1.2 PSK (hex) handed out by a client callback */
     const char *srp_user, *srp_password; /* --srp-user, --srp-password (TLS 1.2 SRP) */
+    int mfl, last_mfl, ctx_mfl, last_ctx_mfl; /* --mfl, --last-mfl, --ctx-mfl, --last-ctx-mfl:
+                                 * a maximum fragment length mode (0 disabled, 1-4 for 512-4096),
+                                 * -1 no call; --last-mfl none: the last SSL makes no call */
+    int last_mfl_given;
+    int show_chain;             /* --show-chain: a "detail" line per connection */
     int n, t;
     enum start_mode start;
     int new_ctx, nonblock, tls12, tls13, verify, own_session, cache_off,
@@ -91,7 +96,8 @@ struct options {
 };
 
 /* The parsed options: the only global state. */
-static struct options opt = { .path = "/", .n = 1, .t = 1, .last_seclevel = -1 };
+static struct options opt = { .path = "/", .n = 1, .t = 1, .last_seclevel = -1, .mfl = -1,
+                               .last_mfl = -1, .ctx_mfl = -1, .last_ctx_mfl = -1 };
 
 /* Counters, in MAP_SHARED memory so that a --fork child adds to them too. */
 enum { N_CONNS, N_OK, N_FAILED, N_REUSED, N_CB_CALLS, N_COUNTERS };
@@ -265,6 +271,7 @@ static SSL_CTX *make_ctx(struct stats *st, bool last)
         || (sigalgs && !SSL_CTX_set1_sigalgs_list(ctx, sigalgs))
         || (opt.ciphersuites && !SSL_CTX_set_ciphersuites(ctx, opt.ciphersuites))
         || (opt.max_send_fragment && !SSL_CTX_set_max_send_fragment(ctx, opt.max_send_fragment))
+        || (opt.ctx_mfl >= 0 && !SSL_CTX_set_tlsext_max_fragment_length(ctx, (uint8_t)opt.ctx_mfl))
         || (opt.alpn_bytes && !set_long_alpn(ctx))
         || (opt.srp_user && !set_srp(ctx))
         || (opt.extra_cert && (SSL_CTX_use_certificate_chain_file(ctx, opt.extra_cert) != 1
@@ -489,6 +496,10 @@ static bool setup(struct conn *c)
     bool cb_copied = c->i == opt.n && opt.last_strict && strcmp(opt.last_strict, "cert-cb-copied") == 0;
     if (cb_copied)
         SSL_CTX_set_cert_cb(c->ctx, refuse_cert_cb, NULL);
+    /* --last-ctx-mfl: the context's mode changed after its earlier SSL_new calls. */
+    if (c->i == opt.n && opt.last_ctx_mfl >= 0 &&
+        !SSL_CTX_set_tlsext_max_fragment_length(c->ctx, (uint8_t)opt.last_ctx_mfl))
+        return fail(c, "SSL_CTX_set_tlsext_max_fragment_length");
     c->ssl = SSL_new(c->ctx);
     if (cb_copied)
         SSL_CTX_set_cert_cb(c->ctx, NULL, NULL);
@@ -497,6 +508,9 @@ static bool setup(struct conn *c)
     SSL_set_app_data(c->ssl, c);
     if (opt.groups && !SSL_set1_groups_list(c->ssl, opt.groups))
         return fail(c, "SSL_set1_groups_list");
+    int mfl = c->i == opt.n && opt.last_mfl_given ? opt.last_mfl : opt.mfl;
+    if (mfl >= 0 && !SSL_set_tlsext_max_fragment_length(c->ssl, (uint8_t)mfl))
+        return fail(c, "SSL_set_tlsext_max_fragment_length");
     /* --last-strict dup: the last SSL is an SSL_dup of the one made so far
      * (which OpenSSL 3.0 copies without its own group list). */
     if (c->i == opt.n && opt.last_strict && strcmp(opt.last_strict, "dup") == 0) {
@@ -606,6 +620,15 @@ static void finish_ok(struct conn *c)
     if (!opt.quiet)
         printf("conn %d.%d reused=%d proto=%s server=%s\n", c->w->tid, c->i, reused,
                SSL_get_version(c->ssl), server_said(c));
+    if (opt.show_chain || opt.mfl >= 0 || opt.last_mfl_given || opt.ctx_mfl >= 0 || opt.last_ctx_mfl >= 0) {
+        /* What the program sees of the session: its fragment length mode,
+         * the peer chain (SSL_get_peer_cert_chain, -1 for NULL) and peer. */
+        STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+        SSL_SESSION *cur = SSL_get_session(c->ssl);
+        printf("detail %d.%d mfl=%d chain=%d peer=%d\n", c->w->tid, c->i,
+               cur ? SSL_SESSION_get_max_fragment_length(cur) : -1, chain ? sk_X509_num(chain) : -1,
+               SSL_get0_peer_certificate(c->ssl) != NULL);
+    }
     if (opt.own_session && (s = SSL_get1_session(c->ssl))) {
         SSL_SESSION_free(c->w->saved);
         c->w->saved = s;
@@ -707,6 +730,9 @@ static void usage(FILE *f, int status)
           "  --psk HEX (a PSK client callback)  --srp-user NAME --srp-password PW\n"
           "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp|one-cert|dup|cert-cb-copied\n"
           "                (--last-*: on the last connection only)\n"
+          "  --mfl M (every SSL)  --last-mfl M|none  --ctx-mfl M  --last-ctx-mfl M (before the last SSL_new)\n"
+          "                a max fragment length mode: 0 disabled, 1-4 = 512-4096\n"
+          "  --show-chain  a line 'detail T.I mfl=M chain=N peer=0|1' per connection\n"
           "  --last-verify depth|purpose|trust|email|auth-level|time|callback|reject-anchor|\n"
           "                mode-fail-if-no-peer|mode-post-handshake (a verify mode without VERIFY_PEER)|\n"
           "                store   a stricter verification (store: SSL_set1_verify_cert_store, --other-ca F)\n"
@@ -723,6 +749,16 @@ static int positive(const char *s)
     if (*s == '\0' || *end != '\0' || v < 1 || v > 1000000)
         usage(stderr, 2);
     return (int)v;
+}
+
+/* A max fragment length mode 0-4, or (none_ok) "none": -1. */
+static int mfl_mode(const char *s, int none_ok)
+{
+    if (none_ok && strcmp(s, "none") == 0)
+        return -1;
+    if (s[0] < '0' || s[0] > '4' || s[1] != '\0')
+        usage(stderr, 2);
+    return s[0] - '0';
 }
 
 static enum start_mode parse_start(const char *s)
@@ -743,7 +779,7 @@ static void parse_args(int argc, char **argv)
            OPT_PSK, OPT_SRP_USER, OPT_SRP_PASSWORD,
            OPT_OTHER_CA, OPT_EXTRA_CERT, OPT_GROUPS, OPT_CTX_GROUPS,
            OPT_CTX_SIGALGS, OPT_LAST_CTX_SIGALGS, OPT_CIPHERSUITES, OPT_MAX_SEND_FRAGMENT,
-           OPT_ALPN_BYTES };
+           OPT_ALPN_BYTES, OPT_MFL, OPT_LAST_MFL, OPT_CTX_MFL, OPT_LAST_CTX_MFL };
     static const struct option longopts[] = {
         { "new-ctx", no_argument, &opt.new_ctx, 1 }, { "nonblock", no_argument, &opt.nonblock, 1 },
         { "tls12", no_argument, &opt.tls12, 1 }, { "tls13", no_argument, &opt.tls13, 1 },
@@ -757,6 +793,11 @@ static void parse_args(int argc, char **argv)
         { "cleanup", no_argument, &opt.cleanup, 1 },
         { "ctx-seccb", no_argument, &opt.ctx_seccb, 1 },
         { "check-time", no_argument, &opt.check_time, 1 },
+        { "show-chain", no_argument, &opt.show_chain, 1 },
+        { "mfl", required_argument, NULL, OPT_MFL },
+        { "last-mfl", required_argument, NULL, OPT_LAST_MFL },
+        { "ctx-mfl", required_argument, NULL, OPT_CTX_MFL },
+        { "last-ctx-mfl", required_argument, NULL, OPT_LAST_CTX_MFL },
         { "last-verify", required_argument, NULL, OPT_LAST_VERIFY },
         { "other-ca", required_argument, NULL, OPT_OTHER_CA },
         { "extra-cert", required_argument, NULL, OPT_EXTRA_CERT },
@@ -813,6 +854,10 @@ static void parse_args(int argc, char **argv)
         case OPT_PSK: opt.psk = optarg; break;
         case OPT_SRP_USER: opt.srp_user = optarg; break;
         case OPT_SRP_PASSWORD: opt.srp_password = optarg; break;
+        case OPT_MFL: opt.mfl = mfl_mode(optarg, 0); break;
+        case OPT_LAST_MFL: opt.last_mfl = mfl_mode(optarg, 1); opt.last_mfl_given = 1; break;
+        case OPT_CTX_MFL: opt.ctx_mfl = mfl_mode(optarg, 0); break;
+        case OPT_LAST_CTX_MFL: opt.last_ctx_mfl = mfl_mode(optarg, 0); break;
         default: usage(stderr, 2);
         }
     }

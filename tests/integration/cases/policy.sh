@@ -577,3 +577,55 @@ t_policy_probe13() {
 for what in no-tls13 level4 psk; do
     t_register "policy.probe13.$what" "t_policy_probe13 $what"
 done
+
+# pol_last_as_without LABEL CMD...: CMD makes three connections, the last
+# different in a setting that decides what the server accepts; without the
+# library all succeed and none resumes. With the library all succeed too,
+# the second resumed (the control), and the last is the one the server saw
+# without the library: a full handshake (s_server's page says New), with the
+# same detail line (fragment length mode of its session, peer chain).
+pol_last_as_without() {
+    local label=$1 out
+    shift
+    run_client base "$@"
+    t_assert_status $? 0 "arclient, $label, without the library"
+    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "$@"
+    t_assert_status $? 0 "arclient, $label, with the library"
+    out=$(grep -o '^conn 0\.[0-9] reused=[01]' "$T_DIR/lib.out" | tr '\n' ' ')
+    echo "with the library: $out"
+    t_assert_eq "$out" "conn 0.1 reused=0 conn 0.2 reused=1 conn 0.3 reused=0 " \
+        "the second connection resumed (control), the last did not"
+    t_assert_match "$(grep '^conn 0\.3 ' "$T_DIR/lib.out")" 'server=new' "s_server: the last was a full handshake"
+    t_assert_eq "$(grep '^detail 0\.3 ' "$T_DIR/lib.out")" "$(grep '^detail 0\.3 ' "$T_DIR/base.out")" \
+        "the last connection's session as without the library"
+}
+
+# The maximum fragment length (RFC 6066): a server resuming a TLS 1.2
+# session keeps the session's mode and echoes it, a TLS 1.3 one keeps the
+# session's too. Found by review: the mode was in no key. mfl-dropped: the
+# first two SSLs ask for 512 bytes, the last asks for nothing, and failed
+# with "unsolicited extension" on TLS 1.2 (the server echoed the resumed
+# session's mode); mfl-added: the last asks for 512 and resumed a session
+# without the limit. ctx-mfl-*: the same through the context's setter
+# (SSL_CTX_set_tlsext_max_fragment_length, a function, not SSL_CTX_ctrl),
+# changed after the context's first two SSL_new calls, which the probe's
+# memo did not see.
+t_policy_mfl() {
+    local what=$1 c
+    s_server_start p "$2" srv1 || t_fatal "s_server did not start"
+    case $what in
+    mfl-dropped) c=(--mfl 1 --last-mfl none) ;;
+    mfl-added) c=(--last-mfl 1) ;;
+    ctx-mfl-dropped) c=(--ctx-mfl 1 --last-ctx-mfl 0) ;;
+    ctx-mfl-added) c=(--last-ctx-mfl 1) ;;
+    esac
+    pol_last_as_without "$what" "$ARCLIENT" -n 3 --verify --cafile "$CERTS/ca1.pem" --expect-host localhost \
+        --sni localhost "${c[@]}" 127.0.0.1 "$SSERVER_PORT"
+    s_server_stop p
+}
+for proto in tls12 tls13; do
+    for what in mfl-dropped mfl-added ctx-mfl-dropped ctx-mfl-added; do
+        t_register "policy.per-ssl.$what.$proto" "t_policy_mfl $what $proto"
+    done
+done
+
