@@ -33,7 +33,8 @@
     X(X509_VERIFY_PARAM_add0_table) X(X509_VERIFY_PARAM_lookup) X(SSL_CTX_new_ex)             \
     X(SSL_CTX_set_psk_client_callback) X(SSL_set_psk_client_callback)                         \
     X(SSL_CTX_set_psk_use_session_callback) X(SSL_set_psk_use_session_callback)              \
-    X(SSL_set_tlsext_max_fragment_length) X(SSL_CTX_set_tlsext_max_fragment_length)
+    X(SSL_set_tlsext_max_fragment_length) X(SSL_CTX_set_tlsext_max_fragment_length)          \
+    X(SSL_set_session_ticket_ext) X(SSL_set_session_ticket_ext_cb) X(SSL_set_session_secret_cb)
 
 /* Functions we only call. */
 #define OSSL_USED(X)                                                                          \

@@ -347,6 +347,39 @@ AR_EXPORT void SSL_set_psk_use_session_callback(SSL *ssl, SSL_psk_use_session_cb
         note_opaque(ssl, "program uses pre-shared keys (a PSK callback)");
 }
 
+/*
+ * The program's own session ticket and master secret (EAP-FAST, RFC 4851:
+ * a PAC sent as the ticket, its key given through the secret callback): an
+ * offer of ours would replace the ticket, and the callback would then
+ * overwrite our session's master secret. Set non-NULL: no offers.
+ */
+AR_EXPORT int SSL_set_session_ticket_ext(SSL *ssl, void *ext_data, int ext_len)
+{
+    REAL(SSL_set_session_ticket_ext, 0);
+    int ret = ossl.SSL_set_session_ticket_ext(ssl, ext_data, ext_len);
+    if (ret == 1 && ext_data != NULL)
+        note_opaque(ssl, "program sends its own session ticket (SSL_set_session_ticket_ext)");
+    return ret;
+}
+
+AR_EXPORT int SSL_set_session_ticket_ext_cb(SSL *ssl, tls_session_ticket_ext_cb_fn cb, void *arg)
+{
+    REAL(SSL_set_session_ticket_ext_cb, 0);
+    int ret = ossl.SSL_set_session_ticket_ext_cb(ssl, cb, arg);
+    if (ret == 1 && cb != NULL)
+        note_opaque(ssl, "program reads the server's session ticket extension (SSL_set_session_ticket_ext_cb)");
+    return ret;
+}
+
+AR_EXPORT int SSL_set_session_secret_cb(SSL *ssl, tls_session_secret_cb_fn cb, void *arg)
+{
+    REAL(SSL_set_session_secret_cb, 0);
+    int ret = ossl.SSL_set_session_secret_cb(ssl, cb, arg);
+    if (ret == 1 && cb != NULL)
+        note_opaque(ssl, "program sets the session's master secret (SSL_set_session_secret_cb)");
+    return ret;
+}
+
 /* A context with its own library context or properties (ossl_ctx.h). */
 AR_EXPORT SSL_CTX *SSL_CTX_new_ex(OSSL_LIB_CTX *libctx, const char *propq, const SSL_METHOD *meth)
 {

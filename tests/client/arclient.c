@@ -378,9 +378,30 @@ static int refuse_cert_cb(SSL *ssl, void *arg)
     return 0;
 }
 
+/* --last-strict ticket-ext-cb, secret-cb: callbacks that take nothing
+ * (EAP-FAST's shape: the program's PAC as the ticket, its key as the secret). */
+static int ticket_ext_cb(SSL *ssl, const unsigned char *data, int len, void *arg)
+{
+    (void)ssl, (void)data, (void)len, (void)arg;
+    return 1;
+}
+
+static int secret_cb(SSL *ssl, void *secret, int *secret_len, STACK_OF(SSL_CIPHER) *peer_ciphers,
+                     const SSL_CIPHER **cipher, void *arg)
+{
+    (void)ssl, (void)secret, (void)secret_len, (void)peer_ciphers, (void)cipher, (void)arg;
+    return 0; /* no secret of its own this time */
+}
+
 static bool make_strict(SSL *ssl, const char *what)
 {
     static const unsigned char nothing[32];
+    if (strcmp(what, "ticket-ext") == 0) /* a ticket of the program's own, which the server cannot read */
+        return SSL_set_session_ticket_ext(ssl, (void *)"ARCLIENT-OWN-TICKET", 19) == 1;
+    if (strcmp(what, "ticket-ext-cb") == 0)
+        return SSL_set_session_ticket_ext_cb(ssl, ticket_ext_cb, NULL) == 1;
+    if (strcmp(what, "secret-cb") == 0)
+        return SSL_set_session_secret_cb(ssl, secret_cb, NULL) == 1;
     if (strcmp(what, "dane") == 0)
         return SSL_CTX_dane_enable(SSL_get_SSL_CTX(ssl)) > 0 && SSL_dane_enable(ssl, "localhost") > 0 &&
                SSL_dane_tlsa_add(ssl, 3, 1, 1, nothing, sizeof nothing) > 0;
@@ -728,7 +749,8 @@ static void usage(FILE *f, int status)
           "  --ctx-sigalgs LIST (the context)  --last-ctx-sigalgs LIST (with --new-ctx: the last one's)\n"
           "  --max-send-fragment N (512-16384)  --alpn-bytes N (an ALPN list of about N bytes)\n"
           "  --psk HEX (a PSK client callback)  --srp-user NAME --srp-password PW\n"
-          "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp|one-cert|dup|cert-cb-copied\n"
+          "  --last-strict dane|ct|seccb|rpk|ocsp|ocsp-late|psk|srp|one-cert|dup|cert-cb-copied|\n"
+          "                ticket-ext|ticket-ext-cb|secret-cb (the program's own ticket / its callbacks)\n"
           "                (--last-*: on the last connection only)\n"
           "  --mfl M (every SSL)  --last-mfl M|none  --ctx-mfl M  --last-ctx-mfl M (before the last SSL_new)\n"
           "                a max fragment length mode: 0 disabled, 1-4 = 512-4096\n"

@@ -629,3 +629,26 @@ for proto in tls12 tls13; do
     done
 done
 
+# The program's own session ticket (SSL_set_session_ticket_ext) and the
+# callbacks that go with it in EAP-FAST (SSL_set_session_ticket_ext_cb, the
+# server's ticket extension; SSL_set_session_secret_cb, the master secret):
+# no offers, the program's ticket goes out as it set it. Found by review: our
+# session replaced the program's ticket, and the secret callback would have
+# overwritten our session's master secret. Here the server cannot read the
+# program's ticket: a full handshake, as without the library.
+# The client is held to TLS 1.2 there (--tls12): offering TLS 1.3 with the
+# program's ticket fails in OpenSSL itself (tls_construct_ctos_psk).
+t_policy_own_ticket() {
+    local v=()
+    [[ $2 == tls12 ]] && v=(--tls12)
+    s_server_start p "$2" srv1 || t_fatal "s_server did not start"
+    pol_last_as_without "$1 on the last connection" "$ARCLIENT" -n 3 --verify --cafile "$CERTS/ca1.pem" \
+        --expect-host localhost --sni localhost --show-chain "${v[@]}" --last-strict "$1" 127.0.0.1 "$SSERVER_PORT"
+    t_assert_match "$(cat "$T_DIR/lib.err")" "not offered: program (sends its own session ticket|reads the server's session ticket|sets the session's master secret)" \
+        "the library's log says why"
+    s_server_stop p
+}
+for what in ticket-ext ticket-ext-cb secret-cb; do
+    t_register "policy.no-offer.$what.tls12" "t_policy_own_ticket $what tls12"
+done
+t_register policy.no-offer.secret-cb.tls13 "t_policy_own_ticket secret-cb tls13"
