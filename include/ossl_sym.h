@@ -22,7 +22,7 @@
 #define OSSL_HOOKED(X)                                                                        \
     X(SSL_clear) X(SSL_connect) X(SSL_do_handshake) X(SSL_read) X(SSL_read_ex)     \
     X(SSL_peek) X(SSL_peek_ex) X(SSL_write) X(SSL_write_ex) X(SSL_CTX_ctrl)                   \
-    X(SSL_CTX_sess_set_new_cb) X(SSL_CTX_sess_get_new_cb) X(SSL_CTX_set_session_id_context)   \
+    X(SSL_CTX_sess_set_new_cb) X(SSL_CTX_sess_get_new_cb) X(SSL_get_peer_cert_chain) X(SSL_CTX_set_session_id_context)   \
     X(SSL_set_session_id_context) X(SSL_CTX_set_cert_verify_callback) X(SSL_ctrl)               \
     X(SSL_dane_enable) X(SSL_CTX_set_cert_cb) X(SSL_set_cert_cb) X(SSL_CONF_CTX_set_ssl)     \
     X(SSL_CONF_cmd) X(SSL_CTX_config) X(SSL_new) X(SSL_CTX_add_client_custom_ext)              \
@@ -43,7 +43,7 @@
     X(SSL_get_error) X(SSL_get_version) X(SSL_get_servername) X(SSL_get_fd) X(SSL_get_rbio) X(BIO_find_type) X(BIO_ptr_ctrl)                   \
     X(SSL_get_verify_mode) X(SSL_get_verify_callback) X(SSL_get_verify_result)                \
     X(SSL_get0_param) X(SSL_get_certificate) X(SSL_get_privatekey) X(SSL_get_options) \
-    X(SSL_get_ciphers) X(SSL_CIPHER_get_name) X(SSL_get_peer_cert_chain)                      \
+    X(SSL_get_ciphers) X(SSL_CIPHER_get_name)                      \
     X(SSL_get_security_level) X(SSL_get_ex_data) X(SSL_set_ex_data) X(SSL_CTX_get_ex_data)    \
     X(SSL_CTX_set_ex_data) X(SSL_CTX_get_client_cert_cb) X(SSL_CTX_get_cert_store)            \
     X(SSL_CTX_sess_get_remove_cb) X(SSL_CTX_remove_session) X(SSL_CTX_get_ssl_method)         \
@@ -79,7 +79,7 @@
     X(X509_STORE_get_check_crl) X(X509_STORE_get_cert_crl) X(X509_STORE_get_check_policy)     \
     X(X509_STORE_get_lookup_crls) X(X509_STORE_get_cleanup) X(OPENSSL_init_crypto)          \
     X(OPENSSL_atexit) X(SSL_version) X(SSL_get_current_cipher) X(SSL_CIPHER_get_kx_nid)     \
-    X(SSL_CIPHER_get_auth_nid)                                                                \
+    X(SSL_CIPHER_get_auth_nid) X(SSL_SESSION_get_ex_data) X(SSL_SESSION_set_ex_data)        \
     X(SSL_SESSION_get_id) X(SSL_SESSION_set1_id) X(SSL_SESSION_set_protocol_version)
 
 /*

@@ -54,6 +54,22 @@ OPENSSL_STACK *chain_decode(const struct ar_blob *b, X509 *leaf);
 void chain_free(OPENSSL_STACK *chain);
 
 /*
+ * chain_attach - give sess, a session decoded from the store's bytes (which
+ * hold no peer chain) and not yet shared, its own reference to `chain` (the
+ * kept peer chain, leaf first), for chain_attached; it lives and dies with
+ * the session and its copies (SSL_SESSION_dup). Nothing when sess has one
+ * already, chain is NULL, or without memory. Thread-safe.
+ *
+ * chain_attached - the chain attached to the current session of ssl, or
+ * NULL: what SSL_get_peer_cert_chain answers for a connection resumed from
+ * the store, as OpenSSL answers for one resumed from a session of the
+ * process (the session's chain). An internal pointer, valid while the
+ * session is the connection's; the caller must not free it.
+ */
+void chain_attach(SSL_SESSION *sess, OPENSSL_STACK *chain);
+STACK_OF(X509) *chain_attached(const SSL *ssl);
+
+/*
  * The parsed form kept beside a stored session (struct ar_session.native):
  * a private copy of the session, for offers (native_session), and the
  * peer chain. Immutable while shared; reference-counted, thread-safe.

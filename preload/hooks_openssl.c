@@ -12,6 +12,7 @@
 #include "ossl_resume.h"
 #include "ossl_state.h"
 #include "ossl_sym.h"
+#include "ossl_verify.h"
 
 #include <errno.h>
 
@@ -218,6 +219,20 @@ AR_EXPORT void SSL_CTX_set_cert_verify_callback(SSL_CTX *ctx,
         ctx_note_custom_verify(ctx, cb != NULL);
         errno = saved;
     }
+}
+
+/*
+ * A connection resumed from a stored session: the session's peer chain,
+ * which i2d_SSL_SESSION does not keep, is the one we kept (ossl_verify.h),
+ * as a program resuming its own session sees the chain of its session.
+ */
+AR_EXPORT STACK_OF(X509) *SSL_get_peer_cert_chain(const SSL *ssl)
+{
+    REAL(SSL_get_peer_cert_chain, NULL);
+    STACK_OF(X509) *chain = ossl.SSL_get_peer_cert_chain(ssl);
+    if (chain == NULL && ssl != NULL && ossl_ready())
+        chain = chain_attached(ssl);
+    return chain;
 }
 
 /* Per-connection group and signature algorithm lists (ossl_policy.h). */

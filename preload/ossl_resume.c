@@ -194,6 +194,7 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
             return "stored session unreadable";
         }
     }
+    int decoded = sess != NULL;
     /* The version the session itself says, not the record's. */
     c->status_after = policy_status_after(ssl, ossl.SSL_SESSION_get_protocol_version(sess != NULL ? sess : n->sess));
     OPENSSL_STACK *chain = n != NULL ? n->chain : chain_decode(&s.chain, ossl.SSL_SESSION_get0_peer(sess));
@@ -224,6 +225,8 @@ static const char *offer(SSL *ssl, struct ar_conn *c, enum start_kind how)
         session_clear(&s);
         return "out of memory";
     }
+    if (decoded) /* the bytes hold no peer chain: SSL_get_peer_cert_chain gets ours */
+        chain_attach(sess, n != NULL ? n->chain : NULL);
     ossl.SSL_SESSION_set_max_early_data(sess, 0); /* never 0-RTT */
     if (!ossl.SSL_set_session(ssl, sess)) {
         ossl.SSL_SESSION_free(sess);

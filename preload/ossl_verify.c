@@ -121,6 +121,59 @@ void chain_free(OPENSSL_STACK *chain)
         ossl.OPENSSL_sk_pop_free(chain, x509_free);
 }
 
+/*
+ * The peer chain of a session decoded from the store: i2d_SSL_SESSION does
+ * not write it, and OpenSSL has no setter for a session's chain (3.0 to
+ * 3.5), so it rides along as the session's ex_data and goes with the
+ * session: SSL_SESSION_dup copies it (a reference each), SSL_SESSION_free
+ * frees it. Immutable once set.
+ */
+static _Atomic int attached_idx = -1;
+static pthread_once_t attached_once = PTHREAD_ONCE_INIT;
+
+static void attached_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    chain_free(ptr);
+}
+
+static int attached_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx,
+                        long argl, void *argp)
+{
+    (void)to, (void)from, (void)idx, (void)argl, (void)argp;
+    if (*from_d != NULL)
+        *from_d = ossl.X509_chain_up_ref(*from_d); /* NULL without memory: the copy has none */
+    return 1;
+}
+
+/* Made at the first decoded offer, not before: a process that never resumes
+ * from the store registers nothing with OpenSSL. */
+static void attached_init(void)
+{
+    atomic_store(&attached_idx, ossl.CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_SESSION, 0, NULL, NULL,
+                                                             attached_dup, attached_free));
+}
+
+void chain_attach(SSL_SESSION *sess, OPENSSL_STACK *chain)
+{
+    if (chain == NULL)
+        return;
+    pthread_once(&attached_once, attached_init);
+    int idx = atomic_load(&attached_idx);
+    if (idx < 0 || ossl.SSL_SESSION_get_ex_data(sess, idx) != NULL)
+        return;
+    STACK_OF(X509) *mine = ossl.X509_chain_up_ref((STACK_OF(X509) *)chain);
+    if (mine != NULL && !ossl.SSL_SESSION_set_ex_data(sess, idx, mine))
+        chain_free((OPENSSL_STACK *)mine);
+}
+
+STACK_OF(X509) *chain_attached(const SSL *ssl)
+{
+    int idx = atomic_load(&attached_idx); /* -1 until a chain was attached */
+    SSL_SESSION *sess = idx >= 0 ? ossl.SSL_get_session(ssl) : NULL;
+    return sess != NULL ? ossl.SSL_SESSION_get_ex_data(sess, idx) : NULL;
+}
+
 struct native_box {
     _Atomic int refs;
     struct ossl_native n;

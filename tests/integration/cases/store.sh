@@ -812,3 +812,62 @@ t_store_publish_at_exit() {
 }
 t_register store.publish-at-exit t_store_publish_at_exit
 t_register store.publish-at-exit.openssl-cleanup "t_store_publish_at_exit cleanup"
+
+# ------------------------------------------- the peer chain of a stored session --
+# What a program sees of the server's certificates on a connection resumed
+# from the store: i2d_SSL_SESSION writes no peer chain, so a session decoded
+# in another process had none, and SSL_get_peer_cert_chain answered NULL
+# where a full handshake and the program's own resumption within one process
+# give the chain (found by review: curl -w '%{num_certs}' printed 1 without
+# the library and 0 on the runs that resumed from the store). Three arclient
+# processes (or three curl runs), one store, s_server: each run's peer chain
+# and peer certificate as without the library, the 2nd and 3rd resumed
+# (s_server says so). Control: the program's own resumption (--own-session)
+# in one process without the library gives the chain too.
+t_store_peer_chain() {
+    local st want own i
+    st=$(new_store)
+    s_server_start p "$2" srv1 || t_fatal "s_server did not start"
+    [[ $1 == curl ]] && { peer_chain_curl "$st"; return; }
+    local c=("$ARCLIENT" -n 1 --verify --cafile "$CERTS/ca1.pem" --expect-host localhost --sni localhost
+        --show-chain 127.0.0.1 "$SSERVER_PORT")
+    run_client base "${c[@]}"
+    t_assert_status $? 0 "arclient without the library"
+    want=$(grep '^detail 0\.1 ' "$T_DIR/base.out")
+    t_assert_match "$want" 'chain=[1-9][0-9]* peer=1' "a full handshake gives the chain"
+    run_client own "${c[@]}" -n 2 --own-session
+    own=$(grep '^detail 0\.2 ' "$T_DIR/own.out")
+    t_assert_match "$(grep '^conn 0\.2 ' "$T_DIR/own.out")" 'reused=1' "control: the program resumed its own session"
+    t_assert_eq "${own#detail 0.2 }" "${want#detail 0.1 }" "control: its own resumption gives the chain"
+    for i in 1 2 3; do
+        AUTORESUME_CACHE=$st run_client "run$i" with_lib "${c[@]}"
+        t_assert_status $? 0 "arclient run $i with the library"
+        t_assert_eq "$(grep '^detail 0\.1 ' "$T_DIR/run$i.out")" "$want" "run $i: the peer chain and certificate as without the library"
+    done
+    t_assert_eq "$(grep -ho 'server=[a-z]*' "$T_DIR"/run[123].out | tr '\n' ' ')" "server=new server=reused server=reused " \
+        "s_server: runs 2 and 3 resumed from the store"
+    s_server_stop p
+}
+
+# peer_chain_curl STORE: curl counts the chain with SSL_get_peer_cert_chain.
+peer_chain_curl() {
+    local st=$1 i want hits0 hits
+    run_client curlbase curl -sS -o /dev/null -w '%{num_certs}\n' --cacert "$CERTS/ca1.pem" "https://localhost:$SSERVER_PORT/"
+    want=$(<"$T_DIR/curlbase.out")
+    t_assert_match "$want" '^[1-9][0-9]*$' "curl without the library: num_certs"
+    hits0=$(s_server_hits p)
+    for i in 1 2 3; do
+        AUTORESUME_CACHE=$st run_client "curl$i" ar_wrapper curl -sS -o /dev/null -w '%{num_certs}\n' \
+            --cacert "$CERTS/ca1.pem" "https://localhost:$SSERVER_PORT/"
+        t_assert_status $? 0 "curl run $i with the library"
+        t_assert_eq "$(<"$T_DIR/curl$i.out")" "$want" "curl run $i: num_certs as without the library"
+    done
+    hits=$(s_server_hits p)
+    echo "measured: s_server session cache hits $hits0 before the curl runs, $hits after"
+    t_assert_ge $((hits - hits0)) 2 "s_server: at least two curl runs resumed"
+    s_server_stop p
+}
+for proto in tls13 tls12; do
+    t_register "store.peer-chain.arclient.$proto" "t_store_peer_chain arclient $proto"
+    t_register "store.peer-chain.curl.$proto" "t_store_peer_chain curl $proto"
+done
