@@ -256,6 +256,16 @@ int gtls_key_make(gnutls_session_t s, struct gtls_conn *c, const char **why)
     in.seen_port = conntrack_key_port(in.has_socket, fd, &c->seen_known, &c->seen_port);
     key_label(&in, c->label, sizeof c->label);
 
+    /* GnuTLS sends 0-RTT data (gnutls_record_send_early_data) only when it
+     * resumes: a program that never resumes by itself never sends any, and
+     * early data can be replayed by anyone who records it. Early data is
+     * never turned on by us: no key, so no offer and no capture. */
+    if (c->init_flags & GNUTLS_ENABLE_EARLY_DATA) {
+        *why = "program enables early data (GNUTLS_ENABLE_EARLY_DATA): an offer would send "
+               "replayable 0-RTT data";
+        return -1;
+    }
+
     /* A PSK or SRP identity and secret decide a handshake that uses them,
      * and GnuTLS cannot tell a client its own: no key (a session won as one
      * identity would resume another). GnuTLS uses them only when the

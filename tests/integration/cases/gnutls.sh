@@ -1115,3 +1115,33 @@ t_gnutls_sec_profile() {
 }
 
 t_register gnutls.sec.profile.manual-full.tls12 t_gnutls_sec_profile
+
+# ------------------------------------------ 14. what GnuTLS does only when resuming --
+
+# gnutls.sec.early-data.tls13: a program that passes GNUTLS_ENABLE_EARLY_DATA
+# to gnutls_init and hands its request to gnutls_record_send_early_data
+# (gtls_client -e), but never resumes by itself, never sends 0-RTT data:
+# GnuTLS sends it only with a session to resume.  Found by review: with the
+# library's offer, gnutls-serv --earlydata accepted it on connections 1 and 2
+# (replayable data the program never sent without us).  The server's
+# acceptance is the client's GNUTLS_SFLAGS_EARLY_DATA.  Control: the same
+# connections without -e resume.
+t_gnutls_sec_early_data() {
+    local c
+    gtls_build
+    gnutls_serv_start --earlydata --maxearlydata 1000 --x509certfile="$CERTS/srv1.pem" \
+        --x509keyfile="$CERTS/srv1.key" || t_fatal "gnutls-serv did not start"
+    c=("$GTLS" "${GTLS_X[@]}" -n 3 -v auto -c "$CERTS/ca1.pem" -s localhost)
+    run_client base "${c[@]}" -e 127.0.0.1 "$GSERV_PORT"
+    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client lib with_lib "${c[@]}" -e 127.0.0.1 "$GSERV_PORT"
+    AUTORESUME_CACHE=off run_client ctl with_lib "${c[@]}" 127.0.0.1 "$GSERV_PORT"
+    gnutls_serv_stop
+    t_assert_eq "$(gtls_count base '^early [0-9]+ accepted=1')" 0 "without the library: no early data accepted"
+    t_assert_eq "$(grep -E '^(conn|early) ' "$T_DIR/lib.out")" "$(grep -E '^(conn|early) ' "$T_DIR/base.out")" \
+        "with the library: every connection as without it (no early data, not resumed)"
+    t_assert_match "$(cat "$T_DIR/lib.err")" "not offered: program enables early data" \
+        "the library's log says why"
+    t_assert_eq "$(gtls_count ctl '^conn [12] ok resumed=1 ')" 2 \
+        "control, without GNUTLS_ENABLE_EARLY_DATA: connections 1 and 2 resumed"
+}
+t_register gnutls.sec.early-data.tls13 t_gnutls_sec_early_data

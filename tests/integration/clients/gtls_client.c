@@ -67,6 +67,12 @@
  *                   library sees no descriptor)
  *     -Q PORT       the odd-numbered connections go to PORT (two servers
  *                   of one name alternately)
+ *     -e            gnutls_init with GNUTLS_ENABLE_EARLY_DATA, and the request
+ *                   handed to gnutls_record_send_early_data before the
+ *                   handshake (GnuTLS sends it only when resuming, as 0-RTT
+ *                   data); prints 'early I accepted=A' (GNUTLS_SFLAGS_EARLY_DATA)
+ *     -V            print gnutls_session_get_verify_cert_status after the
+ *                   handshake ('vcstatus I 0xS'; on a failed one too)
  *     -x            end with _exit(0), skipping exit-time destructors (under
  *                   the ASan runtime, libp11-kit's hangs in freelocale)
  *
@@ -194,7 +200,7 @@ static const char *hooks = NULL;
 static const char *extra_even = NULL, *extra_odd = NULL, *psk_even = NULL, *psk_odd = NULL,
                   *late_name = NULL, *again_name = NULL;
 static long odd_max_hs = -1;
-static int io2 = 0;
+static int io2 = 0, early = 0, show_vc = 0;
 
 /* CERT:KEY of -E / -O into cred. */
 static void add_pair(gnutls_certificate_credentials_t cred, const char *spec)
@@ -254,7 +260,8 @@ static void *worker(void *arg)
                 gnutls_psk_free_client_credentials(psk);
             continue;
         }
-        gnutls_init(&s, GNUTLS_CLIENT | (no_tickets ? GNUTLS_NO_TICKETS : 0));
+        gnutls_init(&s, GNUTLS_CLIENT | (no_tickets ? GNUTLS_NO_TICKETS : 0) |
+                            (early ? GNUTLS_ENABLE_EARLY_DATA : 0));
         const char *p = i % 2 && odd_prio != NULL ? odd_prio : prio;
         if (p != NULL && gnutls_priority_set_direct(s, p, NULL) < 0)
             fprintf(stderr, "bad priority string %s\n", p);
@@ -299,6 +306,10 @@ static void *worker(void *arg)
         int nonblock = i % 2 && again_name != NULL && strcmp(vmode, "auto") == 0;
         if (nonblock)
             fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        char ereq[512];
+        snprintf(ereq, sizeof ereq, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", expect_host);
+        if (early && gnutls_record_send_early_data(s, ereq, strlen(ereq)) < 0)
+            fprintf(stderr, "gnutls_record_send_early_data failed\n");
         int rewritten = 0;
         pull_again_once = nonblock && push_pull;
         do {
@@ -314,6 +325,11 @@ static void *worker(void *arg)
         } while (ret < 0 && !gnutls_error_is_fatal(ret));
         if (nonblock)
             fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        if (show_vc)
+            printf("vcstatus %d %#x\n", i, gnutls_session_get_verify_cert_status(s));
+        if (early)
+            printf("early %d accepted=%d\n", i,
+                   (gnutls_session_get_flags(s) & GNUTLS_SFLAGS_EARLY_DATA) != 0);
         if (ret < 0) {
             printf("conn %d error handshake: %s\n", i, gnutls_strerror(ret));
             goto next;
@@ -399,7 +415,7 @@ int main(int argc, char **argv)
     int threads = 1, fast_exit = 0, opt;
     const char *vhost = NULL, *insecure_sign = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:E:O:Y:y:W:M:w:S")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:E:O:Y:y:W:M:w:SeV")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -431,6 +447,8 @@ int main(int argc, char **argv)
         case 'M': odd_max_hs = atol(optarg); break;
         case 'w': again_name = optarg; break;
         case 'S': io2 = 1; break;
+        case 'e': early = 1; break;
+        case 'V': show_vc = 1; break;
         default: return 2;
         }
     }
