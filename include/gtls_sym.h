@@ -12,6 +12,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/ocsp.h>
 #include <gnutls/x509.h>
 
 /* Functions we interpose: the real ones are needed even when disabled. */
@@ -44,7 +45,9 @@
     X(gnutls_x509_crt_init) X(gnutls_x509_crt_import) X(gnutls_x509_crt_deinit)               \
     X(gnutls_x509_crt_get_fingerprint) X(gnutls_strerror) X(gnutls_fips140_mode_enabled)           \
     X(gnutls_x509_trust_list_iter_get_ca) X(gnutls_x509_trust_list_iter_deinit)                 \
-    X(gnutls_certificate_get_crt_raw) X(gnutls_hash_fast) X(gnutls_priority_kx_list)
+    X(gnutls_certificate_get_crt_raw) X(gnutls_hash_fast) X(gnutls_priority_kx_list)        \
+    X(gnutls_ocsp_status_request_get2) X(gnutls_ocsp_resp_init) X(gnutls_ocsp_resp_import)   \
+    X(gnutls_ocsp_resp_get_single) X(gnutls_ocsp_resp_deinit)
 
 /*
  * Newer than 3.6.3, so not counted as missing: hooked ones (3.7.3) exist

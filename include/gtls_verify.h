@@ -38,6 +38,21 @@ long gtls_trust_status(gnutls_session_t s, const struct gtls_conn *c,
 long gtls_handshake_status(gnutls_session_t s, const char *host);
 
 /*
+ * gtls_ocsp_expiry - when the OCSP responses stapled to this session stop
+ * being accepted: GnuTLS keeps them in the session data and checks them
+ * again whenever the session's certificates are verified, a resumption's
+ * too, and one past its nextUpdate fails that check
+ * (GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED), where a full handshake would
+ * get the server's fresh one. The earliest nextUpdate of them all; for one
+ * without nextUpdate, thisUpdate + GTLS_OCSP_NO_NEXT_UPDATE (GnuTLS's own
+ * limit for those is 3 days in older releases, 15 in newer: the smaller).
+ * Returns 0 when nothing is stapled, `now` when a response cannot be read
+ * (no session should be kept), else that time (Unix seconds).
+ */
+#define GTLS_OCSP_NO_NEXT_UPDATE (3L * 24 * 3600)
+int64_t gtls_ocsp_expiry(gnutls_session_t s, int64_t now);
+
+/*
  * gtls_trust_empty - 1 if the session's certificate credentials trust no CA
  * at all yet. libcurl 8 (git's https transport on Debian 13) loads its CA
  * file into the credentials only when it verifies, after the handshake:
@@ -53,9 +68,12 @@ int gtls_trust_empty(gnutls_session_t s);
  * the full handshake would have: the session's function, else
  * gnutls_session_set_verify_cert's check, else the credentials' function.
  * Returns 0 if it accepts (or none is configured), else the error
- * gnutls_handshake would have returned.
+ * gnutls_handshake would have returned. *status: the certificate status
+ * bits that gnutls_session_set_verify_cert's check computed here, as
+ * gnutls_session_get_verify_cert_status would tell them after a full
+ * handshake; (unsigned)-1 when no such check ran here.
  */
-int gtls_replay_verify(gnutls_session_t s, const struct gtls_conn *c);
+int gtls_replay_verify(gnutls_session_t s, const struct gtls_conn *c, unsigned *status);
 
 /*
  * What GnuTLS is given in place of the program's verify functions, so that

@@ -194,6 +194,21 @@ static void capture(gnutls_session_t s, struct gtls_conn *c, int may_defer)
         session_clear(&ss);
         return;
     }
+    /* Stapled OCSP responses travel in the session data and are checked
+     * again on resumption: past a nextUpdate the resumed session fails
+     * where a full handshake would get a fresh response. */
+    int64_t ocsp_until = gtls_ocsp_expiry(s, now);
+    if (ocsp_until != 0 && ocsp_until <= now) {
+        log_debug("%s: not stored: its stapled OCSP response is out of date or unreadable",
+                  c->label);
+        session_clear(&ss);
+        return;
+    }
+    if (ocsp_until != 0 && ocsp_until < ss.expires) {
+        ss.expires = ocsp_until;
+        log_debug("%s: kept until its stapled OCSP response's next update, in %lld s", c->label,
+                  (long long)(ocsp_until - now));
+    }
     const char *what = ss.single_use ? "ticket" : "session";
     if (state_keep(c->key, c->label, &ss, now) == 0)
         log_debug("%s: stored %s %s", c->label, what, version_name(s));
@@ -345,7 +360,15 @@ int gresume_after_handshake(gnutls_session_t s, int ret)
              * between (after a GNUTLS_E_AGAIN, say). The replay checks
              * what they say now, as a full handshake would have. */
             snapshot_verify_cert(c);
-            int v = c->unreplayable ? GNUTLS_E_MEMORY_ERROR : gtls_replay_verify(s, c);
+            unsigned vc = (unsigned)-1;
+            int v = c->unreplayable ? GNUTLS_E_MEMORY_ERROR : gtls_replay_verify(s, c, &vc);
+            if (v != 0 && vc != (unsigned)-1 && (vc & GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED)) {
+                /* Its stapled OCSP response is out of date: so are those
+                 * of the key's other sessions from that handshake. */
+                state_drop(c->key);
+                log_info("%s: sessions dropped: the stapled OCSP response is out of date",
+                         c->label);
+            }
             if (v != 0) {
                 /* Fine for the trust it was won under: other runs with that
                  * trust may still use the key's sessions; this one is spent. */

@@ -138,6 +138,46 @@ long gtls_handshake_status(gnutls_session_t s, const char *host)
     return (long)status;
 }
 
+/* When one response stops being accepted, or -1 if unreadable. GnuTLS
+ * judges a stapled response by its first single response (check_ocsp_response
+ * in lib/cert-session.c): so do we. */
+static int64_t ocsp_one_expiry(const gnutls_datum_t *der)
+{
+    gnutls_ocsp_resp_t resp = NULL;
+    time_t this_update = (time_t)-1, next_update = (time_t)-1;
+    int64_t until = -1;
+
+    if (gtls.gnutls_ocsp_resp_init(&resp) < 0)
+        return -1;
+    if (gtls.gnutls_ocsp_resp_import(resp, der) == 0 &&
+        gtls.gnutls_ocsp_resp_get_single(resp, 0, NULL, NULL, NULL, NULL, NULL, &this_update,
+                                         &next_update, NULL, NULL) == 0 &&
+        this_update != (time_t)-1)
+        until = next_update != (time_t)-1 ? (int64_t)next_update
+                                          : (int64_t)this_update + GTLS_OCSP_NO_NEXT_UPDATE;
+    gtls.gnutls_ocsp_resp_deinit(resp);
+    return until;
+}
+
+int64_t gtls_ocsp_expiry(gnutls_session_t s, int64_t now)
+{
+    int64_t earliest = 0;
+    for (unsigned idx = 0; idx < MAX_CHAIN; idx++) {
+        gnutls_datum_t der = {NULL, 0};
+        int ret = gtls.gnutls_ocsp_status_request_get2(s, idx, &der);
+        if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+            continue; /* none for this certificate (a chain may staple some) */
+        if (ret < 0 || der.data == NULL || der.size == 0)
+            return now;
+        int64_t until = ocsp_one_expiry(&der); /* der is GnuTLS's, not ours */
+        if (until < 0)
+            return now;
+        if (earliest == 0 || until < earliest)
+            earliest = until;
+    }
+    return earliest;
+}
+
 int gtls_trust_empty(gnutls_session_t s)
 {
     gnutls_certificate_credentials_t cred = NULL;
@@ -184,11 +224,13 @@ int gtls_creds_tramp(gnutls_session_t s)
     return fn(s);
 }
 
-int gtls_replay_verify(gnutls_session_t s, const struct gtls_conn *c)
+int gtls_replay_verify(gnutls_session_t s, const struct gtls_conn *c, unsigned *vc_status)
 {
     gnutls_certificate_credentials_t cred = NULL;
     gnutls_certificate_verify_function *cred_fn = NULL;
     int picks, ret;
+
+    *vc_status = (unsigned)-1;
 
     if (c->verify_ran)
         return 0;
@@ -207,6 +249,7 @@ int gtls_replay_verify(gnutls_session_t s, const struct gtls_conn *c)
                         : gtls.gnutls_certificate_verify_peers2(s, &status);
         if (ret < 0)
             return GNUTLS_E_CERTIFICATE_ERROR;
+        *vc_status = status; /* as GnuTLS's check sets it (lib/cert-session.c) */
         return status != 0 ? GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR : 0;
     } else if (cred_fn != NULL) {
         ret = cred_fn(s);

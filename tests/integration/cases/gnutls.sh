@@ -82,6 +82,10 @@
 #       so for the process with gnutls_sign_set_secure) fails without the
 #       library and must fail the same way with it, after a session was won
 #       under the first settings; the next connection with those resumes.
+#   gnutls.sec.early-data.tls13, gnutls.sec.ocsp-expired.PROTO
+#       what GnuTLS does only when resuming: 0-RTT data a program asked for
+#       but never sent without us; a stapled OCSP response checked again
+#       from the session data (section 14).
 #   gnutls.sec.profile.manual-full.tls12
 #       a verification profile in the priorities (%PROFILE_ULTRA) rejects the
 #       server's key: a program verifying full handshakes only fails with
@@ -1145,3 +1149,54 @@ t_gnutls_sec_early_data() {
         "control, without GNUTLS_ENABLE_EARLY_DATA: connections 1 and 2 resumed"
 }
 t_register gnutls.sec.early-data.tls13 t_gnutls_sec_early_data
+
+# gnutls.sec.ocsp-expired.PROTO: GnuTLS keeps a stapled OCSP response in the
+# session data and checks it again whenever the session's certificates are
+# verified, a resumption's too; past its nextUpdate that check fails
+# (GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED), while a full handshake gets the
+# server's current staple (gnutls-serv no longer sends an expired one).
+# Found by review: wget with a session won under a response that had since
+# expired failed ("certificate not trusted") where it succeeds without the
+# library, run after run.  The response here is made 54 s in the past
+# (faketime) with a 1-minute validity: run 1 (the program verifies after the
+# handshake, as wget: -v manual) wins a session while it is valid; after its
+# nextUpdate runs 2 (manual) and 3 (auto) in new processes, one store, must
+# succeed as without the library; run 4 resumes run 3's session (control).
+t_gnutls_sec_ocsp_expired() {
+    local proto=$1 d=$T_DIR/ocsp serial prio=() i
+    local fake; fake=$(command -v faketime 2>/dev/null) || t_fatal "faketime is needed (scripts/install-deps.sh)"
+    [[ $proto == tls12 ]] && prio=(-p 'NORMAL:-VERS-TLS1.3')
+    gtls_build
+    mkdir -p "$d" || t_fatal "mkdir $d"
+    serial=$("$OPENSSL" x509 -in "$CERTS/srv1.pem" -noout -serial | cut -d= -f2)
+    printf 'V\t491231235959Z\t\t%s\tunknown\t/CN=localhost\n' "$serial" >"$d/index.txt"
+    "$OPENSSL" ocsp -issuer "$CERTS/ca1.pem" -cert "$CERTS/srv1.pem" -reqout "$d/req.der" -no_nonce \
+        2>>"$d/log" &&
+        "$fake" -f -54 "$OPENSSL" ocsp -index "$d/index.txt" -rsigner "$CERTS/ca1.pem" \
+            -rkey "$CERTS/ca1.key" -CA "$CERTS/ca1.pem" -reqin "$d/req.der" -respout "$d/resp.der" \
+            -nmin 1 >>"$d/log" 2>&1 || t_fatal "cannot make the OCSP response: $(cat "$d/log")"
+    local until; until=$(date -d "$("$OPENSSL" ocsp -respin "$d/resp.der" -resp_text -noverify |
+        sed -n 's/^ *Next Update: //p')" +%s) || t_fatal "no nextUpdate in the response"
+    echo "  staple's nextUpdate in $((until - $(date +%s))) s"
+    gnutls_serv_start --x509certfile="$CERTS/srv1.pem" --x509keyfile="$CERTS/srv1.key" \
+        --ocsp-response="$d/resp.der" || t_fatal "gnutls-serv did not start"
+    local st; st=$(new_store)
+    local c=("$GTLS" "${GTLS_X[@]}" "${prio[@]}" -c "$CERTS/ca1.pem" -s localhost)
+    AUTORESUME_CACHE=$st AUTORESUME_LOG=debug run_client r1 with_lib "${c[@]}" -v manual 127.0.0.1 "$GSERV_PORT"
+    t_assert_match "$(gtls_outcome r1)" '^conn 0 ok ' "run 1 (staple valid) succeeds"
+    t_assert_match "$(cat "$T_DIR/r1.err")" "stored (ticket|session)" "run 1's session stored"
+    while (($(date +%s) <= until)); do sleep 0.5; done
+    for i in 2 3; do
+        local m=manual; ((i == 3)) && m=auto
+        run_client "base$i" "${c[@]}" -v "$m" 127.0.0.1 "$GSERV_PORT"
+        t_assert_match "$(gtls_outcome "base$i")" '^conn 0 ok ' "run $i (-v $m) after nextUpdate, without the library: succeeds"
+        AUTORESUME_CACHE=$st AUTORESUME_LOG=debug run_client "r$i" with_lib "${c[@]}" -v "$m" 127.0.0.1 "$GSERV_PORT"
+        t_assert_eq "$(gtls_outcome "r$i")" "$(gtls_outcome "base$i")" "run $i, with the library: as without it"
+    done
+    AUTORESUME_CACHE=$st run_client r4 with_lib "${c[@]}" -v auto 127.0.0.1 "$GSERV_PORT"
+    gnutls_serv_stop
+    t_assert_match "$(grep '^conn 0 ' "$T_DIR/r4.out")" ' ok resumed=1 ' "run 4 resumed run 3's session (control)"
+}
+for proto in tls13 tls12; do
+    t_register "gnutls.sec.ocsp-expired.$proto" "t_gnutls_sec_ocsp_expired $proto"
+done
