@@ -73,6 +73,11 @@ void gresume_note_custom_transport(gnutls_session_t s);
 /* bits: gnutls_dh_set_prime_bits's, a setting of the key (a full handshake
  * refuses a smaller prime; a resumed TLS 1.2 one sees none). */
 void gresume_note_dh_bits(gnutls_session_t s, unsigned bits);
+/* bits: gnutls_srp_set_prime_bits's. GnuTLS 3.7 keeps it in the field of
+ * gnutls_dh_set_prime_bits (lib/srp.c), the last call of either wins: a
+ * setting of the key as that one is. Later releases keep it apart, for SRP
+ * key exchanges only, which are never offered (gtls_key.c): ignored there. */
+void gresume_note_srp_bits(gnutls_session_t s, unsigned bits);
 /* max: gnutls_handshake_set_max_packet_length's, a setting of the key (a
  * full handshake with more handshake data fails; a resumed one has less). */
 void gresume_note_max_packet(gnutls_session_t s, size_t max);

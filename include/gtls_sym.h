@@ -58,7 +58,8 @@
     X(gnutls_get_system_config_file) X(gnutls_ecc_curve_set_enabled)                          \
     X(gnutls_sign_set_secure) X(gnutls_sign_set_secure_for_certs)                             \
     X(gnutls_digest_set_secure) X(gnutls_protocol_set_enabled)                                \
-    X(gnutls_record_send_file) /* 3.7.4, hooked */
+    X(gnutls_record_send_file) /* 3.7.4, hooked */                                          \
+    X(gnutls_srp_set_prime_bits) /* hooked; absent where SRP is compiled out */
 
 #define GTLS_FIELD(name) __typeof__(&name) name;
 struct gtls_fns {

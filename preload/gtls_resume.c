@@ -545,6 +545,12 @@ void gresume_note_dh_bits(gnutls_session_t s, unsigned bits)
     c->dh_bits = bits;
 }
 
+void gresume_note_srp_bits(gnutls_session_t s, unsigned bits)
+{
+    if (gtls_ready() && gtls.gnutls_check_version("3.8.0") == NULL)
+        gresume_note_dh_bits(s, bits); /* 3.7: the same field */
+}
+
 void gresume_note_max_packet(gnutls_session_t s, size_t max)
 {
     struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;

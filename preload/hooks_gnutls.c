@@ -272,6 +272,14 @@ AR_EXPORT void gnutls_dh_set_prime_bits(gnutls_session_t session, unsigned int b
         gresume_note_dh_bits(session, bits);
 }
 
+AR_EXPORT void gnutls_srp_set_prime_bits(gnutls_session_t session, unsigned int bits)
+{
+    REAL_VOID(gnutls_srp_set_prime_bits);
+    gtls.gnutls_srp_set_prime_bits(session, bits);
+    if (session != NULL)
+        gresume_note_srp_bits(session, bits);
+}
+
 /*
  * Process-wide algorithm settings (GnuTLS 3.7.3+, the allowlisting mode of
  * the system configuration): they change what every priority string means,

@@ -67,6 +67,8 @@
  *                   library sees no descriptor)
  *     -Q PORT       the odd-numbered connections go to PORT (two servers
  *                   of one name alternately)
+ *     -R BITS       gnutls_srp_set_prime_bits(BITS) on the odd-numbered
+ *                   connections (GnuTLS 3.7: the field of -D)
  *     -e            gnutls_init with GNUTLS_ENABLE_EARLY_DATA, and the request
  *                   handed to gnutls_record_send_early_data before the
  *                   handshake (GnuTLS sends it only when resuming, as 0-RTT
@@ -194,7 +196,7 @@ static gnutls_certificate_credentials_t make_creds(const char *ca, const char *v
 
 /* Options, read-only once the workers run. */
 static int n = 1, own = 0, shared_creds = 0, show_nodelay = 0, no_tickets = 0, port;
-static int odd_dh_bits = -1;
+static int odd_dh_bits = -1, odd_srp_bits = -1;
 static const char *odd_prio = NULL;
 static const char *hooks = NULL;
 static const char *extra_even = NULL, *extra_odd = NULL, *psk_even = NULL, *psk_odd = NULL,
@@ -271,6 +273,8 @@ static void *worker(void *arg)
             gnutls_handshake_set_max_packet_length(s, (size_t)odd_max_hs);
         if (i % 2 && odd_dh_bits >= 0)
             gnutls_dh_set_prime_bits(s, (unsigned)odd_dh_bits);
+        if (i % 2 && odd_srp_bits >= 0)
+            gnutls_srp_set_prime_bits(s, (unsigned)odd_srp_bits);
         gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
         if (sni != NULL)
             gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni, strlen(sni));
@@ -415,7 +419,7 @@ int main(int argc, char **argv)
     int threads = 1, fast_exit = 0, opt;
     const char *vhost = NULL, *insecure_sign = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:E:O:Y:y:W:M:w:SeV")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:E:O:Y:y:W:M:w:SeVR:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -448,6 +452,7 @@ int main(int argc, char **argv)
         case 'w': again_name = optarg; break;
         case 'S': io2 = 1; break;
         case 'e': early = 1; break;
+        case 'R': odd_srp_bits = atoi(optarg); break;
         case 'V': show_vc = 1; break;
         default: return 2;
         }
