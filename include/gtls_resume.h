@@ -78,6 +78,14 @@ void gresume_note_dh_bits(gnutls_session_t s, unsigned bits);
  * setting of the key as that one is. Later releases keep it apart, for SRP
  * key exchanges only, which are never offered (gtls_key.c): ignored there. */
 void gresume_note_srp_bits(gnutls_session_t s, unsigned bits);
+/*
+ * gresume_verify_cert_status - 1 with *status set when the handshake that
+ * ended last on s was resumed and its gnutls_session_set_verify_cert check
+ * was ours (GnuTLS resets that status at every handshake and leaves it
+ * unset where it skipped the check); 0: ask GnuTLS. Thread-safe as the
+ * session is.
+ */
+int gresume_verify_cert_status(gnutls_session_t s, unsigned *status);
 /* max: gnutls_handshake_set_max_packet_length's, a setting of the key (a
  * full handshake with more handshake data fails; a resumed one has less). */
 void gresume_note_max_packet(gnutls_session_t s, size_t max);

@@ -56,6 +56,8 @@ struct gtls_conn {
     int unreplayable;      /* its verification could not be recorded: never offer */
     int dh_bits_set;       /* gnutls_dh_set_prime_bits was called before the handshake: */
     unsigned dh_bits;      /* the least DH prime GnuTLS accepts (0: the priorities' level) */
+    int vc_replayed;       /* our replay of gnutls_session_set_verify_cert's check */
+    unsigned vc_status;    /* ran in this handshake, with this status */
     int max_packet_set;    /* gnutls_handshake_set_max_packet_length was called before it: */
     size_t max_packet;     /* the most handshake data GnuTLS accepts (0: no limit) */
     char *sni;             /* the DNS name given to gnutls_server_name_set (GnuTLS

@@ -30,7 +30,8 @@
     X(gnutls_session_enable_compatibility_mode) X(gnutls_handshake_set_hook_function)        \
     X(gnutls_dh_set_prime_bits) X(gnutls_certificate_set_verify_limits)                      \
     X(gnutls_handshake_set_max_packet_length) X(gnutls_record_send2)                         \
-    X(gnutls_record_send_range) X(gnutls_record_recv_packet)
+    X(gnutls_record_send_range) X(gnutls_record_recv_packet)                                 \
+    X(gnutls_session_get_verify_cert_status)
 
 /* Functions we only call. */
 #define GTLS_USED(X)                                                                          \
@@ -39,7 +40,7 @@
     X(gnutls_protocol_get_name) X(gnutls_transport_get_int)         \
     X(gnutls_credentials_get) X(gnutls_certificate_get_peers) X(gnutls_certificate_type_get2) \
     X(gnutls_certificate_get_x509_crt) X(gnutls_certificate_get_verify_flags)                 \
-    X(gnutls_certificate_client_get_request_status) X(gnutls_session_get_verify_cert_status)                 \
+    X(gnutls_certificate_client_get_request_status)                                           \
     X(gnutls_certificate_get_trust_list) X(gnutls_certificate_verify_peers)                   \
     X(gnutls_certificate_verify_peers2) X(gnutls_x509_trust_list_verify_crt2)                 \
     X(gnutls_x509_crt_init) X(gnutls_x509_crt_import) X(gnutls_x509_crt_deinit)               \

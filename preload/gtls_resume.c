@@ -322,6 +322,8 @@ void gresume_before_handshake(gnutls_session_t s)
     if (!gtls_ready())
         return;
     struct gtls_conn *c = gconn_get(s);
+    if (c != NULL && c->finished)
+        c->vc_replayed = 0; /* a later handshake: GnuTLS's status from now on */
     if (c == NULL || c->started)
         return;
     int saved = errno;
@@ -362,6 +364,8 @@ int gresume_after_handshake(gnutls_session_t s, int ret)
             snapshot_verify_cert(c);
             unsigned vc = (unsigned)-1;
             int v = c->unreplayable ? GNUTLS_E_MEMORY_ERROR : gtls_replay_verify(s, c, &vc);
+            c->vc_replayed = vc != (unsigned)-1;
+            c->vc_status = vc;
             if (v != 0 && vc != (unsigned)-1 && (vc & GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED)) {
                 /* Its stapled OCSP response is out of date: so are those
                  * of the key's other sessions from that handshake. */
@@ -549,6 +553,15 @@ void gresume_note_srp_bits(gnutls_session_t s, unsigned bits)
 {
     if (gtls_ready() && gtls.gnutls_check_version("3.8.0") == NULL)
         gresume_note_dh_bits(s, bits); /* 3.7: the same field */
+}
+
+int gresume_verify_cert_status(gnutls_session_t s, unsigned *status)
+{
+    struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
+    if (c == NULL || !c->vc_replayed)
+        return 0;
+    *status = c->vc_status;
+    return 1;
 }
 
 void gresume_note_max_packet(gnutls_session_t s, size_t max)

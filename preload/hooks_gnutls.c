@@ -280,6 +280,16 @@ AR_EXPORT void gnutls_srp_set_prime_bits(gnutls_session_t session, unsigned int 
         gresume_note_srp_bits(session, bits);
 }
 
+/* What the replay of a resumed handshake's skipped check found, else GnuTLS's. */
+AR_EXPORT unsigned gnutls_session_get_verify_cert_status(gnutls_session_t session)
+{
+    REAL(gnutls_session_get_verify_cert_status, (unsigned)-1);
+    unsigned status;
+    if (session != NULL && gresume_verify_cert_status(session, &status))
+        return status;
+    return gtls.gnutls_session_get_verify_cert_status(session);
+}
+
 /*
  * Process-wide algorithm settings (GnuTLS 3.7.3+, the allowlisting mode of
  * the system configuration): they change what every priority string means,

@@ -42,6 +42,9 @@
 #       the middle of three connections with another PSK identity, other
 #       client key pairs, a host name rewritten before the handshake: every
 #       outcome as without the library (section 7b).
+#   gnutls.c.verify-cert-status.PROTO
+#       gnutls_session_get_verify_cert_status after each of 3 handshakes in
+#       one process, resumed ones too: as without the library.
 #   gnutls.c.lazy-trust.PROTO
 #       the same with the CA loaded only after the handshake (-L, as libcurl
 #       8 on Debian 13 does): the trust check waits for the first record.
@@ -1223,3 +1226,28 @@ t_gnutls_c_srp_bits() {
 }
 t_register gnutls.c.srp-bits t_gnutls_c_srp_bits
 
+# gnutls.c.verify-cert-status.PROTO: gnutls_session_get_verify_cert_status
+# after each handshake of gtls_client -n 3 -v auto -V (one process): as
+# without the library (0, the certificate verified), on the resumed
+# connections too.  GnuTLS resets the status at every handshake and skips
+# its check on a resumed one, which the library replays.  Found by review:
+# 0xffffffff after a resumed handshake.
+t_gnutls_c_vc_status() {
+    local proto=$1 prio=()
+    [[ $proto == tls12 ]] && prio=(-p 'NORMAL:-VERS-TLS1.3')
+    gtls_build
+    gnutls_serv_start --x509certfile="$CERTS/srv1.pem" --x509keyfile="$CERTS/srv1.key" ||
+        t_fatal "gnutls-serv did not start"
+    local c=("$GTLS" "${GTLS_X[@]}" "${prio[@]}" -n 3 -V -v auto -c "$CERTS/ca1.pem" -s localhost
+        127.0.0.1 "$GSERV_PORT")
+    run_client base "${c[@]}"
+    AUTORESUME_CACHE=off run_client lib with_lib "${c[@]}"
+    gnutls_serv_stop
+    t_assert_eq "$(grep -c '^vcstatus [0-9]* 0$' "$T_DIR/base.out")" 3 "without the library: status 0 each time"
+    t_assert_eq "$(grep '^vcstatus ' "$T_DIR/lib.out")" "$(grep '^vcstatus ' "$T_DIR/base.out")" \
+        "with the library: the same statuses"
+    t_assert_eq "$(gtls_count lib '^conn [12] ok resumed=1 ')" 2 "with the library: connections 1 and 2 resumed"
+}
+for proto in tls13 tls12; do
+    t_register "gnutls.c.verify-cert-status.$proto" "t_gnutls_c_vc_status $proto"
+done
