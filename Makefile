@@ -25,7 +25,7 @@ LDLIBS_LIB := -ldl -lpthread
 
 CORE_SRCS := preload/fd.c preload/log.c preload/nodelay.c preload/sock.c preload/config.c preload/key.c preload/cache.c preload/entry.c \
              preload/store.c preload/stats.c preload/hello.c preload/conntrack.c preload/verdict.c
-SHARED_SRCS := preload/dl.c preload/state.c preload/hooks_libc.c
+SHARED_SRCS := preload/dl.c preload/route.c preload/state.c preload/hooks_libc.c
 GTLS_SRCS := preload/gtls_sym.c preload/gtls_state.c preload/gtls_key.c preload/gtls_verify.c \
              preload/gtls_resume.c preload/hooks_gnutls.c
 OSSL_SRCS := preload/ossl_sym.c preload/ossl_state.c preload/ossl_ctx.c preload/ossl_key.c preload/ossl_ciphers.c \

@@ -15,6 +15,8 @@
 #include <gnutls/ocsp.h>
 #include <gnutls/x509.h>
 
+#include "ar_route.h"
+
 /* Functions we interpose: the real ones are needed even when disabled. */
 #define GTLS_HOOKED(X)                                                                        \
     X(gnutls_init) X(gnutls_deinit) X(gnutls_server_name_set) X(gnutls_handshake) X(gnutls_record_recv)                 \
@@ -74,6 +76,14 @@ struct gtls_fns {
 /* The resolved functions. Valid for hooked ones once gtls_load() >= GTLS_PASSTHROUGH. */
 extern struct gtls_fns gtls;
 
+/* Every name we export, for ar_route.h (a few optional ones are not hooked). */
+#define GTLS_ROUTE_ID(name) GTLS_ROUTE_##name,
+enum gtls_route_id { GTLS_HOOKED(GTLS_ROUTE_ID) GTLS_OPTIONAL(GTLS_ROUTE_ID) GTLS_ROUTE_COUNT };
+#undef GTLS_ROUTE_ID
+
+/* Where a hooked call goes (ar_route.h): libgnutls known by gnutls_handshake. */
+extern struct route gtls_route;
+
 enum gtls_status {
     GTLS_MISSING = 0, /* no libgnutls found: nothing can be called */
     GTLS_PASSTHROUGH, /* hooked functions callable; no resumption */
@@ -83,7 +93,9 @@ enum gtls_status {
 /*
  * gtls_load - resolve everything once (thread-safe; retried while libgnutls
  * is not yet found) and report what can be done. Cheap after the first call.
- * Stands aside (GTLS_PASSTHROUGH) when two libgnutls builds are mapped, or
+ * Stands aside (GTLS_PASSTHROUGH) when two libgnutls builds are mapped (a
+ * renamed copy too: known by what it defines; calls are then routed to each
+ * caller's own, ar_route.h), or
  * the one mapped is older than 3.6.3 (TLS 1.3 and the getters we need).
  */
 enum gtls_status gtls_load(void);

@@ -15,6 +15,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "ar_route.h"
+
+#include <errno.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -32,7 +35,7 @@
     X(X509_STORE_set_trust) X(X509_VERIFY_PARAM_set1_policies) X(X509_VERIFY_PARAM_add0_policy) \
     X(X509_VERIFY_PARAM_add0_table) X(X509_VERIFY_PARAM_lookup) X(SSL_CTX_new_ex)             \
     X(SSL_CTX_set_psk_client_callback) X(SSL_set_psk_client_callback)                         \
-    X(SSL_CTX_set_psk_use_session_callback) X(SSL_set_psk_use_session_callback)              \
+    X(SSL_CTX_set_psk_use_session_callback) X(SSL_set_psk_use_session_callback) X(SSL_CTX_new) \
     X(SSL_set_tlsext_max_fragment_length) X(SSL_CTX_set_tlsext_max_fragment_length)          \
     X(SSL_set_session_ticket_ext) X(SSL_set_session_ticket_ext_cb) X(SSL_set_session_secret_cb)
 
@@ -112,6 +115,61 @@ struct ossl_fns {
 /* The resolved functions. Valid for hooked ones once ossl_load() >= OSSL_PASSTHROUGH. */
 extern struct ossl_fns ossl;
 
+/*
+ * Every name we export, for ar_route.h: hooked ones, the two in OSSL_USED
+ * we hook too, and libcrypto's that only hooks_verify_params.c resolves.
+ */
+#define OSSL_ROUTED(X)                                                                        \
+    OSSL_HOOKED(X) X(SSL_is_init_finished) X(SSL_in_init) X(X509_VERIFY_PARAM_get0)           \
+    X(X509_PURPOSE_add) X(X509_TRUST_add) X(X509_TRUST_set_default) X(X509_STORE_add_lookup)  \
+    X(X509_STORE_get0_objects)
+
+#define OSSL_ROUTE_ID(name) OSSL_ROUTE_##name,
+enum ossl_route_id { OSSL_ROUTED(OSSL_ROUTE_ID) OSSL_ROUTE_COUNT };
+#undef OSSL_ROUTE_ID
+
+/*
+ * Where a hooked call goes (ar_route.h): libssl known by SSL_connect,
+ * libcrypto by X509_verify_cert. Bound by ossl_load.
+ */
+extern struct route ossl_route;
+
+/*
+ * OSSL_ROUTE - in a hook, before its usual path: a call from an object
+ * whose libssl (or libcrypto) is not the one we resolved goes to its own,
+ * untouched, and the hook returns what it returned. `real` is the resolved
+ * function or NULL; `fail` what to return (errno ENOSYS) when neither has
+ * one. OSSL_ROUTE_VOID for functions without a result.
+ */
+#define OSSL_ROUTE(name, real, fail, args)                                               \
+    if (route_mixed(&ossl_route)) {                                                      \
+        const void *from_ = __builtin_return_address(0);                                 \
+        __typeof__(&name) to_ = (__typeof__(&name))route_fn(&ossl_route, &from_,         \
+                                                            OSSL_ROUTE_##name, (void *)(real)); \
+        if (to_ == NULL)                                                                 \
+            return errno = ENOSYS, fail;                                                 \
+        if (to_ != (real)) {                                                             \
+            const void *was_ = route_via_set(from_);                                     \
+            __typeof__(to_ args) ret_ = to_ args;                                        \
+            route_via_set(was_);                                                         \
+            return ret_;                                                                 \
+        }                                                                                \
+    }
+#define OSSL_ROUTE_VOID(name, real, args)                                                \
+    if (route_mixed(&ossl_route)) {                                                      \
+        const void *from_ = __builtin_return_address(0);                                 \
+        __typeof__(&name) to_ = (__typeof__(&name))route_fn(&ossl_route, &from_,         \
+                                                            OSSL_ROUTE_##name, (void *)(real)); \
+        if (to_ == NULL)                                                                 \
+            return;                                                                      \
+        if (to_ != (real)) {                                                             \
+            const void *was_ = route_via_set(from_);                                     \
+            to_ args;                                                                    \
+            route_via_set(was_);                                                         \
+            return;                                                                      \
+        }                                                                                \
+    }
+
 enum ossl_status {
     OSSL_MISSING = 0,  /* no libssl found: nothing can be called */
     OSSL_PASSTHROUGH,  /* hooked functions callable; no resumption */
@@ -121,8 +179,9 @@ enum ossl_status {
 /*
  * ossl_load - resolve everything once (thread-safe; retried while libssl is
  * not yet found) and report what can be done. Cheap after the first call.
- * Stands aside (OSSL_PASSTHROUGH) when two libssl builds are mapped, since
- * both then bind to our hooks and we could not tell whose call we serve.
+ * Stands aside (OSSL_PASSTHROUGH) when two libssl builds are mapped, a
+ * renamed copy too (libssl is known by the functions it defines): calls are
+ * then routed to each caller's own (OSSL_ROUTE), and no resumption is tried.
  */
 enum ossl_status ossl_load(void);
 
@@ -146,7 +205,7 @@ int ossl_is_quic(const SSL *ssl);
 
 /*
  * ossl_still_single - whether the process still maps a single libssl; checked
- * again only when the set of loaded objects changed. Thread-safe.
+ * again only when the set of loaded objects changed (route_refresh). Thread-safe.
  */
 int ossl_still_single(void);
 

@@ -13,6 +13,11 @@
 
 struct gtls_fns gtls;
 
+#define GTLS_ROUTE_NAME(name) #name,
+static const char *const routed_names[] = {GTLS_HOOKED(GTLS_ROUTE_NAME) GTLS_OPTIONAL(GTLS_ROUTE_NAME)};
+#undef GTLS_ROUTE_NAME
+struct route gtls_route = ROUTE_INIT("gnutls_handshake", NULL, routed_names, GTLS_ROUTE_COUNT);
+
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int load_status = GTLS_MISSING;
 
@@ -22,8 +27,8 @@ static enum gtls_status resolve_all(void)
     void *handle = NULL;
     int missing_hooked = 0, missing_used = 0;
 
-    dl_find("libgnutls.so", &scan);
-    if (scan.count > 0)
+    dl_find("gnutls_handshake", &scan);
+    if (scan.count > 0 && scan.path[0] != '\0')
         handle = dlopen(scan.path, RTLD_LAZY | RTLD_NOLOAD);
 #define GTLS_RESOLVE_HOOKED(name)                                                  \
     if ((gtls.name = (__typeof__(&name))dl_lookup(handle, #name)) == NULL)         \
@@ -44,6 +49,8 @@ static enum gtls_status resolve_all(void)
     if (gtls.free_var == NULL)
         missing_used++;
     /* The handle only pins a library the program already holds; keep it. */
+    struct dl_object at;
+    route_bind(&gtls_route, gtls.gnutls_handshake != NULL && dl_object_at((void *)gtls.gnutls_handshake, &at) == 0 ? at.lo : 0);
     if (gtls.gnutls_handshake == NULL)
         return GTLS_MISSING;
     if (missing_hooked || missing_used) {

@@ -21,14 +21,39 @@
 /*
  * Resolve the real function, or fail like a missing libssl would let us:
  * we cannot be called unless the caller linked against a libssl, so this
- * only triggers if that library vanished from view.
+ * only triggers if that library vanished from view. A call from an object
+ * with a libssl of its own, other than the one we resolved (a renamed
+ * private copy, or that copy itself), goes to that one untouched
+ * (OSSL_ROUTE, ar_route.h): no resumption for it, and none of its objects
+ * reaches the other build.
  */
-#define REAL(name, fail)                                                                 \
+#define REAL(name, fail, args)                                                           \
     do {                                                                                 \
-        if (ossl_load() == OSSL_MISSING || ossl.name == NULL) {                          \
+        enum ossl_status st_ = ossl_load();                                              \
+        OSSL_ROUTE(name, st_ != OSSL_MISSING ? ossl.name : NULL, fail, args)             \
+        if (st_ == OSSL_MISSING || ossl.name == NULL) {                                  \
             errno = ENOSYS;                                                              \
             return fail;                                                                 \
         }                                                                                \
+    } while (0)
+
+#define REAL_VOID(name, args)                                                            \
+    do {                                                                                 \
+        enum ossl_status st_ = ossl_load();                                              \
+        OSSL_ROUTE_VOID(name, st_ != OSSL_MISSING ? ossl.name : NULL, args)              \
+        if (st_ == OSSL_MISSING || ossl.name == NULL)                                    \
+            return;                                                                      \
+    } while (0)
+
+/*
+ * The calls every use of a libssl starts with (a context, then a
+ * connection): a build mapped since the last look is seen before any of
+ * its objects reaches another hook (ar_route.h).
+ */
+#define REAL_FRESH(name, fail, args)                                                     \
+    do {                                                                                 \
+        route_refresh(&ossl_route);                                                      \
+        REAL(name, fail, args);                                                          \
     } while (0)
 
 /*
@@ -52,7 +77,7 @@
 
 AR_EXPORT int SSL_clear(SSL *ssl)
 {
-    REAL(SSL_clear, 0);
+    REAL(SSL_clear, 0, (ssl));
     int was_before = ssl != NULL && ossl.SSL_in_before != NULL && ossl.SSL_in_before(ssl);
     int ret = ossl.SSL_clear(ssl);
     if (ssl != NULL)
@@ -62,7 +87,7 @@ AR_EXPORT int SSL_clear(SSL *ssl)
 
 AR_EXPORT int SSL_connect(SSL *ssl)
 {
-    REAL(SSL_connect, -1);
+    REAL(SSL_connect, -1, (ssl));
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_connect(ssl);
     HANDSHAKE_CALL(START_CONNECT, ossl.SSL_connect(ssl), -1);
@@ -70,7 +95,7 @@ AR_EXPORT int SSL_connect(SSL *ssl)
 
 AR_EXPORT int SSL_do_handshake(SSL *ssl)
 {
-    REAL(SSL_do_handshake, -1);
+    REAL(SSL_do_handshake, -1, (ssl));
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_do_handshake(ssl);
     HANDSHAKE_CALL(START_HANDSHAKE, ossl.SSL_do_handshake(ssl), -1);
@@ -78,7 +103,7 @@ AR_EXPORT int SSL_do_handshake(SSL *ssl)
 
 AR_EXPORT int SSL_read(SSL *ssl, void *buf, int num)
 {
-    REAL(SSL_read, -1);
+    REAL(SSL_read, -1, (ssl, buf, num));
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_read(ssl, buf, num);
     HANDSHAKE_CALL(START_IO, ossl.SSL_read(ssl, buf, num), -1);
@@ -86,7 +111,7 @@ AR_EXPORT int SSL_read(SSL *ssl, void *buf, int num)
 
 AR_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
 {
-    REAL(SSL_read_ex, 0);
+    REAL(SSL_read_ex, 0, (ssl, buf, num, readbytes));
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_read_ex(ssl, buf, num, readbytes);
     HANDSHAKE_CALL(START_IO, ossl.SSL_read_ex(ssl, buf, num, readbytes), 0);
@@ -94,7 +119,7 @@ AR_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
 
 AR_EXPORT int SSL_peek(SSL *ssl, void *buf, int num)
 {
-    REAL(SSL_peek, -1);
+    REAL(SSL_peek, -1, (ssl, buf, num));
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_peek(ssl, buf, num);
     HANDSHAKE_CALL(START_IO, ossl.SSL_peek(ssl, buf, num), -1);
@@ -102,7 +127,7 @@ AR_EXPORT int SSL_peek(SSL *ssl, void *buf, int num)
 
 AR_EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
 {
-    REAL(SSL_peek_ex, 0);
+    REAL(SSL_peek_ex, 0, (ssl, buf, num, readbytes));
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_peek_ex(ssl, buf, num, readbytes);
     HANDSHAKE_CALL(START_IO, ossl.SSL_peek_ex(ssl, buf, num, readbytes), 0);
@@ -121,7 +146,7 @@ AR_EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
 
 AR_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
 {
-    REAL(SSL_write, -1);
+    REAL(SSL_write, -1, (ssl, buf, num));
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_write(ssl, buf, num);
     WRITE_CALL(ossl.SSL_write(ssl, buf, num), -1);
@@ -129,7 +154,7 @@ AR_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
 
 AR_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
 {
-    REAL(SSL_write_ex, 0);
+    REAL(SSL_write_ex, 0, (ssl, buf, num, written));
     if (ssl == NULL || ossl.SSL_is_init_finished == NULL)
         return ossl.SSL_write_ex(ssl, buf, num, written);
     WRITE_CALL(ossl.SSL_write_ex(ssl, buf, num, written), 0);
@@ -143,19 +168,19 @@ AR_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *writte
  */
 AR_EXPORT int SSL_is_init_finished(const SSL *ssl)
 {
-    REAL(SSL_is_init_finished, 0);
+    REAL(SSL_is_init_finished, 0, (ssl));
     return ssl != NULL && resume_dead(ssl) ? 0 : ossl.SSL_is_init_finished(ssl);
 }
 
 AR_EXPORT int SSL_in_init(const SSL *ssl)
 {
-    REAL(SSL_in_init, 0);
+    REAL(SSL_in_init, 0, (ssl));
     return ssl != NULL && resume_dead(ssl) ? 1 : ossl.SSL_in_init(ssl);
 }
 
 AR_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
 {
-    REAL(SSL_CTX_ctrl, 0);
+    REAL(SSL_CTX_ctrl, 0, (ctx, cmd, larg, parg));
     long result;
     if (ctx != NULL && ossl_ready() && ctx_hook_ctrl(ctx, cmd, larg, &result))
         return result;
@@ -170,8 +195,7 @@ AR_EXPORT long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
 
 AR_EXPORT void SSL_CTX_sess_set_new_cb(SSL_CTX *ctx, int (*cb)(SSL *, SSL_SESSION *))
 {
-    if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_sess_set_new_cb == NULL)
-        return;
+    REAL_VOID(SSL_CTX_sess_set_new_cb, (ctx, cb));
     if (ctx != NULL && ossl_ready() && ctx_hook_set_new_cb(ctx, cb))
         return;
     ossl.SSL_CTX_sess_set_new_cb(ctx, cb);
@@ -179,7 +203,7 @@ AR_EXPORT void SSL_CTX_sess_set_new_cb(SSL_CTX *ctx, int (*cb)(SSL *, SSL_SESSIO
 
 AR_EXPORT int (*SSL_CTX_sess_get_new_cb(SSL_CTX *ctx))(SSL *, SSL_SESSION *)
 {
-    REAL(SSL_CTX_sess_get_new_cb, NULL);
+    REAL(SSL_CTX_sess_get_new_cb, NULL, (ctx));
     int (*cb)(SSL *, SSL_SESSION *);
     if (ctx != NULL && ossl_ready() && ctx_hook_get_new_cb(ctx, &cb))
         return cb;
@@ -189,7 +213,7 @@ AR_EXPORT int (*SSL_CTX_sess_get_new_cb(SSL_CTX *ctx))(SSL *, SSL_SESSION *)
 AR_EXPORT int SSL_CTX_set_session_id_context(SSL_CTX *ctx, const unsigned char *sid,
                                              unsigned int len)
 {
-    REAL(SSL_CTX_set_session_id_context, 0);
+    REAL(SSL_CTX_set_session_id_context, 0, (ctx, sid, len));
     int ret = ossl.SSL_CTX_set_session_id_context(ctx, sid, len);
     if (ret == 1 && ctx != NULL && ossl_ready()) {
         int saved = errno;
@@ -201,7 +225,7 @@ AR_EXPORT int SSL_CTX_set_session_id_context(SSL_CTX *ctx, const unsigned char *
 
 AR_EXPORT int SSL_set_session_id_context(SSL *ssl, const unsigned char *sid, unsigned int len)
 {
-    REAL(SSL_set_session_id_context, 0);
+    REAL(SSL_set_session_id_context, 0, (ssl, sid, len));
     int ret = ossl.SSL_set_session_id_context(ssl, sid, len);
     if (ret == 1 && ssl != NULL)
         resume_note_ssl_sid(ssl, sid, len);
@@ -211,8 +235,7 @@ AR_EXPORT int SSL_set_session_id_context(SSL *ssl, const unsigned char *sid, uns
 AR_EXPORT void SSL_CTX_set_cert_verify_callback(SSL_CTX *ctx,
                                                 int (*cb)(X509_STORE_CTX *, void *), void *arg)
 {
-    if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_set_cert_verify_callback == NULL)
-        return;
+    REAL_VOID(SSL_CTX_set_cert_verify_callback, (ctx, cb, arg));
     ossl.SSL_CTX_set_cert_verify_callback(ctx, cb, arg);
     if (ctx != NULL && ossl_ready()) {
         int saved = errno;
@@ -228,7 +251,7 @@ AR_EXPORT void SSL_CTX_set_cert_verify_callback(SSL_CTX *ctx,
  */
 AR_EXPORT STACK_OF(X509) *SSL_get_peer_cert_chain(const SSL *ssl)
 {
-    REAL(SSL_get_peer_cert_chain, NULL);
+    REAL(SSL_get_peer_cert_chain, NULL, (ssl));
     STACK_OF(X509) *chain = ossl.SSL_get_peer_cert_chain(ssl);
     if (chain == NULL && ssl != NULL && ossl_ready())
         chain = chain_attached(ssl);
@@ -238,7 +261,7 @@ AR_EXPORT STACK_OF(X509) *SSL_get_peer_cert_chain(const SSL *ssl)
 /* Per-connection group and signature algorithm lists (ossl_policy.h). */
 AR_EXPORT long SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 {
-    REAL(SSL_ctrl, 0);
+    REAL(SSL_ctrl, 0, (ssl, cmd, larg, parg));
     long ret = ossl.SSL_ctrl(ssl, cmd, larg, parg);
     if (ret > 0 && ssl != NULL && ossl_ready()) {
         int saved = errno;
@@ -258,7 +281,7 @@ AR_EXPORT long SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
  */
 AR_EXPORT int SSL_set_tlsext_max_fragment_length(SSL *ssl, uint8_t mode)
 {
-    REAL(SSL_set_tlsext_max_fragment_length, 0);
+    REAL(SSL_set_tlsext_max_fragment_length, 0, (ssl, mode));
     int ret = ossl.SSL_set_tlsext_max_fragment_length(ssl, mode);
     if (ret == 1 && ssl != NULL && ossl_ready()) {
         int saved = errno;
@@ -270,7 +293,7 @@ AR_EXPORT int SSL_set_tlsext_max_fragment_length(SSL *ssl, uint8_t mode)
 
 AR_EXPORT int SSL_CTX_set_tlsext_max_fragment_length(SSL_CTX *ctx, uint8_t mode)
 {
-    REAL(SSL_CTX_set_tlsext_max_fragment_length, 0);
+    REAL(SSL_CTX_set_tlsext_max_fragment_length, 0, (ctx, mode));
     policy_note_config(); /* before and after, as SSL_CTX_ctrl's list setters */
     int ret = ossl.SSL_CTX_set_tlsext_max_fragment_length(ctx, mode);
     policy_note_config();
@@ -289,7 +312,7 @@ static void note_opaque(SSL *ssl, const char *what)
 
 AR_EXPORT int SSL_dane_enable(SSL *ssl, const char *basedomain)
 {
-    REAL(SSL_dane_enable, -1);
+    REAL(SSL_dane_enable, -1, (ssl, basedomain));
     int ret = ossl.SSL_dane_enable(ssl, basedomain);
     if (ret > 0)
         note_opaque(ssl, "DANE is enabled");
@@ -298,8 +321,7 @@ AR_EXPORT int SSL_dane_enable(SSL *ssl, const char *basedomain)
 
 AR_EXPORT void SSL_set_cert_cb(SSL *ssl, int (*cb)(SSL *, void *), void *arg)
 {
-    if (ossl_load() == OSSL_MISSING || ossl.SSL_set_cert_cb == NULL)
-        return;
+    REAL_VOID(SSL_set_cert_cb, (ssl, cb, arg));
     ossl.SSL_set_cert_cb(ssl, cb, arg);
     if (cb != NULL)
         note_opaque(ssl, "program picks its client certificate per handshake");
@@ -307,8 +329,7 @@ AR_EXPORT void SSL_set_cert_cb(SSL *ssl, int (*cb)(SSL *, void *), void *arg)
 
 AR_EXPORT void SSL_CTX_set_cert_cb(SSL_CTX *ctx, int (*cb)(SSL *, void *), void *arg)
 {
-    if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_set_cert_cb == NULL)
-        return;
+    REAL_VOID(SSL_CTX_set_cert_cb, (ctx, cb, arg));
     ossl.SSL_CTX_set_cert_cb(ctx, cb, arg);
     if (ctx != NULL && ossl_ready()) {
         int saved = errno;
@@ -330,24 +351,21 @@ static void note_psk_ctx(SSL_CTX *ctx, int which, int on)
 
 AR_EXPORT void SSL_CTX_set_psk_client_callback(SSL_CTX *ctx, SSL_psk_client_cb_func cb)
 {
-    if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_set_psk_client_callback == NULL)
-        return;
+    REAL_VOID(SSL_CTX_set_psk_client_callback, (ctx, cb));
     ossl.SSL_CTX_set_psk_client_callback(ctx, cb);
     note_psk_ctx(ctx, AR_PSK_CLIENT_CB, cb != NULL);
 }
 
 AR_EXPORT void SSL_CTX_set_psk_use_session_callback(SSL_CTX *ctx, SSL_psk_use_session_cb_func cb)
 {
-    if (ossl_load() == OSSL_MISSING || ossl.SSL_CTX_set_psk_use_session_callback == NULL)
-        return;
+    REAL_VOID(SSL_CTX_set_psk_use_session_callback, (ctx, cb));
     ossl.SSL_CTX_set_psk_use_session_callback(ctx, cb);
     note_psk_ctx(ctx, AR_PSK_SESSION_CB, cb != NULL);
 }
 
 AR_EXPORT void SSL_set_psk_client_callback(SSL *ssl, SSL_psk_client_cb_func cb)
 {
-    if (ossl_load() == OSSL_MISSING || ossl.SSL_set_psk_client_callback == NULL)
-        return;
+    REAL_VOID(SSL_set_psk_client_callback, (ssl, cb));
     ossl.SSL_set_psk_client_callback(ssl, cb);
     if (cb != NULL)
         note_opaque(ssl, "program uses pre-shared keys (a PSK callback)");
@@ -355,8 +373,7 @@ AR_EXPORT void SSL_set_psk_client_callback(SSL *ssl, SSL_psk_client_cb_func cb)
 
 AR_EXPORT void SSL_set_psk_use_session_callback(SSL *ssl, SSL_psk_use_session_cb_func cb)
 {
-    if (ossl_load() == OSSL_MISSING || ossl.SSL_set_psk_use_session_callback == NULL)
-        return;
+    REAL_VOID(SSL_set_psk_use_session_callback, (ssl, cb));
     ossl.SSL_set_psk_use_session_callback(ssl, cb);
     if (cb != NULL)
         note_opaque(ssl, "program uses pre-shared keys (a PSK callback)");
@@ -370,7 +387,7 @@ AR_EXPORT void SSL_set_psk_use_session_callback(SSL *ssl, SSL_psk_use_session_cb
  */
 AR_EXPORT int SSL_set_session_ticket_ext(SSL *ssl, void *ext_data, int ext_len)
 {
-    REAL(SSL_set_session_ticket_ext, 0);
+    REAL(SSL_set_session_ticket_ext, 0, (ssl, ext_data, ext_len));
     int ret = ossl.SSL_set_session_ticket_ext(ssl, ext_data, ext_len);
     if (ret == 1 && ext_data != NULL)
         note_opaque(ssl, "program sends its own session ticket (SSL_set_session_ticket_ext)");
@@ -379,7 +396,7 @@ AR_EXPORT int SSL_set_session_ticket_ext(SSL *ssl, void *ext_data, int ext_len)
 
 AR_EXPORT int SSL_set_session_ticket_ext_cb(SSL *ssl, tls_session_ticket_ext_cb_fn cb, void *arg)
 {
-    REAL(SSL_set_session_ticket_ext_cb, 0);
+    REAL(SSL_set_session_ticket_ext_cb, 0, (ssl, cb, arg));
     int ret = ossl.SSL_set_session_ticket_ext_cb(ssl, cb, arg);
     if (ret == 1 && cb != NULL)
         note_opaque(ssl, "program reads the server's session ticket extension (SSL_set_session_ticket_ext_cb)");
@@ -388,17 +405,25 @@ AR_EXPORT int SSL_set_session_ticket_ext_cb(SSL *ssl, tls_session_ticket_ext_cb_
 
 AR_EXPORT int SSL_set_session_secret_cb(SSL *ssl, tls_session_secret_cb_fn cb, void *arg)
 {
-    REAL(SSL_set_session_secret_cb, 0);
+    REAL(SSL_set_session_secret_cb, 0, (ssl, cb, arg));
     int ret = ossl.SSL_set_session_secret_cb(ssl, cb, arg);
     if (ret == 1 && cb != NULL)
         note_opaque(ssl, "program sets the session's master secret (SSL_set_session_secret_cb)");
     return ret;
 }
 
+/* Every use of a libssl starts here. From 3.0 on, libssl's SSL_CTX_new
+ * calls SSL_CTX_new_ex through its PLT, so that hook runs too. */
+AR_EXPORT SSL_CTX *SSL_CTX_new(const SSL_METHOD *meth)
+{
+    REAL_FRESH(SSL_CTX_new, NULL, (meth));
+    return ossl.SSL_CTX_new(meth);
+}
+
 /* A context with its own library context or properties (ossl_ctx.h). */
 AR_EXPORT SSL_CTX *SSL_CTX_new_ex(OSSL_LIB_CTX *libctx, const char *propq, const SSL_METHOD *meth)
 {
-    REAL(SSL_CTX_new_ex, NULL);
+    REAL_FRESH(SSL_CTX_new_ex, NULL, (libctx, propq, meth));
     SSL_CTX *ctx = ossl.SSL_CTX_new_ex(libctx, propq, meth);
     if (ctx != NULL && (libctx != NULL || propq != NULL) && ossl_ready()) {
         int saved = errno;
@@ -410,8 +435,7 @@ AR_EXPORT SSL_CTX *SSL_CTX_new_ex(OSSL_LIB_CTX *libctx, const char *propq, const
 
 AR_EXPORT void SSL_CONF_CTX_set_ssl(SSL_CONF_CTX *cctx, SSL *ssl)
 {
-    if (ossl_load() == OSSL_MISSING || ossl.SSL_CONF_CTX_set_ssl == NULL)
-        return;
+    REAL_VOID(SSL_CONF_CTX_set_ssl, (cctx, ssl));
     ossl.SSL_CONF_CTX_set_ssl(cctx, ssl);
     note_opaque(ssl, "program configures the connection through SSL_CONF");
 }
@@ -419,7 +443,7 @@ AR_EXPORT void SSL_CONF_CTX_set_ssl(SSL_CONF_CTX *cctx, SSL *ssl)
 /* SSL_CONF can change any setting of a context: its probed hello is stale. */
 AR_EXPORT int SSL_CONF_cmd(SSL_CONF_CTX *cctx, const char *cmd, const char *value)
 {
-    REAL(SSL_CONF_cmd, -2);
+    REAL(SSL_CONF_cmd, -2, (cctx, cmd, value));
     policy_note_config();
     int ret = ossl.SSL_CONF_cmd(cctx, cmd, value);
     policy_note_config();
@@ -428,7 +452,7 @@ AR_EXPORT int SSL_CONF_cmd(SSL_CONF_CTX *cctx, const char *cmd, const char *valu
 
 AR_EXPORT int SSL_CTX_config(SSL_CTX *ctx, const char *name)
 {
-    REAL(SSL_CTX_config, 0);
+    REAL(SSL_CTX_config, 0, (ctx, name));
     policy_note_config();
     int ret = ossl.SSL_CTX_config(ctx, name);
     policy_note_config();
@@ -438,7 +462,7 @@ AR_EXPORT int SSL_CTX_config(SSL_CTX *ctx, const char *name)
 /* The context's policy as this SSL copies it (ossl_policy.h). */
 AR_EXPORT SSL *SSL_new(SSL_CTX *ctx)
 {
-    REAL(SSL_new, NULL);
+    REAL_FRESH(SSL_new, NULL, (ctx));
     SSL *ssl = ossl.SSL_new(ctx);
     if (ssl != NULL && ossl_ready()) {
         int saved = errno;
@@ -451,7 +475,7 @@ AR_EXPORT SSL *SSL_new(SSL_CTX *ctx)
 /* Another context's settings, partly: the recorded policy no longer holds. */
 AR_EXPORT SSL_CTX *SSL_set_SSL_CTX(SSL *ssl, SSL_CTX *ctx)
 {
-    REAL(SSL_set_SSL_CTX, NULL);
+    REAL(SSL_set_SSL_CTX, NULL, (ssl, ctx));
     SSL_CTX *old = ssl != NULL ? ossl.SSL_get_SSL_CTX(ssl) : NULL;
     SSL_CTX *ret = ossl.SSL_set_SSL_CTX(ssl, ctx);
     if (ret != NULL && ret != old)
@@ -473,7 +497,7 @@ AR_EXPORT int SSL_CTX_add_client_custom_ext(SSL_CTX *ctx, unsigned int ext_type,
                                             void *add_arg, custom_ext_parse_cb parse_cb,
                                             void *parse_arg)
 {
-    REAL(SSL_CTX_add_client_custom_ext, 0);
+    REAL(SSL_CTX_add_client_custom_ext, 0, (ctx, ext_type, add_cb, free_cb, add_arg, parse_cb, parse_arg));
     int ret = ossl.SSL_CTX_add_client_custom_ext(ctx, ext_type, add_cb, free_cb, add_arg,
                                                  parse_cb, parse_arg);
     note_custom_ext(ctx, ret);
@@ -485,7 +509,7 @@ AR_EXPORT int SSL_CTX_add_server_custom_ext(SSL_CTX *ctx, unsigned int ext_type,
                                             void *add_arg, custom_ext_parse_cb parse_cb,
                                             void *parse_arg)
 {
-    REAL(SSL_CTX_add_server_custom_ext, 0);
+    REAL(SSL_CTX_add_server_custom_ext, 0, (ctx, ext_type, add_cb, free_cb, add_arg, parse_cb, parse_arg));
     int ret = ossl.SSL_CTX_add_server_custom_ext(ctx, ext_type, add_cb, free_cb, add_arg,
                                                  parse_cb, parse_arg);
     note_custom_ext(ctx, ret);
@@ -497,7 +521,7 @@ AR_EXPORT int SSL_CTX_add_custom_ext(SSL_CTX *ctx, unsigned int ext_type, unsign
                                      SSL_custom_ext_free_cb_ex free_cb, void *add_arg,
                                      SSL_custom_ext_parse_cb_ex parse_cb, void *parse_arg)
 {
-    REAL(SSL_CTX_add_custom_ext, 0);
+    REAL(SSL_CTX_add_custom_ext, 0, (ctx, ext_type, context, add_cb, free_cb, add_arg, parse_cb, parse_arg));
     int ret = ossl.SSL_CTX_add_custom_ext(ctx, ext_type, context, add_cb, free_cb, add_arg,
                                           parse_cb, parse_arg);
     note_custom_ext(ctx, ret);

@@ -28,18 +28,23 @@ static void *crypto_lookup(const char *name)
     void *f = dl_lookup(NULL, name);
     if (f == NULL) {
         struct dl_found scan;
-        dl_find("libcrypto.so", &scan);
-        void *h = scan.count > 0 ? dlopen(scan.path, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+        dl_find("X509_verify_cert", &scan);
+        void *h = scan.count > 0 && scan.path[0] != '\0' ? dlopen(scan.path, RTLD_LAZY | RTLD_NOLOAD) : NULL;
         f = h != NULL ? dl_lookup(h, name) : NULL;
     }
     return f;
 }
 
 /* real_: the program's own function, from libssl's view where we found it. */
-#define REAL_ANY(name, fail)                                                             \
+/* A call from an object with a libcrypto (or libssl) of its own goes there,
+ * untouched (OSSL_ROUTE); these are set-up calls, so each looks for a
+ * newly mapped build first (route_refresh). */
+#define REAL_ANY(name, fail, args)                                                       \
     __typeof__(&name) real_ = ossl_load() != OSSL_MISSING ? ossl.name : NULL;            \
     if (real_ == NULL)                                                                   \
         real_ = (__typeof__(&name))crypto_lookup(#name);                                 \
+    route_refresh(&ossl_route);                                                          \
+    OSSL_ROUTE(name, real_, fail, args)                                                  \
     if (real_ == NULL) {                                                                 \
         errno = ENOSYS;                                                                  \
         return fail;                                                                     \
@@ -48,7 +53,7 @@ static void *crypto_lookup(const char *name)
 #define DISABLING_HOOK(ret, name, params, args, fail)                                    \
     AR_EXPORT ret name params                                                            \
     {                                                                                    \
-        REAL_ANY(name, fail)                                                             \
+        REAL_ANY(name, fail, args)                                                       \
         verdict_disable();                                                               \
         return real_ args;                                                               \
     }
@@ -73,22 +78,26 @@ DISABLING_HOOK(int, X509_VERIFY_PARAM_add0_table, (X509_VERIFY_PARAM *p), (p), 0
  * and trust) is what the memo cannot key. */
 AR_EXPORT const X509_VERIFY_PARAM *X509_VERIFY_PARAM_lookup(const char *name)
 {
-    REAL_ANY(X509_VERIFY_PARAM_lookup, NULL)
+    REAL_ANY(X509_VERIFY_PARAM_lookup, NULL, (name))
     if (name == NULL || (strcmp(name, "default") != 0 && strcmp(name, "ssl_server") != 0))
         verdict_disable();
     return real_(name);
 }
 
 /* Found in libcrypto only (not in the ossl table): resolved once. */
-#define CRYPTO_HOOK_REAL(name, fail)                                                     \
+#define CRYPTO_HOOK_REAL(name, fail, args)                                               \
     static __typeof__(&name) real_;                                                      \
-    if (real_ == NULL && (real_ = (__typeof__(&name))crypto_lookup(#name)) == NULL)      \
+    if (real_ == NULL)                                                                   \
+        real_ = (__typeof__(&name))crypto_lookup(#name);                                 \
+    route_refresh(&ossl_route);                                                          \
+    OSSL_ROUTE(name, real_, fail, args)                                                  \
+    if (real_ == NULL)                                                                   \
         return errno = ENOSYS, fail;
 
 #define CRYPTO_DISABLING_HOOK(ret, name, params, args, fail)                             \
     AR_EXPORT ret name params                                                            \
     {                                                                                    \
-        CRYPTO_HOOK_REAL(name, fail)                                                     \
+        CRYPTO_HOOK_REAL(name, fail, args)                                               \
         verdict_disable();                                                               \
         return real_ args;                                                               \
     }
@@ -108,7 +117,7 @@ CRYPTO_DISABLING_HOOK(int, X509_TRUST_add,
 typedef int (*trust_fn)(int, X509 *, int);
 AR_EXPORT trust_fn X509_TRUST_set_default(trust_fn trust)
 {
-    CRYPTO_HOOK_REAL(X509_TRUST_set_default, NULL)
+    CRYPTO_HOOK_REAL(X509_TRUST_set_default, NULL, (trust))
     verdict_disable();
     return real_(trust);
 }
@@ -118,7 +127,7 @@ AR_EXPORT trust_fn X509_TRUST_set_default(trust_fn trust)
  * other method may answer differently from one verification to the next. */
 AR_EXPORT X509_LOOKUP *X509_STORE_add_lookup(X509_STORE *store, X509_LOOKUP_METHOD *m)
 {
-    CRYPTO_HOOK_REAL(X509_STORE_add_lookup, NULL)
+    CRYPTO_HOOK_REAL(X509_STORE_add_lookup, NULL, (store, m))
     static X509_LOOKUP_METHOD *(*file_)(void), *(*dir_)(void), *(*ostore_)(void);
     if (file_ == NULL)
         file_ = (X509_LOOKUP_METHOD * (*)(void)) crypto_lookup("X509_LOOKUP_file");

@@ -16,9 +16,13 @@
 
 struct ossl_fns ossl;
 
+#define OSSL_ROUTE_NAME(name) #name,
+static const char *const routed_names[] = {OSSL_ROUTED(OSSL_ROUTE_NAME)};
+#undef OSSL_ROUTE_NAME
+struct route ossl_route = ROUTE_INIT("SSL_connect", "X509_verify_cert", routed_names, OSSL_ROUTE_COUNT);
+
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int load_status = OSSL_MISSING;
-static _Atomic unsigned long long seen_adds;
 
 static enum ossl_status resolve_all(void)
 {
@@ -26,8 +30,8 @@ static enum ossl_status resolve_all(void)
     void *handle = NULL;
     int missing_hooked = 0, missing_used = 0;
 
-    dl_find("libssl.so", &scan);
-    if (scan.count > 0)
+    dl_find("SSL_connect", &scan);
+    if (scan.count > 0 && scan.path[0] != '\0')
         handle = dlopen(scan.path, RTLD_LAZY | RTLD_NOLOAD);
 #define OSSL_RESOLVE_HOOKED(name)                                                  \
     if ((ossl.name = (__typeof__(&name))dl_lookup(handle, #name)) == NULL)            \
@@ -50,9 +54,12 @@ static enum ossl_status resolve_all(void)
         missing_used++;
     }
     /* The handle only pins a library the program already holds; keep it. */
-    atomic_store(&seen_adds, scan.adds);
-    if (ossl.SSL_connect == NULL)
+    if (ossl.SSL_connect == NULL) {
+        route_bind(&ossl_route, 0);
         return OSSL_MISSING;
+    }
+    struct dl_object at;
+    route_bind(&ossl_route, dl_object_at((void *)ossl.SSL_connect, &at) == 0 ? at.lo : 0);
     if (missing_hooked || missing_used) {
         log_warn("libssl %s lacks %d functions we need; resumption off",
                  scan.count ? scan.path : "(unknown)", missing_hooked + missing_used);
@@ -83,20 +90,13 @@ enum ossl_status ossl_load(void)
 
 int ossl_still_single(void)
 {
-    struct dl_found scan;
     if (atomic_load(&load_status) != OSSL_READY)
         return 0;
-    /* dlpi_adds only grows: an unchanged value means nothing new was mapped. */
-    unsigned long long adds = dl_adds();
-    if (adds == atomic_load(&seen_adds))
-        return 1;
-    dl_find("libssl.so", &scan);
-    if (scan.count > 1) {
+    if (route_refresh(&ossl_route) > 1) {
         log_warn("a second libssl build was loaded; standing aside");
         atomic_store(&load_status, OSSL_PASSTHROUGH);
         return 0;
     }
-    atomic_store(&seen_adds, adds);
     return 1;
 }
 
