@@ -218,12 +218,20 @@ int elf_parse(const unsigned char *data, size_t len, struct ar_elf *out, const c
 int elf_open(const char *path, struct ar_elf *out, const char **why)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Never open what is not a regular file: a FIFO would block the open
+     * (and any name can come from a hostile DT_NEEDED), a device would be
+     * opened. Non-blocking and without a controlling terminal in case it was
+     * swapped in between; the fstat below decides. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        *why = "not a regular, non-empty file";
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         *why = "cannot open";
         return -1;
     }
-    struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
         close(fd);
         *why = "not a regular, non-empty file";

@@ -50,12 +50,21 @@ static char reasons[4096];
 static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void note(const char *fmt, ...)
 {
+    char line[1024];
     size_t used = strlen(reasons);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reasons + used, sizeof reasons - used, fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    used = strlen(reasons);
+    /* Paths and names come from the files read: what is not printable is
+     * written \xNN, so none reaches the terminal as a control sequence. */
+    for (const unsigned char *p = (const unsigned char *)line; *p && used + 5 < sizeof reasons; p++) {
+        if (*p >= 0x20 && *p < 0x7f)
+            reasons[used++] = (char)*p;
+        else
+            used += (size_t)snprintf(reasons + used, sizeof reasons - used, "\\x%02x", *p);
+    }
+    reasons[used] = '\0';
     if (used + 1 < sizeof reasons) {
         reasons[used] = '\n';
         reasons[used + 1] = '\0';

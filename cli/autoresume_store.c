@@ -91,6 +91,17 @@ static void row_differences(const struct rows *r, size_t i, char *out, size_t ca
     free(others);
 }
 
+/* s as printed: a store file is read as it is, so a byte that is not
+ * printable ASCII (a terminal's control sequence) is shown as '?'. */
+static const char *shown(const char *s, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; s[i] != '\0' && i + 1 < cap; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    out[i] = '\0';
+    return out;
+}
+
 static int cmp_rows(const void *a, const void *b)
 {
     const struct row *x = a, *y = b;
@@ -100,7 +111,7 @@ static int cmp_rows(const void *a, const void *b)
 
 static void print_rows(struct rows *r)
 {
-    char age[32], exp[32], diff[256];
+    char age[32], exp[32], diff[256], label[256], library[24], shown_diff[256];
     int any = 0;
     qsort(r->v, r->n, sizeof r->v[0], cmp_rows); /* one server's rows side by side */
     for (size_t i = 0; i < r->n && !any; i++) {
@@ -114,9 +125,10 @@ static void print_rows(struct rows *r)
         duration(info->age, age, sizeof age);
         duration(info->expires_in, exp, sizeof exp);
         row_differences(r, i, diff, sizeof diff);
-        printf("%-40s %-12s %-8s %8s %10s %7u %8u%s%s\n", info->label, info->library,
-               log_protocol_name(info->version), age, exp, info->tickets, info->sessions,
-               diff[0] ? "  " : "", diff);
+        printf("%-40s %-12s %-8s %8s %10s %7u %8u%s%s\n", shown(info->label, label, sizeof label),
+               shown(info->library, library, sizeof library), log_protocol_name(info->version),
+               age, exp, info->tickets, info->sessions, diff[0] ? "  " : "",
+               shown(diff, shown_diff, sizeof shown_diff));
     }
 }
 
@@ -133,13 +145,17 @@ int main(int argc, char **argv)
     }
     if (config_parse(&cfg, secure_getenv, problems, sizeof problems) != 0)
         fprintf(stderr, "autoresume: %s\n", problems);
+    log_open(cfg.log_level, cfg.log_file); /* what the store drops on the way, when asked */
     if (cfg.store_off) {
         fprintf(stderr, "autoresume: the session store is off (%s=off)\n", AR_ENV_CACHE);
         return 1;
     }
-    if (cfg.store_dir != NULL)
-        snprintf(dir, sizeof dir, "%s", cfg.store_dir);
-    else if (store_default_dir(cfg.xdg_runtime_dir, dir, sizeof dir) != 0)
+    if (cfg.store_dir != NULL) {
+        if ((size_t)snprintf(dir, sizeof dir, "%s", cfg.store_dir) >= sizeof dir) {
+            fprintf(stderr, "autoresume: %s is too long\n", AR_ENV_CACHE);
+            return 1; /* cut short, it would name another directory */
+        }
+    } else if (store_default_dir(cfg.xdg_runtime_dir, dir, sizeof dir) != 0)
         return 1;
     struct ar_store_limits lim = {cfg.max_hosts, cfg.tickets, cfg.store_bytes};
     struct ar_store *st = store_open(dir, &lim, &why);

@@ -749,11 +749,15 @@ int store_clear(struct ar_store *st, const char *match)
             int kfd = open_dir_at(st->dirfd, de->d_name, st->uid);
             struct ar_store_info info;
             size_t bytes;
-            int keep = kfd >= 0 && summarize(kfd, st->uid, time(NULL), &info, label, key, &bytes) &&
-                       !label_matches(label, match);
+            /* Only what names the server: a key directory with nothing
+             * readable in it (another client's ticket in flight, say) is
+             * not this server's to clear. */
+            int matches = kfd >= 0 &&
+                          summarize(kfd, st->uid, time(NULL), &info, label, key, &bytes) &&
+                          label_matches(label, match);
             if (kfd >= 0)
                 close(kfd);
-            if (keep)
+            if (!matches)
                 continue;
         }
         remove_key_dir(st->dirfd, de->d_name);

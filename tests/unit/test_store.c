@@ -793,6 +793,23 @@ Test(store, clear_by_host_any_port)
     cr_assert_eq(nkeys(), 3);
 }
 
+Test(store, clear_by_host_leaves_a_ticket_in_flight)
+{
+    /* Another client has claimed the key's only ticket (renamed it to its
+     * .claim- name) and is reading it: nothing readable is left in the key
+     * directory, which is not the cleared server's. */
+    char kd[4096], name[256], from[4400], to[4400];
+    cr_assert_eq(put("k-other", "other.example:443", "1", 1, now + 3600), 0);
+    must_key_dir("k-other", kd, sizeof kd);
+    cr_assert(newest_file(kd, 't', name));
+    snprintf(from, sizeof from, "%s/%s", kd, name);
+    snprintf(to, sizeof to, "%s/.claim-1234-deadbeef-0", kd);
+    cr_assert_eq(rename(from, to), 0);
+    cr_assert_eq(store_clear(st, "nomatch.example"), 0, "nothing of nomatch.example");
+    cr_assert_eq(nkeys(), 1, "the other server's key directory stays");
+    cr_assert_eq(access(to, F_OK), 0, "and the claimed ticket in it");
+}
+
 Test(store, clear_by_host_and_port)
 {
     put_labelled();
