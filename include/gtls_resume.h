@@ -56,8 +56,9 @@ int gresume_after_handshake(gnutls_session_t s, int ret);
  */
 int gresume_io_refused(gnutls_session_t s);
 
-/* gresume_after_send - the program wrote: close a TCP_NODELAY window (ar_nodelay.h). */
-void gresume_after_send(gnutls_session_t s);
+/* gresume_after_send - the program wrote (wrote: something was sent): close a
+ * TCP_NODELAY window (ar_nodelay.h). */
+void gresume_after_send(gnutls_session_t s, int wrote);
 
 /* gresume_after_recv - records were read: capture a TLS 1.3 ticket that came with them. */
 void gresume_after_recv(gnutls_session_t s);

@@ -64,4 +64,11 @@ void ctx_note_own_libctx(SSL_CTX *ctx);
 /* ctx_copy_sid - copy ctx's session id context, if the program set one, into ssl's state. */
 void ctx_copy_sid(SSL_CTX *ctx, SSL *ssl);
 
+/*
+ * ctx_client_mode_is_ours - whether SSL_SESS_CACHE_CLIENT is on in ctx only
+ * because we added it (apply_mode): OpenSSL's client-side cache calls then
+ * happen only with the library.
+ */
+int ctx_client_mode_is_ours(SSL_CTX *ctx);
+
 #endif

@@ -27,6 +27,28 @@ enum start_kind { START_CONNECT, START_HANDSHAKE, START_IO };
 void resume_before(SSL *ssl, enum start_kind how);
 
 /*
+ * resume_enter / resume_leave - around the real call of a hooked handshake
+ * call: while this thread is inside it, a hook that libssl's own code
+ * reaches for the same SSL (SSL_connect calls SSL_do_handshake) belongs to
+ * the same handshake. Outside, an SSL back in the before state with a
+ * handshake we followed unfinished was restarted by the program (after
+ * giving it up: SSL_set_connect_state, SSL_clear) and is followed anew.
+ * resume_enter returns what resume_leave restores.
+ */
+const SSL *resume_enter(const SSL *ssl);
+void resume_leave(const SSL *outer);
+
+/*
+ * resume_skip_remove - SSL_CTX_remove_session(ctx, sess) is called: 1 when
+ * it is OpenSSL's own call, within a handshake call of ours, for that
+ * connection's session, made only because of the client cache mode we
+ * added (a TLS 1.2 ticket renewed on a resumed handshake: OpenSSL removes
+ * the old session from the cache, which marks it not resumable and calls
+ * the program's remove callback); without us it would not be made.
+ */
+int resume_skip_remove(SSL_CTX *ctx, const SSL_SESSION *sess);
+
+/*
  * resume_after - called after that call returned `ret`. Records the outcome
  * once the handshake finished or failed: a refused or failed offer drops the
  * key's sessions. Non-blocking retries (WANT_READ/WRITE) are not outcomes.
@@ -62,9 +84,10 @@ int resume_finish_first(SSL *ssl);
  */
 int resume_dead(const SSL *ssl);
 
-/* resume_after_write - the program wrote on a finished connection: close a
- * TCP_NODELAY window (ar_nodelay.h). Call only when nodelay_any_open(). */
-void resume_after_write(SSL *ssl);
+/* resume_after_write - the program wrote on a finished connection (wrote: the
+ * call wrote something): close a TCP_NODELAY window (ar_nodelay.h). Call
+ * only when nodelay_any_open(). */
+void resume_after_write(SSL *ssl, int wrote);
 
 /* resume_ssl_clear - SSL_clear returned: forget the connection's per-handshake
  * state. was_before: the SSL was in the before state when SSL_clear was

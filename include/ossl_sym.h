@@ -37,7 +37,8 @@
     X(SSL_CTX_set_psk_client_callback) X(SSL_set_psk_client_callback)                         \
     X(SSL_CTX_set_psk_use_session_callback) X(SSL_set_psk_use_session_callback) X(SSL_CTX_new) \
     X(SSL_set_tlsext_max_fragment_length) X(SSL_CTX_set_tlsext_max_fragment_length)          \
-    X(SSL_set_session_ticket_ext) X(SSL_set_session_ticket_ext_cb) X(SSL_set_session_secret_cb)
+    X(SSL_set_session_ticket_ext) X(SSL_set_session_ticket_ext_cb) X(SSL_set_session_secret_cb) \
+    X(SSL_CTX_remove_session)
 
 /* Functions we only call. */
 #define OSSL_USED(X)                                                                          \
@@ -49,7 +50,7 @@
     X(SSL_get_ciphers) X(SSL_CIPHER_get_name)                      \
     X(SSL_get_security_level) X(SSL_get_ex_data) X(SSL_set_ex_data) X(SSL_CTX_get_ex_data)    \
     X(SSL_CTX_set_ex_data) X(SSL_CTX_get_client_cert_cb) X(SSL_CTX_get_cert_store)            \
-    X(SSL_CTX_sess_get_remove_cb) X(SSL_CTX_remove_session) X(SSL_CTX_get_ssl_method)         \
+    X(SSL_CTX_sess_get_remove_cb) X(SSL_CTX_get_ssl_method)                                         \
     X(TLS_client_method) X(SSL_get_ex_data_X509_STORE_CTX_idx) X(SSL_SESSION_free)            \
     X(SSL_SESSION_is_resumable) X(SSL_SESSION_get_protocol_version)                            \
     X(SSL_SESSION_get_timeout) X(SSL_SESSION_get_ticket_lifetime_hint)                        \

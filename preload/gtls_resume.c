@@ -468,13 +468,17 @@ static void take_ticket(gnutls_session_t s, struct gtls_conn *c)
     capture(s, c, 0);
 }
 
-void gresume_after_send(gnutls_session_t s)
+void gresume_after_send(gnutls_session_t s, int wrote)
 {
     if (!gtls_tracking())
         return;
     struct gtls_conn *c = gconn_get(s);
-    if (c != NULL && c->nodelay.on)
+    if (c == NULL || !c->nodelay.on)
+        return;
+    if (wrote) /* it went to this descriptor: the socket, still */
         nodelay_end_write(&c->nodelay, gtls.gnutls_transport_get_int(s));
+    else
+        nodelay_end(&c->nodelay);
 }
 
 void gresume_after_recv(gnutls_session_t s)

@@ -158,7 +158,7 @@ AR_EXPORT ssize_t gnutls_record_send(gnutls_session_t session, const void *data,
     if (gresume_io_refused(session))
         return GNUTLS_E_INVALID_SESSION;
     ssize_t ret = gtls.gnutls_record_send(session, data, size);
-    gresume_after_send(session);
+    gresume_after_send(session, ret > 0);
     return ret;
 }
 
@@ -175,7 +175,7 @@ AR_EXPORT ssize_t gnutls_record_send2(gnutls_session_t session, const void *data
     if (gresume_io_refused(session))
         return GNUTLS_E_INVALID_SESSION;
     ssize_t ret = gtls.gnutls_record_send2(session, data, size, pad, flags);
-    gresume_after_send(session);
+    gresume_after_send(session, ret > 0);
     return ret;
 }
 
@@ -188,7 +188,7 @@ AR_EXPORT ssize_t gnutls_record_send_range(gnutls_session_t session, const void 
     if (gresume_io_refused(session))
         return GNUTLS_E_INVALID_SESSION;
     ssize_t ret = gtls.gnutls_record_send_range(session, data, size, range);
-    gresume_after_send(session);
+    gresume_after_send(session, ret > 0);
     return ret;
 }
 
@@ -201,7 +201,7 @@ AR_EXPORT ssize_t gnutls_record_send_file(gnutls_session_t session, int fd, off_
     if (gresume_io_refused(session))
         return GNUTLS_E_INVALID_SESSION;
     ssize_t ret = gtls.gnutls_record_send_file(session, fd, offset, count);
-    gresume_after_send(session);
+    gresume_after_send(session, ret > 0);
     return ret;
 }
 

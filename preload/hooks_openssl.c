@@ -69,9 +69,13 @@
         if (ossl.SSL_is_init_finished(ssl))                                              \
             return call;                                                                 \
         resume_before(ssl, how);                                                         \
-        if (how == START_IO && !resume_finish_first(ssl))                                \
+        const SSL *outer_ = resume_enter(ssl);                                           \
+        if (how == START_IO && !resume_finish_first(ssl)) {                              \
+            resume_leave(outer_);                                                        \
             return fail;                                                                 \
+        }                                                                                \
         int ret_ = call;                                                                 \
+        resume_leave(outer_);                                                            \
         return resume_after(ssl, ret_) ? ret_ : fail;                                    \
     } while (0)
 
@@ -138,7 +142,7 @@ AR_EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
     do {                                                                                 \
         if (ossl.SSL_is_init_finished(ssl) && nodelay_any_open() && !resume_dead(ssl)) { \
             int ret_ = call;                                                             \
-            resume_after_write(ssl);                                                     \
+            resume_after_write(ssl, ret_ > 0);                                           \
             return ret_;                                                                 \
         }                                                                                \
         HANDSHAKE_CALL(START_IO, call, fail);                                            \
@@ -410,6 +414,15 @@ AR_EXPORT int SSL_set_session_secret_cb(SSL *ssl, tls_session_secret_cb_fn cb, v
     if (ret == 1 && cb != NULL)
         note_opaque(ssl, "program sets the session's master secret (SSL_set_session_secret_cb)");
     return ret;
+}
+
+/* OpenSSL's own removal that our cache mode alone brought (ossl_resume.h). */
+AR_EXPORT int SSL_CTX_remove_session(SSL_CTX *ctx, SSL_SESSION *sess)
+{
+    REAL(SSL_CTX_remove_session, 0, (ctx, sess));
+    if (ctx != NULL && resume_skip_remove(ctx, sess))
+        return 0; /* not in the cache: it never went there without us */
+    return ossl.SSL_CTX_remove_session(ctx, sess);
 }
 
 /* Every use of a libssl starts here. From 3.0 on, libssl's SSL_CTX_new

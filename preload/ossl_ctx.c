@@ -89,6 +89,17 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
     return 0; /* we kept no reference: OpenSSL drops the one it took for us */
 }
 
+int ctx_client_mode_is_ours(SSL_CTX *ctx)
+{
+    int ours = 0;
+    ctx_lock();
+    struct ar_ctx *d = ctxd_get(ctx);
+    if (d != NULL && d->prepared)
+        ours = !d->opted_out && !(d->program_mode & SSL_SESS_CACHE_CLIENT);
+    ctx_unlock();
+    return ours;
+}
+
 /* A PSK callback set on a context whose state could not be made (out of
  * memory): no context of the process is probed or offered anything. */
 static _Atomic int psk_unrecorded;

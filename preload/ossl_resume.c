@@ -125,6 +125,28 @@ static void capture_guarded(SSL *ssl, SSL_SESSION *sess)
     errno = saved;
 }
 
+/* The SSL whose hooked handshake call this thread is inside (resume_enter). */
+static __thread const SSL *in_call;
+
+const SSL *resume_enter(const SSL *ssl)
+{
+    const SSL *outer = in_call;
+    in_call = ssl;
+    return outer;
+}
+
+void resume_leave(const SSL *outer)
+{
+    in_call = outer;
+}
+
+int resume_skip_remove(SSL_CTX *ctx, const SSL_SESSION *sess)
+{
+    const SSL *ssl = in_call;
+    return ssl != NULL && sess != NULL && ossl_ready() && ossl.SSL_get_session(ssl) == sess &&
+           !ossl.SSL_is_server(ssl) && ctx_client_mode_is_ours(ctx);
+}
+
 /* Whether this call starts a client handshake we have not seen yet. */
 static struct ar_conn *starting_client(SSL *ssl, enum start_kind how)
 {
@@ -139,9 +161,11 @@ static struct ar_conn *starting_client(SSL *ssl, enum start_kind how)
     }
     struct ar_conn *c = conn_attach(ssl);
     /* Back before a handshake after one that finished, without SSL_clear
-     * (SSL_shutdown, then SSL_set_connect_state: s_client -reconnect): a new
-     * handshake, to be followed like the first. */
-    if (c != NULL && c->started && c->finished)
+     * (SSL_shutdown, then SSL_set_connect_state: s_client -reconnect), or
+     * after one the program gave up (SSL_set_connect_state again, outside
+     * any call of ours for this SSL): a new handshake, to be followed like
+     * the first. Inside our call it is the same one (a hook libssl reached). */
+    if (c != NULL && c->started && (c->finished || in_call != ssl))
         conn_reset(c);
     if (c == NULL || c->started)
         return NULL;
@@ -435,11 +459,15 @@ int resume_dead(const SSL *ssl)
     return c != NULL && c->failed;
 }
 
-void resume_after_write(SSL *ssl)
+void resume_after_write(SSL *ssl, int wrote)
 {
     struct ar_conn *c = ossl_ready() ? conn_get(ssl) : NULL;
-    if (c != NULL && c->nodelay.on)
+    if (c == NULL || !c->nodelay.on)
+        return;
+    if (wrote) /* it went to this descriptor: the socket, still */
         nodelay_end_write(&c->nodelay, ossl.SSL_get_fd(ssl));
+    else
+        nodelay_end(&c->nodelay);
 }
 
 void resume_ssl_clear(SSL *ssl, int was_before)

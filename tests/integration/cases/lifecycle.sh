@@ -9,6 +9,13 @@
 #       or failed, then SSL_clear and the same SSL pointed at wrong.example:
 #       it must fail the host check as without the library (our session left
 #       on the SSL would have resumed it unchecked)
+#   lifecycle.abandon-setstate.PROTO
+#       the same, the SSL put back in the before state by
+#       SSL_set_connect_state instead of SSL_clear
+#   lifecycle.late-write.tls13
+#       a resumed connection closed before any write; another socket gets
+#       its descriptor and sets TCP_NODELAY; a late SSL_write on the old
+#       connection (refused) must not turn it off (our TCP_NODELAY window)
 #   lifecycle.reneg-weak.tls12
 #       a TLS 1.2 renegotiation at security level 0 to 1024-bit DHE must not
 #       give its session to the next connection at the defaults, which
@@ -19,6 +26,13 @@
 #   lifecycle.own-resume.PROTO, lifecycle.own-resume.verifycb.PROTO
 #       a TLS_method() context resuming its own sessions: still resumable
 #       and resumed (the server says Reused), with a verify callback too
+#   lifecycle.own-resume-keep.renew.tls12, .own-resume-client-keep.renew.tls12
+#       the program keeps its first session and sets it on every connection,
+#       against a TLS 1.2 server that renews the ticket on every resumption
+#       (clients/renew_server.c): OpenSSL's own removal of the renewed
+#       session, which only the client cache mode we add brings, must not
+#       mark the program's session not resumable (also with a verify
+#       callback, where we offer nothing ourselves)
 #   lifecycle.setctx.tls13
 #       the program's new-session callback on the context an SSL was made
 #       from is still called after SSL_set_SSL_CTX moved it
@@ -44,6 +58,16 @@ t_lifecycle_abandon() {
         "without the library the reused SSL fails the host check"
     t_assert_eq "$(cat "$T_DIR/c.lib.out")" "$(cat "$T_DIR/c.plain.out")" \
         "with the library: the same lines (the host check fails, no resumption)"
+}
+
+t_lifecycle_late_write() {
+    s_server_start s tls13 || t_fatal "s_server did not start"
+    lc_pair c late-write "$(cat "$(_s_server_dir s)/port")" "$CERTS/ca1.pem" tls13
+    t_assert_eq "$(grep -c '^c2: ok reused=1$' "$T_DIR/c.lib.out")" 1 "c2 resumed (the window opened)"
+    t_assert_eq "$(grep '^late write' "$T_DIR/c.lib.out")" \
+        "late write on c2: refused; the other socket's TCP_NODELAY: on" "the other socket keeps its setting"
+    t_assert_eq "$(grep '^late write' "$T_DIR/c.plain.out")" "$(grep '^late write' "$T_DIR/c.lib.out")" \
+        "as without the library"
 }
 
 t_lifecycle_reneg_weak() {
@@ -82,6 +106,26 @@ t_lifecycle_own_resume() {
         "with the library: the same (its sessions stay resumable)"
 }
 
+t_lifecycle_own_resume_renew() {
+    local scenario=$1 extra=${2:-} srv port i
+    srv=$(flt_build renew_server)
+    "$srv" "$CERTS/srv1.pem" "$CERTS/srv1.key" >"$T_DIR/renew.out" 2>"$T_DIR/renew.err" </dev/null &
+    _t_register_pid $! renew_server
+    for ((i = 0; i < 500; i++)); do   # until it listens (it says so), or gives up
+        port=$(sed -n 's/^listening //p' "$T_DIR/renew.out")
+        [[ -n $port ]] && break
+        sleep 0.01
+    done
+    [[ -n $port ]] || t_fatal "renew_server did not start: $(cat "$T_DIR/renew.err")"
+    lc_pair c "$scenario" "$port" "$CERTS/ca1.pem" tls12 $extra
+    t_assert_eq "$(grep -c '^c[23]: ok .* reused=1 server=Reused ' "$T_DIR/c.plain.out")" 2 \
+        "without the library the program resumes its own session"
+    t_assert_eq "$(grep -c '^c[23]: the kept session: resumable=1$' "$T_DIR/c.plain.out")" 2 \
+        "and it stays resumable"
+    t_assert_eq "$(cat "$T_DIR/c.lib.out")" "$(cat "$T_DIR/c.plain.out")" \
+        "with the library: the same (its sessions stay resumable)"
+}
+
 t_lifecycle_setctx() {
     s_server_start s tls13 || t_fatal "s_server did not start"
     lc_pair c setctx "$(cat "$(_s_server_dir s)/port")" "$CERTS/ca1.pem" tls13
@@ -94,9 +138,15 @@ t_lifecycle_setctx() {
 for proto in tls13 tls12; do
     t_register "lifecycle.abandon.$proto" "t_lifecycle_abandon abandon $proto"
     t_register "lifecycle.abandon-fail.$proto" "t_lifecycle_abandon abandon-fail $proto"
+    t_register "lifecycle.abandon-setstate.$proto" "t_lifecycle_abandon abandon-setstate $proto"
     t_register "lifecycle.sidctx.$proto" "t_lifecycle_sidctx $proto"
     t_register "lifecycle.own-resume.$proto" "t_lifecycle_own_resume $proto"
     t_register "lifecycle.own-resume.verifycb.$proto" "t_lifecycle_own_resume $proto verifycb"
 done
 t_register lifecycle.reneg-weak.tls12 t_lifecycle_reneg_weak
+t_register lifecycle.late-write.tls13 t_lifecycle_late_write
+t_register lifecycle.own-resume-keep.renew.tls12 "t_lifecycle_own_resume_renew own-resume-keep"
+t_register lifecycle.own-resume-client-keep.renew.tls12 "t_lifecycle_own_resume_renew own-resume-client-keep"
+t_register lifecycle.own-resume-client-keep.renew.verifycb.tls12 \
+    "t_lifecycle_own_resume_renew own-resume-client-keep verifycb"
 t_register lifecycle.setctx.tls13 t_lifecycle_setctx

@@ -17,6 +17,11 @@
  *                 and the same SSL reused for wrong.example on the server:
  *                 must fail (host mismatch)
  *   abandon-fail  the same, c2's first handshake failing (socket shut down)
+ *   abandon-setstate  as abandon, back to the before state by
+ *                 SSL_set_connect_state instead of SSL_clear
+ *   late-write    c2 resumed, shut down and its descriptor closed before any
+ *                 write; another socket at that number with TCP_NODELAY on;
+ *                 a late SSL_write on c2 (refused) must leave it on
  *   reneg-weak    c1 at the defaults, then a TLS 1.2 renegotiation at security
  *                 level 0 with a DHE cipher only (the server's DH is 1024-bit);
  *                 c2 at the defaults (level 2) may resume c1's first session,
@@ -27,6 +32,9 @@
  *                 program resuming its own session (SSL_get1_session, then
  *                 SSL_set_session) 3 times; with 'verifycb' as 5th argument
  *                 the context has SSL_CTX_set_cert_verify_callback too
+ *   own-resume-keep  the same, the first session kept and set on every later
+ *                 connection; own-resume-client-keep: on a TLS_client_method()
+ *                 context
  *   setctx        context A has the program's new-session callback; c2, c3 are
  *                 moved to context B (SSL_set_SSL_CTX) before SSL_connect: prints
  *                 "callbacks N" after each connection (OpenSSL calls A's)
@@ -35,6 +43,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -120,7 +129,7 @@ static void one(SSL_CTX *ctx, const char *tag, const char *host, void (*before)(
     close(fd);
 }
 
-static void abandon(SSL_CTX *ctx, int fail, pid_t server)
+static void abandon(SSL_CTX *ctx, int fail, int restart_by_state, pid_t server)
 {
     one(ctx, "c1", "localhost", NULL);
     SSL *ssl = SSL_new(ctx);
@@ -141,7 +150,10 @@ static void abandon(SSL_CTX *ctx, int fail, pid_t server)
     close(fd);
     if (server > 0)
         kill(server, SIGCONT);
-    SSL_clear(ssl);
+    if (restart_by_state)
+        SSL_set_connect_state(ssl); /* back to the before state without SSL_clear */
+    else
+        SSL_clear(ssl);
     fd = tcp_to(port);
     SSL_set_fd(ssl, fd);
     names(ssl, "wrong.example");
@@ -188,13 +200,47 @@ static void sidctx(SSL_CTX *ctx)
     one(ctx, "c3 (B)", "localhost", NULL);
 }
 
+/* c1 full; c2 resumed (the library's TCP_NODELAY window opens), shut down
+ * and its descriptor closed before any write; a new socket gets the same
+ * number and its owner turns TCP_NODELAY on; a late SSL_write on c2 fails
+ * and sends nothing: the new socket's setting must stay. */
+static void late_write(SSL_CTX *ctx)
+{
+    one(ctx, "c1", "localhost", NULL);
+    SSL *ssl = SSL_new(ctx);
+    int fd = tcp_to(port);
+    SSL_set_fd(ssl, fd);
+    names(ssl, "localhost");
+    int rc = SSL_connect(ssl);
+    printf("c2: %s reused=%d\n", rc == 1 ? "ok" : "failed", SSL_session_reused(ssl));
+    SSL_shutdown(ssl);
+    close(fd);
+    int other = tcp_to(port), one_ = 1, v = -1;
+    socklen_t len = sizeof v;
+    if (other != fd) { /* the same number, as a busy process would get it */
+        dup2(other, fd);
+        close(other);
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one_, sizeof one_);
+    rc = SSL_write(ssl, "late", 4);
+    ERR_clear_error();
+    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len);
+    printf("late write on c2: %s; the other socket's TCP_NODELAY: %s\n", rc > 0 ? "sent" : "refused",
+           v ? "on" : "off");
+    close(fd);
+    SSL_free(ssl);
+}
+
 static int verify_cb(X509_STORE_CTX *x, void *arg)
 {
     (void)arg;
     return X509_verify_cert(x) > 0;
 }
 
-static void own_resume(SSL_CTX *ctx, int with_verify_cb)
+/* keep_first: the first session is kept and set on every later connection
+ * (one session object held, as a client object would hold it), else each
+ * connection's own replaces it. */
+static void own_resume(SSL_CTX *ctx, int with_verify_cb, int keep_first)
 {
     SSL_SESSION *own = NULL;
     if (with_verify_cb)
@@ -210,8 +256,12 @@ static void own_resume(SSL_CTX *ctx, int with_verify_cb)
         snprintf(tag, sizeof tag, "c%d", i + 1);
         int rc = SSL_connect(ssl);
         finish(tag, ssl, rc);
-        SSL_SESSION_free(own);
-        own = SSL_get1_session(ssl);
+        if (keep_first && own != NULL) {
+            printf("%s: the kept session: resumable=%d\n", tag, SSL_SESSION_is_resumable(own));
+        } else {
+            SSL_SESSION_free(own);
+            own = SSL_get1_session(ssl);
+        }
         SSL_shutdown(ssl);
         SSL_free(ssl);
         close(fd);
@@ -263,14 +313,23 @@ int main(int argc, char **argv)
     if (argc > 4)
         max_version = strcmp(argv[4], "tls12") == 0 ? TLS1_2_VERSION : TLS1_3_VERSION;
     if (strcmp(scenario, "abandon") == 0 || strcmp(scenario, "abandon-fail") == 0)
-        abandon(new_ctx(TLS_client_method()), strcmp(scenario, "abandon-fail") == 0,
+        abandon(new_ctx(TLS_client_method()), strcmp(scenario, "abandon-fail") == 0, 0,
                 getenv("LC_SERVER_PID") ? (pid_t)atoi(getenv("LC_SERVER_PID")) : 0);
+    else if (strcmp(scenario, "abandon-setstate") == 0)
+        abandon(new_ctx(TLS_client_method()), 0, 1,
+                getenv("LC_SERVER_PID") ? (pid_t)atoi(getenv("LC_SERVER_PID")) : 0);
+    else if (strcmp(scenario, "late-write") == 0)
+        late_write(new_ctx(TLS_client_method()));
     else if (strcmp(scenario, "reneg-weak") == 0)
         reneg_weak(new_ctx(TLS_client_method()));
     else if (strcmp(scenario, "sidctx") == 0)
         sidctx(new_ctx(TLS_client_method()));
     else if (strcmp(scenario, "own-resume") == 0)
-        own_resume(new_ctx(TLS_method()), argc > 5 && strcmp(argv[5], "verifycb") == 0);
+        own_resume(new_ctx(TLS_method()), argc > 5 && strcmp(argv[5], "verifycb") == 0, 0);
+    else if (strcmp(scenario, "own-resume-keep") == 0)
+        own_resume(new_ctx(TLS_method()), argc > 5 && strcmp(argv[5], "verifycb") == 0, 1);
+    else if (strcmp(scenario, "own-resume-client-keep") == 0)
+        own_resume(new_ctx(TLS_client_method()), argc > 5 && strcmp(argv[5], "verifycb") == 0, 1);
     else if (strcmp(scenario, "setctx") == 0)
         setctx(new_ctx(TLS_client_method()));
     else {
