@@ -20,6 +20,7 @@
  * it because its own cache could not use tickets; curl 8.11 sets
  * GNUTLS_NO_TICKETS_TLS12 instead, which we do for it: TLS 1.2 tickets stay
  * off as asked (like OpenSSL's SSL_OP_NO_TICKET), TLS 1.3 may resume.
+ * Only from GnuTLS 3.7.5, which has that flag; below, the flags as given.
  */
 unsigned gresume_init_flags(unsigned flags);
 
@@ -90,7 +91,11 @@ int gresume_verify_cert_status(gnutls_session_t s, unsigned *status);
 /* max: gnutls_handshake_set_max_packet_length's, a setting of the key (a
  * full handshake with more handshake data fails; a resumed one has less). */
 void gresume_note_max_packet(gnutls_session_t s, size_t max);
-/* text: the priority string; NULL = not known (e.g. a cache we did not see made). */
+/* text: the priority string; NULL = not known (e.g. a cache we did not see made).
+ * These three and gresume_set_hook, called once the handshake started and
+ * before it ended (after a GNUTLS_E_AGAIN), are late changes: an offered
+ * session whose key they change fails at the end of a resumed handshake,
+ * and nothing of that handshake is kept (gtls_resume.c, note_late). */
 void gresume_note_priority(gnutls_session_t s, const char *text);
 void gresume_note_server_name(gnutls_session_t s, gnutls_server_name_type_t type,
                               const void *name, size_t len);

@@ -54,12 +54,17 @@ struct gtls_conn {
     int verify_ran;        /* the program's verify function ran in this handshake */
     int picks_cert;        /* its credentials choose a client certificate per handshake */
     int unreplayable;      /* its verification could not be recorded: never offer */
-    int dh_bits_set;       /* gnutls_dh_set_prime_bits was called before the handshake: */
+    int dh_bits_set;       /* gnutls_dh_set_prime_bits was called: */
     unsigned dh_bits;      /* the least DH prime GnuTLS accepts (0: the priorities' level) */
     int vc_replayed;       /* our replay of gnutls_session_set_verify_cert's check */
     unsigned vc_status;    /* ran in this handshake, with this status */
-    int max_packet_set;    /* gnutls_handshake_set_max_packet_length was called before it: */
+    int max_packet_set;    /* gnutls_handshake_set_max_packet_length was called: */
     size_t max_packet;     /* the most handshake data GnuTLS accepts (0: no limit) */
+    int late_change;       /* a setting of the key or a hook changed after the first
+                            * handshake call (after a GNUTLS_E_AGAIN): nothing kept */
+    int late_err;          /* offered, and a late change makes the offer one its
+                            * settings now would not make: the error to fail with */
+    int late_kind_err;     /* the error of the kind of setting that changed last */
     char *sni;             /* the DNS name given to gnutls_server_name_set (GnuTLS
                             * cannot tell a client its own), or NULL */
     char *prio;            /* the priority string in effect ("@default..." for the

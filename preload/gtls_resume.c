@@ -65,6 +65,9 @@ static int ticket_hook(gnutls_session_t s, unsigned htype, unsigned when, unsign
     return 0;
 }
 
+static void note_late(gnutls_session_t s, struct gtls_conn *c, int err);
+static int hook_sees_skipped(unsigned htype);
+
 int gresume_set_hook(gnutls_session_t s, unsigned htype, int when, gnutls_handshake_hook_func func)
 {
     struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
@@ -79,12 +82,19 @@ int gresume_set_hook(gnutls_session_t s, unsigned htype, int when, gnutls_handsh
     else
         gtls.gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
                                                 GNUTLS_HOOK_PRE, ticket_hook);
+    /* A pin on the server's Certificate refuses it in a full handshake
+     * (GNUTLS_E_CERTIFICATE_ERROR from such hooks); a resumed one has none. */
+    note_late(s, c, func != NULL && hook_sees_skipped(htype) ? GNUTLS_E_CERTIFICATE_ERROR : 0);
     return 1;
 }
 
 unsigned gresume_init_flags(unsigned flags)
 {
     if ((flags & (GNUTLS_SERVER | GNUTLS_DATAGRAM)) || !(flags & GNUTLS_NO_TICKETS) || !gtls_ready())
+        return flags;
+    /* GNUTLS_NO_TICKETS_TLS12 is new in 3.7.5: an older GnuTLS would not
+     * know it, and send TLS 1.2 tickets the program turned off. */
+    if (gtls.gnutls_check_version("3.7.5") == NULL)
         return flags;
     return (flags & ~(unsigned)GNUTLS_NO_TICKETS) | GNUTLS_NO_TICKETS_TLS12;
 }
@@ -249,6 +259,59 @@ static int hook_sees_skipped(unsigned htype)
     }
 }
 
+/*
+ * Whether the settings now key the connection as when it was offered (and
+ * no hook is for a message a resumed handshake skips): NULL, or why not.
+ * c->key and what gtls_key_make sets beside it are left as they were.
+ */
+static const char *late_differs(gnutls_session_t s, struct gtls_conn *c)
+{
+    if (c->phook != NULL && hook_sees_skipped(c->phtype))
+        return "the program now hooks handshake messages a resumed handshake does not have";
+    char *offered_key = c->key, label[sizeof c->label];
+    int picks = c->picks_cert, in_hs = c->verify_in_hs;
+    const char *why = NULL;
+    memcpy(label, c->label, sizeof label);
+    c->key = NULL;
+    int made = gtls_key_make(s, c, &why) == 0;
+    int same = made && offered_key != NULL && strcmp(c->key, offered_key) == 0;
+    free(c->key);
+    c->key = offered_key;
+    memcpy(c->label, label, sizeof label);
+    c->picks_cert = picks;
+    c->verify_in_hs = in_hs;
+    if (same)
+        return NULL;
+    return made ? "a setting in its key changed" : why;
+}
+
+/*
+ * The program changed a setting of the key, or its hook, after the first
+ * handshake call (say after a GNUTLS_E_AGAIN): GnuTLS applies it to the
+ * rest of the handshake, so a full handshake would have been judged by it.
+ * err: the error a full handshake refused by that setting returns. Nothing
+ * of such a handshake is kept (its key is the start's); an offered session
+ * is checked against the new settings now and once more at the end of the
+ * handshake (gresume_after_handshake), the first difference winning.
+ */
+static void note_late(gnutls_session_t s, struct gtls_conn *c, int err)
+{
+    if (!c->started || c->finished)
+        return;
+    int saved = errno;
+    c->late_change = 1;
+    if (err != 0)
+        c->late_kind_err = err;
+    if (c->offered && c->late_err == 0) {
+        const char *why = late_differs(s, c);
+        if (why != NULL) {
+            c->late_err = c->late_kind_err != 0 ? c->late_kind_err : GNUTLS_E_CERTIFICATE_ERROR;
+            log_debug("%s: changed during the handshake: %s", c->label, why);
+        }
+    }
+    errno = saved;
+}
+
 /* What the program's verification data say now, as the handshake reads them. */
 static void snapshot_verify_cert(struct gtls_conn *c)
 {
@@ -356,6 +419,24 @@ int gresume_after_handshake(gnutls_session_t s, int ret)
         c->finished = 1;
         int resumed = gtls.gnutls_session_is_resumed(s) != 0;
         int tls13 = gtls.gnutls_protocol_get_version(s) == GNUTLS_TLS1_3;
+        if (c->offered && resumed && c->late_change && c->late_err == 0) {
+            const char *why = late_differs(s, c);
+            if (why != NULL) {
+                c->late_err = c->late_kind_err != 0 ? c->late_kind_err : GNUTLS_E_CERTIFICATE_ERROR;
+                log_debug("%s: changed during the handshake: %s", c->label, why);
+            }
+        }
+        if (c->offered && resumed && c->late_err != 0) {
+            /* A full handshake would have been judged by the settings the
+             * program made meanwhile: fail as a rejected replay does. */
+            c->poisoned = 1;
+            stats_add(AR_STAT_FAILED);
+            log_info("%s handshake failed (resumed, but the program changed a setting of the "
+                     "session's key during the handshake: %s)", c->label,
+                     gtls.gnutls_strerror(c->late_err));
+            errno = saved;
+            return c->late_err;
+        }
         if (c->offered && resumed) {
             /* GnuTLS reads the program's name and data when it verifies,
              * not when the handshake starts: a program may rewrite them in
@@ -391,8 +472,14 @@ int gresume_after_handshake(gnutls_session_t s, int ret)
             c->recheck_io = 0; /* a full handshake: the program checks it as always */
         if (c->offered && resumed && !c->custom_transport)
             nodelay_begin(&c->nodelay, gtls.gnutls_transport_get_int(s));
-        /* TLS 1.2: the session, unless this resumed it and no new ticket came. */
-        if (!tls13 && (!resumed || (gtls.gnutls_session_get_flags(s) & GNUTLS_SFLAGS_SESSION_TICKET)))
+        /* TLS 1.2: the session, unless this resumed it and no new ticket came.
+         * Settings changed during the handshake: its key is not what judged
+         * it (a stricter one for a handshake passed by looser settings). */
+        if (c->late_change)
+            log_debug("%s: not stored: the program changed a setting of the key during the "
+                      "handshake", c->label);
+        else if (!tls13 &&
+                 (!resumed || (gtls.gnutls_session_get_flags(s) & GNUTLS_SFLAGS_SESSION_TICKET)))
             capture(s, c, 1);
         else
             c->want_ticket = c->key != NULL && !c->program_data;
@@ -536,21 +623,25 @@ void gresume_note_server_name(gnutls_session_t s, gnutls_server_name_type_t type
 void gresume_note_priority(gnutls_session_t s, const char *text)
 {
     struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
-    if (c == NULL || c->started)
+    if (c == NULL || c->finished)
         return;
     int saved = errno;
     free(c->prio);
     c->prio = text != NULL ? strdup(text) : NULL;
+    /* What a resumed handshake skips of them in both versions: the server's
+     * signature algorithm (SECURITY.md, GnuTLS rule 4). */
+    note_late(s, c, GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM);
     errno = saved;
 }
 
 void gresume_note_dh_bits(gnutls_session_t s, unsigned bits)
 {
     struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
-    if (c == NULL || c->started)
-        return; /* the key is made at the first handshake call */
+    if (c == NULL || c->finished)
+        return;
     c->dh_bits_set = 1;
     c->dh_bits = bits;
+    note_late(s, c, GNUTLS_E_DH_PRIME_UNACCEPTABLE);
 }
 
 void gresume_note_srp_bits(gnutls_session_t s, unsigned bits)
@@ -571,10 +662,11 @@ int gresume_verify_cert_status(gnutls_session_t s, unsigned *status)
 void gresume_note_max_packet(gnutls_session_t s, size_t max)
 {
     struct gtls_conn *c = gtls_tracking() ? gconn_get(s) : NULL;
-    if (c == NULL || c->started)
-        return; /* the key is made at the first handshake call */
+    if (c == NULL || c->finished)
+        return;
     c->max_packet_set = 1;
     c->max_packet = max;
+    note_late(s, c, GNUTLS_E_HANDSHAKE_TOO_LARGE);
 }
 
 void gresume_note_custom_transport(gnutls_session_t s)

@@ -86,6 +86,10 @@
 #       so for the process with gnutls_sign_set_secure) fails without the
 #       library and must fail the same way with it, after a session was won
 #       under the first settings; the next connection with those resumes.
+#   gnutls.c.late-change.*
+#       the same settings (and a certificate pin in a hook) made by the
+#       program after the first GNUTLS_E_AGAIN of the handshake (section at
+#       the end).
 #   gnutls.sec.early-data.tls13, gnutls.sec.ocsp-expired.PROTO
 #       what GnuTLS does only when resuming: 0-RTT data a program asked for
 #       but never sent without us; a stapled OCSP response checked again
@@ -1250,4 +1254,75 @@ t_gnutls_c_vc_status() {
 }
 for proto in tls13 tls12; do
     t_register "gnutls.c.verify-cert-status.$proto" "t_gnutls_c_vc_status $proto"
+done
+
+# gnutls.c.late-change.{dh-bits,priority-sigalgs.PROTO,cert-pin.PROTO,max-handshake-size.PROTO}:
+# the setting of gnutls.c.dh-bits, gnutls.c.priority-sigalgs,
+# gnutls.c.program-hook.cert-pin and gnutls.sec.max-handshake-size made on
+# connection 1 after its first gnutls_handshake call returned
+# GNUTLS_E_AGAIN (gtls_client -A: the first read says EAGAIN, the
+# ClientHello is out), where GnuTLS still applies it to the rest of the
+# handshake: it fails without the library and must with it, the same way.
+# Found by review: the library keyed and checked hooks at the first call
+# only, and connection 1 resumed.  Connection 1 took the session of
+# connection 0 (the same settings at the first call); a TLS 1.2 session is
+# there for connection 2 still, a TLS 1.3 ticket is spent, so TLS 1.3 runs 4
+# connections: 2 is a full handshake and 3 resumes its ticket (control).
+gtls_late_same_process() { # LABEL SERVER-PORT N GTLS-ARG...
+    local label=$1 port=$2 n=$3; shift 3
+    gtls_build
+    run_client "$label.base" "$GTLS" "${GTLS_X[@]}" -n "$n" "$@" 127.0.0.1 "$port"
+    t_assert_match "$(gtls_outcome "$label.base" | sed -n 2p)" '^conn 1 error handshake: ' \
+        "connection 1 (setting changed after GNUTLS_E_AGAIN) fails without the library"
+    AUTORESUME_CACHE=off AUTORESUME_LOG=debug run_client "$label" with_lib "$GTLS" "${GTLS_X[@]}" \
+        -n "$n" "$@" 127.0.0.1 "$port"
+    local strip=cat
+    # The library cannot tell which check a full handshake would have
+    # failed, so it names the one of the setting that changed (gtls_resume.c,
+    # note_late); GnuTLS may notice a priority change elsewhere first.
+    ((${LATE_ANY_ERROR:-0})) && strip=(sed 's/ error handshake: .*/ error handshake/')
+    t_assert_eq "$(gtls_outcome "$label" | "${strip[@]}")" "$(gtls_outcome "$label.base" | "${strip[@]}")" \
+        "with the library: every connection as without it"
+    t_assert_match "$(grep "^conn $((n - 1)) " "$T_DIR/$label.out")" ' ok resumed=1 ' \
+        "with the library: connection $((n - 1)) resumed (control)"
+}
+t_gnutls_late_dh() {
+    gtls_dh_server dh
+    gtls_late_same_process c "$SSERVER_PORT" 3 -A dh:2048 -v auto -c "$CERTS/ca1.pem" -s localhost
+    # The server resumes connection 1 before the client refuses it.
+    t_assert_eq "$(s_server_hits dh --ciphers 'DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0')" 2 \
+        "server: two resumptions in both runs (connection 1, refused by the client, and the control)"
+    s_server_stop dh
+}
+t_gnutls_late_nginx() { # PROTO CHANGE [any-error]
+    local proto=$1 change=$2 n=3 want=". . . r" LATE_ANY_ERROR=0
+    [[ ${3:-} == any-error ]] && LATE_ANY_ERROR=1
+    [[ $proto == tls13 ]] && n=4 want=". . . . . r"
+    nginx_start s "$proto" tickets nocache || t_fatal "nginx did not start"
+    gtls_late_same_process c "$NGINX_PORT" "$n" -A "$change" -v auto -c "$CERTS/ca1.pem" \
+        -s localhost
+    nginx_stop s
+    t_assert_eq "$(reused_column s)" "$want" \
+        "server: without the library no resumption; with it the control only (connection 1: nothing)"
+}
+# The largest limit a full handshake exceeds (see t_gnutls_sec_max_hs).
+t_gnutls_late_max_hs() { # PROTO
+    local proto=$1 limit=4000
+    gtls_build
+    nginx_start m "$proto" tickets nocache || t_fatal "nginx did not start"
+    while ((limit > 200)) &&
+        "$GTLS" -n 2 -c "$CERTS/ca1.pem" -s localhost -M "$limit" 127.0.0.1 "$NGINX_PORT" |
+        grep -q '^conn 1 ok'; do
+        limit=$((limit - 50))
+    done
+    nginx_stop m
+    echo "measured: limit $limit bytes"
+    t_gnutls_late_nginx "$proto" "mpl:$limit"
+}
+t_register gnutls.c.late-change.dh-bits t_gnutls_late_dh
+for proto in tls13 tls12; do
+    t_register "gnutls.c.late-change.priority-sigalgs.$proto" \
+        "t_gnutls_late_nginx $proto prio:NORMAL:-SIGN-ALL:+SIGN-RSA-SHA256:+SIGN-RSA-PSS-RSAE-SHA256 any-error"
+    t_register "gnutls.c.late-change.cert-pin.$proto" "t_gnutls_late_nginx $proto cert-pin"
+    t_register "gnutls.c.late-change.max-handshake-size.$proto" "t_gnutls_late_max_hs $proto"
 done

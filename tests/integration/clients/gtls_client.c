@@ -54,6 +54,15 @@
  *                   verified yet) the host name buffer is rewritten to NAME
  *                   (GnuTLS reads it when it verifies the server); with -X
  *                   the first read of that handshake returns EAGAIN
+ *     -A CHANGE     connection 1 only: the first read of the handshake returns
+ *                   EAGAIN (so its first gnutls_handshake call returns
+ *                   GNUTLS_E_AGAIN, the ClientHello out), and then CHANGE is
+ *                   made before the next call: dh:BITS
+ *                   (gnutls_dh_set_prime_bits), prio:STRING
+ *                   (gnutls_priority_set_direct), mpl:BYTES
+ *                   (gnutls_handshake_set_max_packet_length) or cert-pin (a
+ *                   hook on the server's Certificate that refuses it); all
+ *                   connections use the push/pull functions of -X
  *     -S            record I/O with gnutls_record_send2 and
  *                   gnutls_record_recv_packet instead of _send and _recv
  *     -N            print TCP_NODELAY after the handshake and after the first
@@ -200,7 +209,7 @@ static int odd_dh_bits = -1, odd_srp_bits = -1;
 static const char *odd_prio = NULL;
 static const char *hooks = NULL;
 static const char *extra_even = NULL, *extra_odd = NULL, *psk_even = NULL, *psk_odd = NULL,
-                  *late_name = NULL, *again_name = NULL;
+                  *late_name = NULL, *again_name = NULL, *again_change = NULL;
 static long odd_max_hs = -1;
 static int io2 = 0, early = 0, show_vc = 0;
 
@@ -231,6 +240,25 @@ static gnutls_psk_client_credentials_t make_psk(const char *spec)
         fprintf(stderr, "cannot set the PSK %s\n", spec);
     return psk;
 }
+/* -A CHANGE on s, in the middle of its handshake. */
+static void apply_change(gnutls_session_t s, const char *change)
+{
+    if (strncmp(change, "dh:", 3) == 0) {
+        gnutls_dh_set_prime_bits(s, (unsigned)atoi(change + 3));
+    } else if (strncmp(change, "prio:", 5) == 0) {
+        if (gnutls_priority_set_direct(s, change + 5, NULL) < 0)
+            fprintf(stderr, "bad priority string %s\n", change + 5);
+    } else if (strncmp(change, "mpl:", 4) == 0) {
+        gnutls_handshake_set_max_packet_length(s, (size_t)atol(change + 4));
+    } else if (strcmp(change, "cert-pin") == 0) {
+        hook_refuses = 1;
+        gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_CERTIFICATE_PKT, GNUTLS_HOOK_POST,
+                                           count_hook);
+    } else {
+        fprintf(stderr, "unknown change %s\n", change);
+    }
+}
+
 static const char *sni = NULL, *vmode = "none", *ca = NULL, *cert = NULL, *key = NULL,
                   *prio = NULL, *host;
 
@@ -314,10 +342,14 @@ static void *worker(void *arg)
         snprintf(ereq, sizeof ereq, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", expect_host);
         if (early && gnutls_record_send_early_data(s, ereq, strlen(ereq)) < 0)
             fprintf(stderr, "gnutls_record_send_early_data failed\n");
-        int rewritten = 0;
-        pull_again_once = nonblock && push_pull;
+        int rewritten = 0, changed = i != 1 || again_change == NULL;
+        pull_again_once = (nonblock && push_pull) || !changed;
         do {
             ret = gnutls_handshake(s);
+            if (!changed && ret == GNUTLS_E_AGAIN) {
+                changed = 1;
+                apply_change(s, again_change);
+            }
             if (nonblock && ret == GNUTLS_E_AGAIN) {
                 if (!rewritten) {
                     snprintf(host_buf, sizeof host_buf, "%s", again_name);
@@ -419,7 +451,7 @@ int main(int argc, char **argv)
     int threads = 1, fast_exit = 0, opt;
     const char *vhost = NULL, *insecure_sign = NULL;
 
-    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:E:O:Y:y:W:M:w:SeVR:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:h:v:c:C:K:p:P:D:I:okrxXQ:LNTt:H:E:O:Y:y:W:M:w:SeVR:A:")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 's': sni = optarg; break;
@@ -454,6 +486,7 @@ int main(int argc, char **argv)
         case 'e': early = 1; break;
         case 'R': odd_srp_bits = atoi(optarg); break;
         case 'V': show_vc = 1; break;
+        case 'A': again_change = optarg; push_pull = 1; break;
         default: return 2;
         }
     }
