@@ -90,10 +90,9 @@ int resume_dead(const SSL *ssl);
 void resume_after_write(SSL *ssl, int wrote);
 
 /* resume_ssl_clear - SSL_clear returned: forget the connection's per-handshake
- * state. was_before: the SSL was in the before state when SSL_clear was
- * called; such a clear during a handshake we follow is OpenSSL's own, at the
- * handshake's start, and is ignored. */
-void resume_ssl_clear(SSL *ssl, int was_before);
+ * state. A clear inside our own call for that SSL (resume_enter) is
+ * OpenSSL's, at the handshake's start, and is ignored. */
+void resume_ssl_clear(SSL *ssl);
 
 /* resume_note_ssl_sid - the program set a session id context on one SSL. */
 void resume_note_ssl_sid(SSL *ssl, const unsigned char *sid, unsigned len);

@@ -82,10 +82,9 @@
 AR_EXPORT int SSL_clear(SSL *ssl)
 {
     REAL(SSL_clear, 0, (ssl));
-    int was_before = ssl != NULL && ossl.SSL_in_before != NULL && ossl.SSL_in_before(ssl);
     int ret = ossl.SSL_clear(ssl);
     if (ssl != NULL)
-        resume_ssl_clear(ssl, was_before);
+        resume_ssl_clear(ssl);
     return ret;
 }
 

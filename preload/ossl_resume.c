@@ -470,15 +470,15 @@ void resume_after_write(SSL *ssl, int wrote)
         nodelay_end(&c->nodelay);
 }
 
-void resume_ssl_clear(SSL *ssl, int was_before)
+void resume_ssl_clear(SSL *ssl)
 {
     if (!ossl_ready())
         return;
-    /* OpenSSL's handshake calls SSL_clear itself as it starts, still in the
-     * before state: that one must not forget the session we just offered.
-     * The program's, in the middle of a handshake (given up), does. */
+    /* OpenSSL's handshake calls SSL_clear itself as it starts, inside our
+     * call: that one must not forget the session we just offered. The
+     * program's, after giving a handshake up, does. */
     struct ar_conn *c = conn_get(ssl);
-    if (c != NULL && !(c->started && !c->finished && was_before))
+    if (c != NULL && !(c->started && !c->finished && in_call == ssl))
         conn_reset(c);
 }
 
